@@ -1,0 +1,272 @@
+// Package config turns the process environment into one typed, validated Config.
+// It is the only package that reads environment variables.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Auth modes.
+const (
+	AuthAPIKey = "apikey"
+	AuthJWT    = "auth"
+	AuthHybrid = "hybrid"
+)
+
+// Command sandbox modes.
+const (
+	SandboxAuto  = "auto"
+	SandboxBwrap = "bwrap"
+	SandboxNone  = "none"
+)
+
+// Config is the whole runtime configuration.
+type Config struct {
+	Environment string
+	Port        int
+	DataDir     string
+	LogLevel    string
+	LogFormat   string
+
+	AllowedOrigins []string
+
+	DatabaseURL           string
+	EnableFilePersistence bool
+	MaxTaskBytes          int64
+	MaxTaskFiles          int
+	TaskTTLDays           int
+	WorkspaceRoot         string
+	WorkspaceTTLDays      int
+	TemplatesRoot         string
+	// TemplatesRootSet is false when TEMPLATES_ROOT was not given, so the
+	// embedded templates may stand in when ./templates is absent.
+	TemplatesRootSet bool
+	CodexPath        string
+	MaxDescription   int
+
+	MaxConcurrentTasks         int
+	RateLimitCreatePerMin      int
+	RateLimitRerunReviewPerMin int
+	RateLimitDownloadsPerMin   int
+	MaxTokensPerDay            int64
+	MaxCommandRunsPerDay       int64
+	RedisURL                   string
+	AllowedCommands            []string
+	CommandTimeout             time.Duration
+	CommandMaxOutputBytes      int
+	CommandSandbox             string
+
+	LLMProvider    string
+	LLMModel       string
+	LLMAPIKey      string
+	LLMBaseURL     string
+	LLMMaxTokens   int
+	LLMTimeout     time.Duration
+	LLMTemperature float64
+
+	AppAPIKey              string
+	AllowOpenAPIKeys       bool
+	AdminAPIKey            string
+	AuthMode               string
+	JWTSecret              string
+	RefreshTokenSecret     string
+	AccessTokenTTL         time.Duration
+	RefreshTokenTTL        time.Duration
+	RefreshCookieName      string
+	RefreshCookiePath      string
+	RefreshCookieDomain    string
+	RefreshCookieSameSite  string
+	JWTIssuer              string
+	JWTAudience            string
+	PublicRegistration     bool
+	BootstrapAdminEmail    string
+	BootstrapAdminPassword string
+
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalTaskQueue string
+	TemporalDevPort   int
+	TemporalUIPort    int
+	TemporalBin       string
+}
+
+// Production reports whether ENVIRONMENT is production.
+func (c Config) Production() bool { return c.Environment == "production" }
+
+// LocalTemporal reports whether `run` must start its own dev server.
+func (c Config) LocalTemporal() bool { return c.TemporalAddress == "" }
+
+// Lookup reads one variable; the second result says whether it is set.
+type Lookup func(name string) (string, bool)
+
+// FromEnvironment loads .env (if present, never overriding the real
+// environment) and then the process environment.
+func FromEnvironment() (Config, error) {
+	if _, err := os.Stat(".env"); err == nil {
+		if err := godotenv.Load(".env"); err != nil {
+			return Config{}, fmt.Errorf("config: reading .env: %w", err)
+		}
+	}
+	return Load(os.LookupEnv)
+}
+
+// Load builds a Config from lookup. The error, if any, is one line naming the
+// variable, the value and what is allowed.
+func Load(lookup Lookup) (Config, error) {
+	r := &reader{lookup: lookup}
+	var c Config
+
+	c.Environment = r.choice("ENVIRONMENT", "development", "development", "production", "test")
+	prod := c.Environment == "production"
+	c.Port = r.intRange("PORT", 8080, 0, 65535)
+	c.DataDir = r.str("DATA_DIR", "data")
+	c.LogLevel = r.choice("LOG_LEVEL", "info", "debug", "info", "warn", "error")
+	c.LogFormat = r.choice("LOG_FORMAT", "json", "json", "text")
+
+	c.AllowedOrigins = r.list("ALLOWED_ORIGINS", nil)
+	if len(c.AllowedOrigins) == 0 && !prod {
+		c.AllowedOrigins = []string{"http://localhost", "http://127.0.0.1", "http://localhost:3000", "http://localhost:8000", "http://localhost:8080", "http://127.0.0.1:8080"}
+	}
+
+	c.DatabaseURL = r.str("DATABASE_URL", "")
+	c.EnableFilePersistence = r.boolean("ENABLE_FILE_PERSISTENCE", !prod)
+	c.MaxTaskBytes = r.int64Min("MAX_TASK_BYTES", 52428800, -1<<62)
+	c.MaxTaskFiles = r.intRange("MAX_TASK_FILES", 2000, -1<<31, 1<<31-1)
+	c.TaskTTLDays = r.intRange("TASK_TTL_DAYS", 30, -1<<31, 36500)
+	c.WorkspaceRoot = r.str("WORKSPACE_ROOT", filepath.Join("data", "workspaces"))
+	c.WorkspaceTTLDays = r.intRange("WORKSPACE_TTL_DAYS", c.TaskTTLDays, -1<<31, 36500)
+	c.TemplatesRoot = r.str("TEMPLATES_ROOT", "templates")
+	_, c.TemplatesRootSet = lookup("TEMPLATES_ROOT")
+	c.CodexPath = r.str("CODEX_PATH", "")
+	c.MaxDescription = r.intRange("MAX_DESCRIPTION_CHARS", 10000, 1, 1_000_000)
+
+	c.MaxConcurrentTasks = r.intRange("MAX_CONCURRENT_TASKS", 4, 1, 10000)
+	c.RateLimitCreatePerMin = r.intRange("RATE_LIMIT_CREATE_TASKS_PER_MIN", 0, 0, 1_000_000)
+	c.RateLimitRerunReviewPerMin = r.intRange("RATE_LIMIT_RERUN_REVIEW_PER_MIN", 0, 0, 1_000_000)
+	c.RateLimitDownloadsPerMin = r.intRange("RATE_LIMIT_DOWNLOADS_PER_MIN", 0, 0, 1_000_000)
+	c.MaxTokensPerDay = r.int64Min("MAX_TOKENS_PER_DAY", 0, 0)
+	c.MaxCommandRunsPerDay = r.int64Min("MAX_COMMAND_RUNS_PER_DAY", 0, 0)
+	c.RedisURL = r.str("REDIS_URL", "")
+	c.AllowedCommands = r.list("ALLOWED_COMMANDS", []string{"ruff", "pytest", "python", "python3"})
+	c.CommandTimeout = time.Duration(r.intRange("COMMAND_TIMEOUT_SECONDS", 60, 1, 86400)) * time.Second
+	c.CommandMaxOutputBytes = r.intRange("COMMAND_MAX_OUTPUT_BYTES", 20000, 1, 100<<20)
+	c.CommandSandbox = r.choice("COMMAND_SANDBOX", SandboxAuto, SandboxAuto, SandboxBwrap, SandboxNone)
+
+	c.LLMProvider = r.choice("LLM_PROVIDER", "mock", "mock", "openai")
+	c.LLMModel = r.str("LLM_MODEL", "gpt-4o-mini")
+	c.LLMAPIKey = r.str("LLM_API_KEY", "")
+	c.LLMBaseURL = r.str("LLM_BASE_URL", "")
+	c.LLMMaxTokens = r.intRange("LLM_MAX_TOKENS", 1024, 1, 1_000_000)
+	c.LLMTimeout = time.Duration(r.intRange("LLM_TIMEOUT_SECONDS", 30, 1, 3600)) * time.Second
+	c.LLMTemperature = r.floatRange("LLM_TEMPERATURE", 0.2, 0, 2)
+
+	c.AppAPIKey = r.str("APP_API_KEY", "")
+	c.AllowOpenAPIKeys = r.boolean("ALLOW_OPEN_API_KEYS", false)
+	c.AdminAPIKey = r.str("ADMIN_API_KEY", "")
+	c.AuthMode = r.choice("AUTH_MODE", AuthAPIKey, AuthAPIKey, AuthJWT, AuthHybrid)
+	c.JWTSecret = r.str("AUTH_JWT_SECRET", "")
+	c.RefreshTokenSecret = r.str("AUTH_REFRESH_TOKEN_SECRET", c.JWTSecret)
+	c.AccessTokenTTL = time.Duration(r.intRange("AUTH_ACCESS_TOKEN_TTL_MINUTES", 15, 1, 7*24*60)) * time.Minute
+	c.RefreshTokenTTL = time.Duration(r.intRange("AUTH_REFRESH_TOKEN_TTL_DAYS", 30, 1, 3650)) * 24 * time.Hour
+	c.RefreshCookieName = r.str("AUTH_REFRESH_COOKIE_NAME", "refresh_token")
+	c.RefreshCookiePath = r.str("AUTH_REFRESH_COOKIE_PATH", "/auth")
+	c.RefreshCookieDomain = r.str("AUTH_REFRESH_COOKIE_DOMAIN", "")
+	c.RefreshCookieSameSite = r.choice("AUTH_REFRESH_COOKIE_SAMESITE", "lax", "lax", "strict", "none")
+	c.JWTIssuer = r.str("AUTH_JWT_ISSUER", "")
+	c.JWTAudience = r.str("AUTH_JWT_AUDIENCE", "")
+	c.PublicRegistration = r.boolean("PUBLIC_REGISTRATION_ENABLED", !prod)
+	c.BootstrapAdminEmail = r.str("BOOTSTRAP_ADMIN_EMAIL", "")
+	c.BootstrapAdminPassword = r.str("BOOTSTRAP_ADMIN_PASSWORD", "")
+
+	c.TemporalAddress = r.str("TEMPORAL_ADDRESS", "")
+	c.TemporalNamespace = r.str("TEMPORAL_NAMESPACE", "default")
+	c.TemporalTaskQueue = r.str("TEMPORAL_TASK_QUEUE", "ai-platform")
+	c.TemporalDevPort = r.intRange("TEMPORAL_DEV_PORT", 7233, 1, 65535)
+	c.TemporalUIPort = r.intRange("TEMPORAL_UI_PORT", 8233, 1, 65535)
+	c.TemporalBin = r.str("TEMPORAL_BIN", filepath.Join("bin", "temporal"))
+
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// validate checks rules that involve more than one variable.
+func (c Config) validate() error {
+	if c.LLMProvider == "openai" && c.LLMAPIKey == "" && c.LLMBaseURL == "" {
+		return errors.New(`config: LLM_API_KEY is required when LLM_PROVIDER="openai" (or set LLM_BASE_URL for a local server that needs no key)`)
+	}
+	if c.AuthMode != AuthAPIKey {
+		if c.JWTSecret == "" {
+			return fmt.Errorf("config: AUTH_JWT_SECRET is required when AUTH_MODE=%q", c.AuthMode)
+		}
+		if c.Production() && len(c.JWTSecret) < 32 {
+			return errors.New("config: AUTH_JWT_SECRET must be at least 32 bytes when ENVIRONMENT=production")
+		}
+		if c.DatabaseURL == "" && c.Production() {
+			return fmt.Errorf("config: AUTH_MODE=%q needs DATABASE_URL in production (users and sessions must be durable)", c.AuthMode)
+		}
+	}
+	if c.AuthMode != AuthJWT && c.AppAPIKey == "" && c.Production() && !c.AllowOpenAPIKeys {
+		return errors.New("config: APP_API_KEY is unset with ENVIRONMENT=production, which would make every distinct key its own tenant; set APP_API_KEY, or ALLOW_OPEN_API_KEYS=true to accept that")
+	}
+	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
+		return errors.New("config: BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together")
+	}
+	if len(c.AllowedCommands) == 0 {
+		return errors.New(`config: ALLOWED_COMMANDS="" must name at least one executable`)
+	}
+	for _, cmd := range c.AllowedCommands {
+		if strings.ContainsAny(cmd, `/\`) {
+			return fmt.Errorf("config: ALLOWED_COMMANDS entry %q must be a bare executable name, not a path", cmd)
+		}
+	}
+	return nil
+}
+
+// Names lists every variable Load reads, in the order it reads them.
+func Names() []string {
+	var names []string
+	seen := map[string]bool{}
+	_, _ = Load(func(name string) (string, bool) {
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+		return "", false
+	})
+	return names
+}
+
+// Redacted returns a copy of c safe to log: secrets are replaced by "set"/"".
+func (c Config) Redacted() Config {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "[set]"
+	}
+	c.LLMAPIKey = mask(c.LLMAPIKey)
+	c.AppAPIKey = mask(c.AppAPIKey)
+	c.AdminAPIKey = mask(c.AdminAPIKey)
+	c.JWTSecret = mask(c.JWTSecret)
+	c.RefreshTokenSecret = mask(c.RefreshTokenSecret)
+	c.BootstrapAdminPassword = mask(c.BootstrapAdminPassword)
+	if c.DatabaseURL != "" {
+		c.DatabaseURL = "[set]"
+	}
+	if c.RedisURL != "" {
+		c.RedisURL = "[set]"
+	}
+	return c
+}

@@ -1,0 +1,267 @@
+// Package store defines the persistence contract of the platform and its two
+// implementations: PostgreSQL (pgx) and memory with optional JSON files.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"ai-platform/internal/task"
+)
+
+// Errors shared by every implementation.
+var (
+	// ErrNotFound means the row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness or state precondition failed.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable means the backing database cannot be reached right now.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// LimitError reports a task that would exceed MAX_TASK_FILES or MAX_TASK_BYTES.
+type LimitError struct {
+	Kind  string // "files" or "bytes"
+	Value int64
+	Max   int64
+}
+
+func (e *LimitError) Error() string {
+	if e.Kind == "files" {
+		return fmt.Sprintf("Task file count limit exceeded (%d > %d)", e.Value, e.Max)
+	}
+	return fmt.Sprintf("Task storage limit exceeded (%d > %d bytes)", e.Value, e.Max)
+}
+
+// Task is the task row: the projection of a workflow the API reads.
+type Task struct {
+	ID               string          `json:"id"`
+	UserID           string          `json:"user_id"`
+	OwnerUserID      string          `json:"owner_user_id,omitempty"`
+	OwnerKeyHash     string          `json:"owner_key_hash"`
+	ClientIP         string          `json:"client_ip,omitempty"`
+	RequestID        string          `json:"request_id,omitempty"`
+	IdempotencyKey   string          `json:"idempotency_key,omitempty"`
+	Description      string          `json:"description"`
+	Status           task.Status     `json:"status"`
+	Progress         float64         `json:"progress"`
+	CurrentStage     string          `json:"current_stage,omitempty"`
+	CodexVersion     string          `json:"codex_version,omitempty"`
+	CodexHash        string          `json:"codex_hash,omitempty"`
+	TemplateID       string          `json:"template_id,omitempty"`
+	TemplateHash     string          `json:"template_hash,omitempty"`
+	PendingQuestions []task.Question `json:"pending_questions"`
+	ProvidedAnswers  map[string]any  `json:"provided_answers"`
+	ResumeFromStage  string          `json:"resume_from_stage,omitempty"`
+	Result           json.RawMessage `json:"result,omitempty"`
+	Error            string          `json:"error,omitempty"`
+	FailureReason    string          `json:"failure_reason,omitempty"`
+	Iterations       int             `json:"iterations"`
+	MaxIterations    int             `json:"max_iterations"`
+	TokensIn         int64           `json:"tokens_in"`
+	TokensOut        int64           `json:"tokens_out"`
+	FilesCount       int             `json:"files_count"`
+	FilesBytes       int64           `json:"files_bytes"`
+	ArtifactsCount   int             `json:"artifacts_count"`
+	Generation       int             `json:"generation"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+	CompletedAt      *time.Time      `json:"completed_at,omitempty"`
+	// Version grows by one on every write; watchers compare it to see changes.
+	Version int64 `json:"version"`
+}
+
+// TaskFilter selects tasks for listing. Empty fields do not filter.
+type TaskFilter struct {
+	OwnerKeyHash string
+	OwnerUserID  string
+	UserID       string
+	Status       task.Status
+	// Limit is 1..1000; callers validate.
+	Limit int
+	// Before is a keyset cursor from Page.Next: only tasks older than it.
+	Before string
+}
+
+// Page is a slice of a list with the cursor to the next slice ("" at the end).
+type Page[T any] struct {
+	Items []T
+	Next  string
+	Total int
+}
+
+// Event is one entry of a task's event log. ID is deterministic (derived from
+// the task, run and step) so that a retried activity never appends twice.
+type Event struct {
+	ID        string          `json:"id"`
+	TaskID    string          `json:"task_id"`
+	Type      string          `json:"type"`
+	Payload   json.RawMessage `json:"payload"`
+	CreatedAt time.Time       `json:"created_at"`
+	Seq       int64           `json:"-"`
+}
+
+// Artifact is one typed result of a task (review report, patch, ...).
+type Artifact struct {
+	ID         string          `json:"id"`
+	TaskID     string          `json:"task_id"`
+	Type       string          `json:"type"`
+	ProducedBy string          `json:"produced_by"`
+	Payload    json.RawMessage `json:"payload"`
+	CreatedAt  time.Time       `json:"created_at"`
+	Seq        int64           `json:"-"`
+}
+
+// ListOptions pages events and artifacts. Order is "asc" or "desc".
+type ListOptions struct {
+	Type  string
+	Limit int
+	Order string
+	// After is a cursor from Page.Next.
+	After string
+}
+
+// File is one file of a task's project.
+type File struct {
+	Path      string    `json:"path"`
+	Content   []byte    `json:"-"`
+	MimeType  string    `json:"mime_type"`
+	SHA256    string    `json:"sha256"`
+	Size      int64     `json:"size"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// FileLimits bounds a task's stored files; a value <= 0 disables that bound.
+type FileLimits struct {
+	MaxFiles int
+	MaxBytes int64
+}
+
+// UsageCharge is one idempotent increment of an owner's daily usage. ID is a
+// deterministic key of the step that incurred it, so retries charge once.
+type UsageCharge struct {
+	ID          string
+	OwnerKey    string
+	Day         time.Time // UTC date
+	TokensIn    int64
+	TokensOut   int64
+	CommandRuns int64
+}
+
+// Usage is an owner's total for one UTC day.
+type Usage struct {
+	OwnerKey    string    `json:"key_hash"`
+	Day         time.Time `json:"usage_date"`
+	TokensIn    int64     `json:"tokens_in"`
+	TokensOut   int64     `json:"tokens_out"`
+	CommandRuns int64     `json:"command_runs"`
+}
+
+// User is an account for AUTH_MODE auth/hybrid.
+type User struct {
+	ID           string    `json:"id"`
+	Email        string    `json:"email"`
+	PasswordHash string    `json:"-"`
+	IsAdmin      bool      `json:"is_admin"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// RefreshSession is one refresh token. Tokens descended from one login share a
+// FamilyID; a rotated token has RotatedAt set and must never be accepted again.
+type RefreshSession struct {
+	ID         string
+	FamilyID   string
+	UserID     string
+	TokenHash  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+	RotatedAt  *time.Time
+	LastUsedAt *time.Time
+	UserAgent  string
+	IP         string
+}
+
+// PurgeResult counts what a retention purge removed.
+type PurgeResult struct {
+	Tasks     int64 `json:"tasks"`
+	Events    int64 `json:"events"`
+	Artifacts int64 `json:"artifacts"`
+	Files     int64 `json:"files"`
+	Usage     int64 `json:"usage"`
+	Sessions  int64 `json:"sessions"`
+}
+
+// Store is everything the platform persists.
+type Store interface {
+	// CreateTask inserts a new task. With a non-empty IdempotencyKey an
+	// existing task of the same owner and key is returned with ErrConflict.
+	CreateTask(ctx context.Context, t Task) (Task, error)
+	GetTask(ctx context.Context, id string) (Task, error)
+	// UpdateTask applies fn to the current row atomically (row lock or
+	// mutex), bumps Version and UpdatedAt, and returns the new row.
+	UpdateTask(ctx context.Context, id string, fn func(*Task) error) (Task, error)
+	ListTasks(ctx context.Context, f TaskFilter) (Page[Task], error)
+	// CountTasksByStatus returns the number of tasks per status.
+	CountTasksByStatus(ctx context.Context) (map[task.Status]int, error)
+
+	// AppendEvent inserts e unless an event with the same ID exists; it
+	// reports whether a row was inserted.
+	AppendEvent(ctx context.Context, e Event) (bool, error)
+	ListEvents(ctx context.Context, taskID string, o ListOptions) (Page[Event], error)
+	// AppendArtifact is AppendEvent for artifacts; it also bumps the task's
+	// ArtifactsCount when a row is inserted.
+	AppendArtifact(ctx context.Context, a Artifact) (bool, error)
+	ListArtifacts(ctx context.Context, taskID string, o ListOptions) (Page[Artifact], error)
+	GetArtifact(ctx context.Context, taskID, id string) (Artifact, error)
+	// LatestArtifact returns the newest artifact of a type.
+	LatestArtifact(ctx context.Context, taskID, typ string) (Artifact, error)
+
+	PutState(ctx context.Context, taskID string, state json.RawMessage) error
+	GetState(ctx context.Context, taskID string) (json.RawMessage, time.Time, error)
+
+	// PutFiles upserts files and deletes the paths in remove, in one atomic
+	// step that checks limits against the task's totals after the change;
+	// on *LimitError nothing is written. It keeps the task's FilesCount and
+	// FilesBytes current.
+	PutFiles(ctx context.Context, taskID string, files []File, remove []string, lim FileLimits) error
+	// ListFiles returns metadata (no content) sorted by path.
+	ListFiles(ctx context.Context, taskID string) ([]File, error)
+	GetFile(ctx context.Context, taskID, path string) (File, error)
+	// GetFiles returns every file with content, sorted by path.
+	GetFiles(ctx context.Context, taskID string) ([]File, error)
+
+	PutSnapshot(ctx context.Context, taskID string, snap json.RawMessage) error
+	GetSnapshot(ctx context.Context, taskID string) (json.RawMessage, error)
+
+	// AddUsage applies c once; a second call with the same ID is a no-op that
+	// reports false.
+	AddUsage(ctx context.Context, c UsageCharge) (bool, error)
+	GetUsage(ctx context.Context, ownerKey string, day time.Time) (Usage, error)
+	// UsageSince sums usage per owner from day on, largest first.
+	UsageSince(ctx context.Context, day time.Time, limit int) ([]Usage, error)
+
+	CreateUser(ctx context.Context, u User) (User, error)
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	GetUserByID(ctx context.Context, id string) (User, error)
+	CreateRefreshSession(ctx context.Context, s RefreshSession) error
+	GetRefreshSessionByHash(ctx context.Context, tokenHash string) (RefreshSession, error)
+	// RotateRefreshSession marks oldID rotated and inserts next, only if oldID
+	// is neither rotated nor revoked (else ErrConflict), atomically.
+	RotateRefreshSession(ctx context.Context, oldID string, next RefreshSession, now time.Time) error
+	// RevokeRefreshFamily revokes every live token of a family.
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
+
+	// Purge deletes tasks created before cutoff with everything they own,
+	// usage rows and expired sessions older than cutoff, at most batch tasks
+	// per call; callers loop until Tasks == 0.
+	Purge(ctx context.Context, cutoff time.Time, batch int) (PurgeResult, error)
+
+	// Ping checks the backing database.
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,311 @@
+// Package task holds the contract shared by the HTTP API, the workflows and the
+// activities: workflow, signal and query names, workflow-id helpers, statuses,
+// failure reasons and the small wire types that cross Temporal.
+package task
+
+import (
+	"strings"
+	"time"
+)
+
+// DefaultTaskQueue is the Temporal task queue used when TEMPORAL_TASK_QUEUE is unset.
+const DefaultTaskQueue = "ai-platform"
+
+// WorkflowName is the registered name of the task pipeline workflow.
+const WorkflowName = "TaskWorkflow"
+
+// ReviewWorkflowName is the registered name of the rerun-review workflow.
+const ReviewWorkflowName = "ReviewWorkflow"
+
+// SlotsWorkflowName is the registered name of the concurrency-slot semaphore workflow.
+const SlotsWorkflowName = "SlotsWorkflow"
+
+// CleanupWorkflowName is the registered name of the retention clean-up workflow.
+const CleanupWorkflowName = "CleanupWorkflow"
+
+// Signal and query names understood by TaskWorkflow.
+const (
+	// SignalInput carries clarification answers (InputSignal).
+	SignalInput = "input"
+	// SignalResume asks a task waiting in needs_input to continue (ResumeSignal).
+	SignalResume = "resume"
+	// SignalSlotGranted is sent by the slots workflow when a task may start processing.
+	SignalSlotGranted = "slot-granted"
+	// SignalCancel asks a task to stop for good (CancelSignal).
+	SignalCancel = "cancel"
+	// SignalPause asks a task to stop before its next step (PauseSignal).
+	SignalPause = "pause"
+	// SignalUnpause lets a paused task continue.
+	SignalUnpause = "unpause"
+	// QueryState returns the live State of a task.
+	QueryState = "state"
+)
+
+const workflowIDPrefix = "task-"
+
+// WorkflowID is the Temporal workflow id of a task.
+func WorkflowID(taskID string) string { return workflowIDPrefix + taskID }
+
+// IDFromWorkflowID extracts the task id from a workflow id made by WorkflowID.
+func IDFromWorkflowID(workflowID string) (string, bool) {
+	if !strings.HasPrefix(workflowID, workflowIDPrefix) {
+		return "", false
+	}
+	return strings.TrimPrefix(workflowID, workflowIDPrefix), true
+}
+
+// ReviewWorkflowID is the workflow id of one rerun-review run.
+func ReviewWorkflowID(taskID, runID string) string { return "review-" + taskID + "-" + runID }
+
+// SlotsWorkflowID is the id of the single semaphore workflow of a task queue.
+func SlotsWorkflowID(taskQueue string) string { return "slots-" + taskQueue }
+
+// Status is the externally visible task status; the strings are the reference's.
+type Status string
+
+// Task statuses.
+const (
+	StatusQueued     Status = "queued"
+	StatusProcessing Status = "processing"
+	StatusNeedsInput Status = "needs_input"
+	StatusPaused     Status = "paused"
+	StatusCompleted  Status = "completed"
+	StatusFailed     Status = "failed"
+	StatusCancelled  Status = "cancelled"
+)
+
+// Terminal reports whether no further transition can happen.
+func (s Status) Terminal() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled
+}
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusQueued, StatusProcessing, StatusNeedsInput, StatusPaused,
+		StatusCompleted, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Failure reasons: the documented values of failure_reason on failed tasks.
+const (
+	ReasonQuotaExceeded          = "quota_exceeded"
+	ReasonMaxIterationsExhausted = "max_iterations_exhausted"
+	ReasonCommandTimeout         = "command_timeout"
+	ReasonReviewFailed           = "review_failed"
+	ReasonStorageLimitExceeded   = "storage_limit_exceeded"
+	ReasonLLMProviderError       = "llm_provider_error"
+	ReasonLLMInvalidResponse     = "llm_invalid_response"
+	ReasonTemplateNotFound       = "template_not_found"
+	ReasonPayloadTooLarge        = "payload_too_large"
+	ReasonClarificationTimeout   = "clarification_timeout"
+	ReasonCancelledByUser        = "cancelled_by_user"
+	ReasonInternalError          = "internal_error"
+)
+
+// Stage names as they appear in current_stage and StageStarted events.
+const (
+	StageInitializing = "initializing"
+	StageResearch     = "research"
+	StageDesign       = "design"
+	StageNeedsInput   = "needs_input"
+	StageResume       = "clarification_resume"
+	StageImplement    = "implementation"
+	StageReview       = "review"
+	StageFinalize     = "finalize"
+	StageCompleted    = "completed"
+	StageFailed       = "failed"
+	StageCancelled    = "cancelled"
+	StagePaused       = "paused"
+)
+
+// Progress values published at each stage start, as the reference did.
+const (
+	ProgressQueued     = 0.0
+	ProgressStarted    = 0.1
+	ProgressResearch   = 0.2
+	ProgressDesign     = 0.4
+	ProgressImplement  = 0.6
+	ProgressReview     = 0.9
+	ProgressTerminated = 1.0
+)
+
+// Question is one clarification question.
+type Question struct {
+	ID        string   `json:"id"`
+	Text      string   `json:"text"`
+	Type      string   `json:"type"` // text | choice | multi
+	Choices   []string `json:"choices"`
+	Required  bool     `json:"required"`
+	Rationale string   `json:"rationale"`
+}
+
+// Question types.
+const (
+	QuestionText   = "text"
+	QuestionChoice = "choice"
+	QuestionMulti  = "multi"
+)
+
+// Input starts a TaskWorkflow. It carries ids and small settings only; the
+// description and files live in the store.
+type Input struct {
+	TaskID       string `json:"task_id"`
+	TemplateID   string `json:"template_id,omitempty"`
+	CodexVersion string `json:"codex_version,omitempty"`
+	// OwnerKey is the keyed hash identifying the owner for quotas; never a raw key.
+	OwnerKey string `json:"owner_key"`
+	// MaxConcurrent is the MAX_CONCURRENT_TASKS value at creation; the slots
+	// workflow uses the newest value it hears.
+	MaxConcurrent int    `json:"max_concurrent"`
+	RequestID     string `json:"request_id,omitempty"`
+	// Generation counts retries of the same task (0 for the first run) and
+	// namespaces event ids so a retry never collides with the first run.
+	Generation int `json:"generation,omitempty"`
+	// Checkpoint, when set, continues a run after continue-as-new or a retry.
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+}
+
+// Checkpoint is the small state carried across continue-as-new.
+type Checkpoint struct {
+	Stage          string         `json:"stage"`
+	Plan           *Plan          `json:"plan,omitempty"`
+	Questions      []Question     `json:"questions,omitempty"`
+	Answers        map[string]any `json:"answers,omitempty"`
+	Iteration      int            `json:"iteration"`
+	Done           []string       `json:"done,omitempty"`
+	Fix            *CodeTask      `json:"fix,omitempty"`
+	InputSeq       int            `json:"input_seq"`
+	Paused         bool           `json:"paused,omitempty"`
+	TokensIn       int64          `json:"tokens_in"`
+	TokensOut      int64          `json:"tokens_out"`
+	Research       *ResearchOut   `json:"research,omitempty"`
+	ContinuedTimes int            `json:"continued_times"`
+	RequestedAt    string         `json:"requested_at,omitempty"`
+}
+
+// Plan is what the prepare activity learns from the codex and the template.
+type Plan struct {
+	CodexVersion         string   `json:"codex_version"`
+	CodexHash            string   `json:"codex_hash"`
+	TemplateID           string   `json:"template_id,omitempty"`
+	TemplateHash         string   `json:"template_hash,omitempty"`
+	Stages               []string `json:"stages"`
+	MaxIterations        int      `json:"max_iterations"`
+	ReviewRequired       bool     `json:"review_required"`
+	MaxQuestions         int      `json:"max_questions"`
+	MaxFilesPerIteration int      `json:"max_files_per_iteration"`
+	// Timeouts per stage in seconds, from the codex.
+	Timeouts map[string]int `json:"timeouts,omitempty"`
+}
+
+// ResearchOut is the small summary the research activity returns.
+type ResearchOut struct {
+	Requirements  int        `json:"requirements"`
+	OpenQuestions []Question `json:"open_questions,omitempty"`
+	TokensIn      int64      `json:"tokens_in"`
+	TokensOut     int64      `json:"tokens_out"`
+}
+
+// PlannedFile is one file the design asks for.
+type PlannedFile struct {
+	Path      string `json:"path"`
+	Component string `json:"component"`
+	Kind      string `json:"kind"` // source | test | docs | config
+}
+
+// DesignOut is the small summary the design activity returns.
+type DesignOut struct {
+	Files     []PlannedFile `json:"files"`
+	TokensIn  int64         `json:"tokens_in"`
+	TokensOut int64         `json:"tokens_out"`
+}
+
+// CodeTask is the unit of work of one implementation iteration.
+type CodeTask struct {
+	Type        string   `json:"type"` // implement_component | write_tests | fix_review_issues
+	Component   string   `json:"component,omitempty"`
+	TargetFiles []string `json:"target_files,omitempty"`
+	Description string   `json:"description"`
+	// Findings are review messages the coder must address (capped in size).
+	Findings []string `json:"findings,omitempty"`
+}
+
+// Code task types.
+const (
+	CodeImplement = "implement_component"
+	CodeTests     = "write_tests"
+	CodeFix       = "fix_review_issues"
+)
+
+// CodeOut summarises one coder step.
+type CodeOut struct {
+	FilesWritten []string `json:"files_written"`
+	TokensIn     int64    `json:"tokens_in"`
+	TokensOut    int64    `json:"tokens_out"`
+}
+
+// ReviewOut summarises one review.
+type ReviewOut struct {
+	Passed         bool     `json:"passed"`
+	Status         string   `json:"status"`
+	IssuesCount    int      `json:"issues_count"`
+	WarningsCount  int      `json:"warnings_count"`
+	Findings       []string `json:"findings,omitempty"`
+	FilesToFix     []string `json:"files_to_fix,omitempty"`
+	CommandTimeout bool     `json:"command_timeout"`
+	ReportID       string   `json:"report_id"`
+	TokensIn       int64    `json:"tokens_in"`
+	TokensOut      int64    `json:"tokens_out"`
+}
+
+// InputSignal carries clarification answers.
+type InputSignal struct {
+	Answers    map[string]any `json:"answers"`
+	AutoResume bool           `json:"auto_resume"`
+	RequestID  string         `json:"request_id,omitempty"`
+}
+
+// ResumeSignal asks a task in needs_input to continue.
+type ResumeSignal struct {
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// SlotGrant is the payload of SignalSlotGranted.
+type SlotGrant struct {
+	Token string `json:"token"`
+}
+
+// State is the live view returned by QueryState.
+type State struct {
+	TaskID           string         `json:"task_id"`
+	Status           Status         `json:"status"`
+	Stage            string         `json:"stage"`
+	Progress         float64        `json:"progress"`
+	Iteration        int            `json:"iteration"`
+	MaxIterations    int            `json:"max_iterations"`
+	PendingQuestions []Question     `json:"pending_questions"`
+	ProvidedAnswers  map[string]any `json:"provided_answers"`
+	ResumeFromStage  string         `json:"resume_from_stage,omitempty"`
+	RequestedAt      string         `json:"requested_at,omitempty"`
+	TokensIn         int64          `json:"tokens_in"`
+	TokensOut        int64          `json:"tokens_out"`
+	FailureReason    string         `json:"failure_reason,omitempty"`
+	Paused           bool           `json:"paused"`
+	PauseRequested   bool           `json:"pause_requested"`
+}
+
+// Result is the workflow result of a task that ended normally.
+type Result struct {
+	Status        Status `json:"status"`
+	FailureReason string `json:"failure_reason,omitempty"`
+	Iterations    int    `json:"iterations"`
+	FilesCount    int    `json:"files_count"`
+}
+
+// FormatTime renders timestamps the same way everywhere (RFC 3339, UTC, microseconds).
+func FormatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
