@@ -1,0 +1,91 @@
+package codex
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultCodexIsValid(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxIterations != 12 || !c.ReviewRequired || c.MaxQuestions != 3 || c.MaxFilesPerIteration != 5 {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if len(c.Hash) != 64 || c.Version == "" || len(c.Checklist) == 0 || len(c.CoderConstraints) == 0 {
+		t.Fatalf("missing fields: %+v", c)
+	}
+	if got := c.Timeout("review", time.Minute); got != 300*time.Second {
+		t.Fatalf("review timeout = %v", got)
+	}
+	if got := c.Timeout("unknown", time.Minute); got != time.Minute {
+		t.Fatalf("default timeout = %v", got)
+	}
+}
+
+func TestHashIsCanonical(t *testing.T) {
+	a, err := Parse([]byte(`{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse([]byte("{\n \"workflow\": {\"max_iterations\": 2, \"stages\": [\"implementation\"]},\n \"rules\": {}, \"version\": \"1\"}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Hash != b.Hash {
+		t.Fatal("key order or whitespace changed the hash")
+	}
+	c, _ := Parse([]byte(`{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":3}}`))
+	if c.Hash == a.Hash {
+		t.Fatal("a different codex has the same hash")
+	}
+	if a.ReviewRequired {
+		t.Fatal("review_required must be off when the review stage is absent")
+	}
+}
+
+func TestInvalidCodexNamesTheField(t *testing.T) {
+	cases := []struct {
+		name, doc, field string
+	}{
+		{"not json", `{`, "JSON"},
+		{"no version", `{"rules":{},"workflow":{"stages":["implementation"]}}`, "version"},
+		{"version not string", `{"version":1,"rules":{},"workflow":{"stages":["implementation"]}}`, "version"},
+		{"no rules", `{"version":"1","workflow":{"stages":["implementation"]}}`, "rules"},
+		{"no workflow", `{"version":"1","rules":{}}`, "workflow"},
+		{"empty stages", `{"version":"1","rules":{},"workflow":{"stages":[]}}`, "workflow.stages"},
+		{"unknown stage", `{"version":"1","rules":{},"workflow":{"stages":["implementation","deploy"]}}`, "deploy"},
+		{"zero iterations", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":0}}`, "workflow.max_iterations"},
+		{"fractional iterations", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":1.5}}`, "workflow.max_iterations"},
+		{"review flag not bool", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"review_required":"yes"}}`, "workflow.review_required"},
+		{"bad max_questions", `{"version":"1","rules":{"researcher":{"parameters":{"max_questions":-1}}},"workflow":{"stages":["implementation"]}}`, "rules.researcher.parameters.max_questions"},
+		{"bad timeout", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"timeouts":{"review":"x"}}}`, "workflow.timeouts.review"},
+		{"checklist not strings", `{"version":"1","rules":{"reviewer":{"checklist":[1]}},"workflow":{"stages":["implementation"]}}`, "rules.reviewer.checklist"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc))
+			if err == nil || !strings.Contains(err.Error(), tc.field) {
+				t.Fatalf("error %v does not name %q", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestLoadFileErrorNamesPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "codex.json")
+	if err := os.WriteFile(path, []byte(`{"version":"1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "rules") {
+		t.Fatalf("error %v should name the file and the field", err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.json")); err == nil || !strings.Contains(err.Error(), "CODEX_PATH") {
+		t.Fatalf("missing file error %v should name CODEX_PATH", err)
+	}
+}
