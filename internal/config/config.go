@@ -72,6 +72,7 @@ type Config struct {
 	LLMTemperature float64
 
 	AppAPIKey              string
+	APIKeyHashSecret       string
 	AllowOpenAPIKeys       bool
 	AdminAPIKey            string
 	AuthMode               string
@@ -168,6 +169,7 @@ func Load(lookup Lookup) (Config, error) {
 	c.LLMTemperature = r.floatRange("LLM_TEMPERATURE", 0.2, 0, 2)
 
 	c.AppAPIKey = r.str("APP_API_KEY", "")
+	c.APIKeyHashSecret = r.str("API_KEY_HASH_SECRET", "")
 	c.AllowOpenAPIKeys = r.boolean("ALLOW_OPEN_API_KEYS", false)
 	c.AdminAPIKey = r.str("ADMIN_API_KEY", "")
 	c.AuthMode = r.choice("AUTH_MODE", AuthAPIKey, AuthAPIKey, AuthJWT, AuthHybrid)
@@ -220,6 +222,9 @@ func (c Config) validate() error {
 	if c.AuthMode != AuthJWT && c.AppAPIKey == "" && c.Production() && !c.AllowOpenAPIKeys {
 		return errors.New("config: APP_API_KEY is unset with ENVIRONMENT=production, which would make every distinct key its own tenant; set APP_API_KEY, or ALLOW_OPEN_API_KEYS=true to accept that")
 	}
+	if c.Production() && len(c.APIKeyHashSecret) < 32 {
+		return errors.New("config: API_KEY_HASH_SECRET must be set (at least 32 bytes) when ENVIRONMENT=production, so every API process hashes keys the same way")
+	}
 	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
 		return errors.New("config: BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together")
 	}
@@ -258,6 +263,7 @@ func (c Config) Redacted() Config {
 	}
 	c.LLMAPIKey = mask(c.LLMAPIKey)
 	c.AppAPIKey = mask(c.AppAPIKey)
+	c.APIKeyHashSecret = mask(c.APIKeyHashSecret)
 	c.AdminAPIKey = mask(c.AdminAPIKey)
 	c.JWTSecret = mask(c.JWTSecret)
 	c.RefreshTokenSecret = mask(c.RefreshTokenSecret)

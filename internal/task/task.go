@@ -54,8 +54,17 @@ func IDFromWorkflowID(workflowID string) (string, bool) {
 	return strings.TrimPrefix(workflowID, workflowIDPrefix), true
 }
 
-// ReviewWorkflowID is the workflow id of one rerun-review run.
-func ReviewWorkflowID(taskID, runID string) string { return "review-" + taskID + "-" + runID }
+// ReviewWorkflowID is the workflow id of a task's rerun-review runs; one id
+// per task means at most one rerun runs at a time.
+func ReviewWorkflowID(taskID string) string { return "review-" + taskID }
+
+// ReviewRun starts a ReviewWorkflow.
+type ReviewRun struct {
+	TaskID    string `json:"task_id"`
+	RunID     string `json:"run_id"`
+	OwnerKey  string `json:"owner_key"`
+	RequestID string `json:"request_id,omitempty"`
+}
 
 // SlotsWorkflowID is the id of the single semaphore workflow of a task queue.
 func SlotsWorkflowID(taskQueue string) string { return "slots-" + taskQueue }
@@ -166,6 +175,11 @@ type Input struct {
 	Generation int `json:"generation,omitempty"`
 	// Checkpoint, when set, continues a run after continue-as-new or a retry.
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	// TaskTTLDays bounds how long the task waits for answers (<= 0: forever).
+	TaskTTLDays int `json:"task_ttl_days,omitempty"`
+	// ContinueAsNewAfter forces continue-as-new once a run has taken this
+	// many steps (0 = only when Temporal suggests it); tests use it.
+	ContinueAsNewAfter int `json:"continue_as_new_after,omitempty"`
 }
 
 // Checkpoint is the small state carried across continue-as-new.
@@ -184,6 +198,13 @@ type Checkpoint struct {
 	Research       *ResearchOut   `json:"research,omitempty"`
 	ContinuedTimes int            `json:"continued_times"`
 	RequestedAt    string         `json:"requested_at,omitempty"`
+	Files          []PlannedFile  `json:"files,omitempty"`
+	Asked          []string       `json:"asked,omitempty"`
+	GateRound      int            `json:"gate_round"`
+	HoldsSlot      bool           `json:"holds_slot,omitempty"`
+	// RetryFrom is the step a retried run jumps to once prepared.
+	RetryFrom string `json:"retry_from,omitempty"`
+	SlotToken      string         `json:"slot_token,omitempty"`
 }
 
 // Plan is what the prepare activity learns from the codex and the template.

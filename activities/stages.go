@@ -1,0 +1,231 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"ai-platform/internal/agents"
+	"ai-platform/internal/llm"
+	"ai-platform/internal/store"
+	"ai-platform/internal/task"
+	"ai-platform/internal/workspace"
+)
+
+// brief assembles the facts every stage shares.
+func (a *Activities) brief(ctx context.Context, t store.Task, stage string) (llm.Brief, error) {
+	b := llm.Brief{Stage: stage, Description: t.Description, TemplateID: t.TemplateID, Answers: t.ProvidedAnswers}
+	if tmpl, ok := a.Catalog.Get(t.TemplateID); ok && t.TemplateID != "" {
+		tb := &llm.TemplateBrief{ID: tmpl.ID, Description: tmpl.Description}
+		for _, f := range tmpl.Files {
+			tb.Files = append(tb.Files, f.Path)
+		}
+		b.Template = tb
+	}
+	if stage == "research" {
+		return b, nil
+	}
+	var research llm.ResearchReply
+	if err := a.latestPayload(ctx, t.ID, "research_summary", &research); err != nil {
+		return b, err
+	}
+	b.Requirements = research.Requirements
+	if stage == "design" {
+		return b, nil
+	}
+	var design llm.DesignReply
+	if err := a.latestPayload(ctx, t.ID, "architecture", &design); err != nil {
+		return b, err
+	}
+	b.Architecture = &design
+	return b, nil
+}
+
+// latestPayload decodes the newest artifact of a type; a missing one leaves
+// out untouched (a codex may skip the stage that makes it).
+func (a *Activities) latestPayload(ctx context.Context, taskID, typ string, out any) error {
+	art, err := a.Store.LatestArtifact(ctx, taskID, typ)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return storeErr(err, "loading "+typ)
+	}
+	if err := json.Unmarshal(art.Payload, out); err != nil {
+		return fmt.Errorf("decoding %s artifact: %w", typ, err)
+	}
+	return nil
+}
+
+// quotaGuard runs before every LLM request.
+func (a *Activities) quotaGuard(owner string) agents.BeforeCall {
+	return func(ctx context.Context) error { return a.checkQuota(ctx, owner) }
+}
+
+// llmFailure records an LLM failure and classifies it for Temporal: provider
+// errors that may pass on retry stay retryable (honouring Retry-After),
+// others end the task with a clear reason.
+func (a *Activities) llmFailure(ctx context.Context, step task.Step, stage string, err error) error {
+	var appErr interface{ Type() string }
+	if errors.As(err, &appErr) {
+		return err // already classified (quota)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_ = a.event(ctx, step, "llm_error", "llm_error", map[string]any{"stage": stage, "error": err.Error(), "attempt": attempt(ctx)})
+	if errors.Is(err, agents.ErrInvalidReply) {
+		return nonRetryable(task.ErrTypeLLMInvalid, "%s", err.Error())
+	}
+	var pe *llm.Error
+	if errors.As(err, &pe) && !pe.Retryable {
+		return nonRetryable(task.ErrTypeLLMProvider, "%s", pe.Error())
+	}
+	if errors.As(err, &pe) {
+		return retryableLLM(pe)
+	}
+	if llm.IsRetryable(err) {
+		return retryableLLM(&llm.Error{Retryable: true, Message: err.Error()})
+	}
+	return nonRetryable(task.ErrTypeLLMProvider, "%s", err.Error())
+}
+
+// Research asks the researcher and writes requirements.md and user_stories.md.
+func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.ResearchOut, error) {
+	defer a.keepAlive(ctx)()
+	started := task.FormatTime(a.Now())
+	t, err := a.getTask(ctx, in.Step.TaskID)
+	if err != nil {
+		return task.ResearchOut{}, err
+	}
+	b, err := a.brief(ctx, t, "research")
+	if err != nil {
+		return task.ResearchOut{}, err
+	}
+	b.MaxQuestions = in.Plan.MaxQuestions
+	reply, call, err := a.Agents.Research(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey))
+	if cerr := a.chargeTokens(ctx, in.Step, "research", call, started); cerr != nil {
+		return task.ResearchOut{}, cerr
+	}
+	if err != nil {
+		return task.ResearchOut{}, a.llmFailure(ctx, in.Step, "research", err)
+	}
+	files := []workspace.File{
+		{Path: "requirements.md", Content: []byte(renderRequirements(t, reply, nil))},
+		{Path: "user_stories.md", Content: []byte(renderStories(reply))},
+	}
+	if err := a.putFiles(ctx, t.ID, files, nil); err != nil {
+		return task.ResearchOut{}, err
+	}
+	if _, err := a.artifact(ctx, in.Step, "research", "research_summary", "researcher", reply); err != nil {
+		return task.ResearchOut{}, err
+	}
+	if err := a.saveSnapshot(ctx, t.ID, "research", "requirements written", nil); err != nil {
+		return task.ResearchOut{}, err
+	}
+	out := task.ResearchOut{Requirements: len(reply.Requirements), TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}
+	for _, q := range reply.OpenQuestions {
+		if len(out.OpenQuestions) >= max(1, in.Plan.MaxQuestions) {
+			break
+		}
+		if nq, ok := researchQuestion(q); ok {
+			out.OpenQuestions = append(out.OpenQuestions, nq)
+		}
+	}
+	return out, nil
+}
+
+// Design asks the designer for the plan and writes architecture.md and
+// implementation_plan.md; requirements.md is rewritten with the answers.
+func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOut, error) {
+	defer a.keepAlive(ctx)()
+	started := task.FormatTime(a.Now())
+	t, err := a.getTask(ctx, in.Step.TaskID)
+	if err != nil {
+		return task.DesignOut{}, err
+	}
+	b, err := a.brief(ctx, t, "design")
+	if err != nil {
+		return task.DesignOut{}, err
+	}
+	b.Constraints = a.Codex.DesignConstraints
+	reply, call, err := a.Agents.Design(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey), func(p string) error {
+		_, err := workspace.CleanPath(p)
+		return err
+	})
+	if cerr := a.chargeTokens(ctx, in.Step, "design", call, started); cerr != nil {
+		return task.DesignOut{}, cerr
+	}
+	if err != nil {
+		return task.DesignOut{}, a.llmFailure(ctx, in.Step, "design", err)
+	}
+	var research llm.ResearchReply
+	if err := a.latestPayload(ctx, t.ID, "research_summary", &research); err != nil {
+		return task.DesignOut{}, err
+	}
+	files := []workspace.File{
+		{Path: "architecture.md", Content: []byte(renderArchitecture(t, reply))},
+		{Path: "implementation_plan.md", Content: []byte(renderPlan(reply))},
+	}
+	if len(research.Requirements) > 0 {
+		files = append(files, workspace.File{Path: "requirements.md",
+			Content: []byte(renderRequirements(t, research, a.questionsAsked(ctx, t.ID)))})
+	}
+	if err := a.putFiles(ctx, t.ID, files, nil); err != nil {
+		return task.DesignOut{}, err
+	}
+	if _, err := a.artifact(ctx, in.Step, "design", "architecture", "designer", reply); err != nil {
+		return task.DesignOut{}, err
+	}
+	if err := a.saveSnapshot(ctx, t.ID, "design", "architecture planned", nil); err != nil {
+		return task.DesignOut{}, err
+	}
+	out := task.DesignOut{TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}
+	for _, f := range reply.Files {
+		clean, _ := workspace.CleanPath(f.Path)
+		kind := f.Kind
+		if kind == "" {
+			kind = guessKind(clean)
+		}
+		out.Files = append(out.Files, task.PlannedFile{Path: clean, Component: firstNonEmpty(f.Component, "Project"), Kind: kind})
+		if len(out.Files) >= a.Codex.MaxTotalFiles {
+			break
+		}
+	}
+	return out, nil
+}
+
+// questionsAsked returns the questions of the latest clarification round.
+func (a *Activities) questionsAsked(ctx context.Context, taskID string) []task.Question {
+	var payload struct {
+		Questions []task.Question `json:"questions"`
+	}
+	if err := a.latestPayload(ctx, taskID, "clarification_questions", &payload); err != nil {
+		return nil
+	}
+	return payload.Questions
+}
+
+func guessKind(p string) string {
+	switch {
+	case isTestPath(p):
+		return "test"
+	case strings.HasSuffix(p, ".md") || strings.HasSuffix(p, ".rst") || strings.HasSuffix(p, ".txt"):
+		return "docs"
+	case strings.HasSuffix(p, ".py"):
+		return "source"
+	}
+	return "config"
+}
+
+// isTestPath matches pytest's default discovery: test_*.py and *_test.py.
+func isTestPath(p string) bool {
+	base := p[strings.LastIndex(p, "/")+1:]
+	return strings.HasSuffix(base, ".py") && (strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py"))
+}
+
+func retryableLLM(pe *llm.Error) error {
+	return newRetryable(pe.Error(), task.ErrTypeLLMProvider+"_transient", pe.RetryAfter)
+}

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+
+	"ai-platform/internal/store"
+	"ai-platform/internal/task"
+)
+
+// maxAnswers bounds one /input call.
+const maxAnswers = 50
+
+// questionView is what /questions, /input and /resume decide on: the live
+// workflow state when the workflow runs, the store row otherwise.
+type questionView struct {
+	Status      task.Status
+	Pending     []task.Question
+	Answers     map[string]any
+	ResumeFrom  string
+	RequestedAt string
+}
+
+func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool) {
+	v := questionView{Status: t.Status, Pending: t.PendingQuestions, Answers: t.ProvidedAnswers, ResumeFrom: t.ResumeFromStage}
+	live, ok, err := s.liveState(c.Request.Context(), t)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if !errors.As(err, &nf) {
+			s.temporalFailure(c, err, "query task state")
+			return v, false
+		}
+	}
+	if ok {
+		v.Status, v.Pending, v.Answers, v.RequestedAt = live.Status, live.PendingQuestions, live.ProvidedAnswers, live.RequestedAt
+		if live.ResumeFromStage != "" {
+			v.ResumeFrom = live.ResumeFromStage
+		}
+	}
+	if v.Pending == nil {
+		v.Pending = []task.Question{}
+	}
+	if v.Answers == nil {
+		v.Answers = map[string]any{}
+	}
+	if v.RequestedAt == "" && v.Status == task.StatusNeedsInput {
+		if a, err := s.Store.LatestArtifact(c.Request.Context(), t.ID, "clarification_questions"); err == nil {
+			v.RequestedAt = task.FormatTime(a.CreatedAt)
+		}
+	}
+	return v, true
+}
+
+func (s *Server) getQuestions(c *gin.Context) {
+	t := currentTask(c)
+	v, ok := s.questionState(c, t)
+	if !ok {
+		return
+	}
+	pending := v.Pending
+	if v.Status != task.StatusNeedsInput {
+		pending = []task.Question{}
+	}
+	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "status": v.Status, "pending_questions": pending,
+		"provided_answers": v.Answers, "resume_from_stage": nilIfEmpty(v.ResumeFrom), "requested_at": nilIfEmpty(v.RequestedAt),
+		"missing": task.MissingRequired(pending, v.Answers)})
+}
+
+type inputRequest struct {
+	Answers    map[string]any `json:"answers"`
+	AutoResume bool           `json:"auto_resume"`
+}
+
+func notAwaiting(c *gin.Context, status task.Status) {
+	failCode(c, http.StatusConflict, "task_not_awaiting_input",
+		"The task is "+string(status)+"; answers and resume are accepted only while it is needs_input", gin.H{"status": status})
+}
+
+func (s *Server) postInput(c *gin.Context) {
+	var req inputRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	if req.Answers == nil {
+		req.Answers = map[string]any{}
+	}
+	if len(req.Answers) > maxAnswers {
+		fail(c, http.StatusBadRequest, "at most 50 answers per request")
+		return
+	}
+	t := currentTask(c)
+	v, ok := s.questionState(c, t)
+	if !ok {
+		return
+	}
+	if v.Status != task.StatusNeedsInput {
+		notAwaiting(c, v.Status)
+		return
+	}
+	if problems := task.ValidateAnswers(v.Pending, req.Answers); problems != nil {
+		ids := task.SortedKeys(problems)
+		failCode(c, http.StatusBadRequest, "invalid_answers", "Some answers do not fit the pending questions",
+			gin.H{"invalid": ids, "problems": problems})
+		return
+	}
+	merged := task.MergeAnswers(v.Answers, req.Answers)
+	missing := task.MissingRequired(v.Pending, merged)
+	resume := req.AutoResume && len(missing) == 0
+	sig := task.InputSignal{Answers: req.Answers, AutoResume: resume, RequestID: requestIDOf(c)}
+	if !s.signal(c, t, task.SignalInput, sig) {
+		return
+	}
+	if resume {
+		c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "status": task.StatusQueued, "resume_from_stage": v.ResumeFrom,
+			"provided_answers": merged})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "status": "input_saved", "provided_answers": merged, "missing": missing})
+}
+
+func (s *Server) postResume(c *gin.Context) {
+	t := currentTask(c)
+	v, ok := s.questionState(c, t)
+	if !ok {
+		return
+	}
+	if v.Status != task.StatusNeedsInput {
+		notAwaiting(c, v.Status)
+		return
+	}
+	missing := task.MissingRequired(v.Pending, v.Answers)
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		failCode(c, http.StatusBadRequest, "missing_answers", "Please answer all required questions before resuming.",
+			gin.H{"missing": missing})
+		return
+	}
+	if !s.signal(c, t, task.SignalResume, task.ResumeSignal{RequestID: requestIDOf(c)}) {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "status": task.StatusQueued, "resume_from_stage": v.ResumeFrom})
+}
+
+// signal sends a signal to the task's workflow; it answers the request
+// itself when that fails.
+func (s *Server) signal(c *gin.Context, t store.Task, name string, arg any) bool {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), signalTimeout)
+	defer cancel()
+	err := s.Temporal.SignalWorkflow(ctx, task.WorkflowID(t.ID), "", name, arg)
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &nf):
+		failCode(c, http.StatusConflict, "task_not_running", "The task's workflow is no longer running", gin.H{"status": t.Status})
+	default:
+		s.temporalFailure(c, err, "signal "+name)
+	}
+	return false
+}

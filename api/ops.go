@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"ai-platform/docs"
+	"ai-platform/internal/store"
+	"ai-platform/internal/task"
+)
+
+// root serves the web UI to browsers and the reference's JSON to programs.
+func (s *Server) root(c *gin.Context) {
+	if s.Web != nil && strings.Contains(c.GetHeader("Accept"), "text/html") {
+		s.Web.ServeHTTP(c.Writer, c.Request)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"message": "ai-platform: durable AI software tasks on Temporal", "version": Version, "status": "operational",
+		"endpoints": gin.H{"tasks": "/api/tasks", "templates": "/api/templates", "health": "/health",
+			"ready": "/ready", "openapi": "/api/openapi.json", "websocket": "/ws/{task_id}", "ui": "/"},
+	})
+}
+
+// health is liveness: cheap, touches nothing external.
+func (s *Server) health(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "healthy", "timestamp": float64(s.Now().UnixMilli()) / 1000, "version": Version})
+}
+
+// ready checks that the store and Temporal answer.
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ok := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["store"], ok = "unavailable", false
+	} else {
+		checks["store"] = "ok"
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ok = "unavailable", false
+	} else {
+		checks["temporal"] = "ok"
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"status": map[bool]string{true: "ready", false: "not_ready"}[ok], "checks": checks})
+}
+
+func (s *Server) openapi(c *gin.Context) {
+	doc, err := docs.OpenAPIJSON()
+	if err != nil {
+		s.logger(c).Error("openapi document", "error", err)
+		fail(c, http.StatusInternalServerError, msgInternal)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", doc)
+}
+
+// publicConfig tells the web UI what the server supports.
+func (s *Server) publicConfig(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{
+		"version": Version, "auth_mode": s.Config.AuthMode, "registration_enabled": s.Config.PublicRegistration,
+		"max_description_chars": s.Config.MaxDescription, "llm_provider": s.Config.LLMProvider,
+		"api_key_required": s.Config.AuthMode != "auth",
+	})
+}
+
+func (s *Server) listTemplates(c *gin.Context) {
+	list := s.Catalog.List()
+	out := make([]gin.H, 0, len(list))
+	for _, t := range list {
+		qs := t.Questions
+		if qs == nil {
+			qs = []task.Question{}
+		}
+		out = append(out, gin.H{"template_id": t.ID, "description": t.Description, "hash": t.Hash,
+			"files": len(t.Files), "clarification_questions": qs})
+	}
+	c.JSON(http.StatusOK, gin.H{"templates": out})
+}
+
+// opsStatus is the operator view (admin only).
+func (s *Server) opsStatus(c *gin.Context) {
+	ctx := c.Request.Context()
+	counts, err := s.Store.CountTasksByStatus(ctx)
+	if err != nil {
+		s.storeFailure(c, err, "count tasks")
+		return
+	}
+	success, failed := counts[task.StatusCompleted], counts[task.StatusFailed]+counts[task.StatusCancelled]
+	var successRate, failRate any
+	if success+failed > 0 {
+		successRate = float64(success) / float64(success+failed)
+		failRate = float64(failed) / float64(success+failed)
+	}
+	running, err := s.Store.ListTasks(ctx, store.TaskFilter{Status: task.StatusProcessing, Limit: 5})
+	if err != nil {
+		s.storeFailure(c, err, "list running")
+		return
+	}
+	ids := []string{}
+	for _, t := range running.Items {
+		ids = append(ids, t.ID)
+	}
+	usage, err := s.Store.UsageSince(ctx, s.Now().Add(-24*time.Hour), 5)
+	if err != nil {
+		s.storeFailure(c, err, "usage")
+		return
+	}
+	top := []gin.H{}
+	var tin, tout, cmds int64
+	all, err := s.Store.UsageSince(ctx, s.Now().Add(-24*time.Hour), 0)
+	if err != nil {
+		s.storeFailure(c, err, "usage")
+		return
+	}
+	for _, u := range all {
+		tin, tout, cmds = tin+u.TokensIn, tout+u.TokensOut, cmds+u.CommandRuns
+	}
+	for _, u := range usage {
+		top = append(top, gin.H{"key_hash": u.OwnerKey[:min(12, len(u.OwnerKey))], "tokens_in": u.TokensIn,
+			"tokens_out": u.TokensOut, "total_tokens": u.TokensIn + u.TokensOut, "command_runs": u.CommandRuns})
+	}
+	reasons, err := s.topFailureReasons(ctx)
+	if err != nil {
+		s.storeFailure(c, err, "failure reasons")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"generated_at": task.FormatTime(s.Now()), "active_tasks": counts[task.StatusProcessing],
+		"success_rate": successRate, "fail_rate": failRate, "success_count": success, "fail_count": failed,
+		"queued_count": counts[task.StatusQueued], "running_count": counts[task.StatusProcessing],
+		"needs_input_count": counts[task.StatusNeedsInput], "paused_count": counts[task.StatusPaused],
+		"completed_count": success, "failed_count": failed, "queue_length": counts[task.StatusQueued],
+		"active_task_ids": ids,
+		"usage_totals_last_24h": gin.H{"tokens_in": tin, "tokens_out": tout, "command_runs": cmds, "total_tokens": tin + tout},
+		"top_keys_last_24h":     top, "top_failure_reasons": reasons,
+	})
+}
+
+func (s *Server) topFailureReasons(ctx context.Context) ([]gin.H, error) {
+	page, err := s.Store.ListTasks(ctx, store.TaskFilter{Status: task.StatusFailed, Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, t := range page.Items {
+		counts[t.FailureReason]++
+	}
+	keys := task.SortedKeys(counts)
+	sort.SliceStable(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	out := []gin.H{}
+	for _, k := range keys[:min(5, len(keys))] {
+		out = append(out, gin.H{"reason": k, "count": counts[k]})
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"ai-platform/internal/store"
+)
+
+// Close codes, as in the reference.
+const (
+	wsUnauthorized websocket.StatusCode = 4401
+	wsNotFound     websocket.StatusCode = 4404
+)
+
+// wsAuthMessage is the optional first client message carrying credentials,
+// so browsers need not put secrets in the URL.
+type wsAuthMessage struct {
+	Type        string `json:"type"`
+	APIKey      string `json:"api_key"`
+	AccessToken string `json:"access_token"`
+}
+
+func (s *Server) originPatterns() []string {
+	var out []string
+	for _, o := range s.Config.AllowedOrigins {
+		if u, err := url.Parse(o); err == nil && u.Host != "" {
+			out = append(out, u.Host)
+		}
+	}
+	return out
+}
+
+// websocket streams the task record: once on connect and again on every
+// change. Credentials come from headers, the reference's query parameters,
+// or a first {"type":"auth"} message. "ping" is answered with "pong".
+func (s *Server) websocket(c *gin.Context) {
+	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{OriginPatterns: s.originPatterns()})
+	if err != nil {
+		s.logger(c).Debug("websocket accept failed", "error", err)
+		return
+	}
+	defer conn.CloseNow()
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	defer cancel()
+	p, aerr := s.wsAuthenticate(ctx, c.Request, conn)
+	if aerr != nil {
+		conn.Close(wsUnauthorized, aerr.Detail)
+		return
+	}
+	id := c.Param("task_id")
+	t, err := s.Store.GetTask(ctx, id)
+	if _, perr := uuid.Parse(id); perr != nil || errors.Is(err, store.ErrNotFound) || (err == nil && !owns(p, t)) {
+		conn.Close(wsNotFound, "Task not found")
+		return
+	}
+	if err != nil {
+		conn.Close(websocket.StatusInternalError, "store unavailable")
+		return
+	}
+	pings := make(chan struct{}, 4)
+	go func() {
+		defer cancel()
+		for {
+			typ, msg, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			if typ == websocket.MessageText && strings.TrimSpace(string(msg)) == "ping" {
+				select {
+				case pings <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	if err := s.wsSend(ctx, conn, t); err != nil {
+		return
+	}
+	version := t.Version
+	tick := time.NewTicker(s.WatchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			conn.Close(websocket.StatusNormalClosure, "")
+			return
+		case <-pings:
+			if err := conn.Write(ctx, websocket.MessageText, []byte("pong")); err != nil {
+				return
+			}
+		case <-tick.C:
+			cur, err := s.Store.GetTask(ctx, id)
+			if err != nil || cur.Version == version {
+				continue
+			}
+			version = cur.Version
+			if err := s.wsSend(ctx, conn, cur); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) wsSend(ctx context.Context, conn *websocket.Conn, t store.Task) error {
+	b, err := json.Marshal(newTaskView(t, s.Now()))
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return conn.Write(wctx, websocket.MessageText, b)
+}
+
+func (s *Server) wsAuthenticate(ctx context.Context, r *http.Request, conn *websocket.Conn) (Principal, *AuthError) {
+	if r.Header.Get("X-API-Key") != "" || r.Header.Get("Authorization") != "" {
+		return s.Auth.Authenticate(r)
+	}
+	q := r.URL.Query()
+	if q.Get("api_key") != "" || q.Get("access_token") != "" {
+		return s.Auth.Credentials(r, q.Get("api_key"), q.Get("access_token"))
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, msg, err := conn.Read(rctx)
+	if err != nil {
+		return Principal{}, &AuthError{Status: http.StatusUnauthorized, Detail: "API key required"}
+	}
+	var m wsAuthMessage
+	if json.Unmarshal(msg, &m) != nil || m.Type != "auth" {
+		return Principal{}, &AuthError{Status: http.StatusUnauthorized, Detail: "API key required"}
+	}
+	return s.Auth.Credentials(r, m.APIKey, m.AccessToken)
+}

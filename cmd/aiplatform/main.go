@@ -1,0 +1,164 @@
+// Command aiplatform runs the ai-platform: `run` (everything on a laptop),
+// `api`, `worker`, `migrate` and `version`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"ai-platform/internal/app"
+	"ai-platform/internal/config"
+	"ai-platform/internal/store"
+)
+
+const usage = `aiplatform: durable AI software tasks on Temporal
+
+Usage:
+  aiplatform run       API + worker + web UI, and a local Temporal dev server unless TEMPORAL_ADDRESS is set
+  aiplatform api       the HTTP API and web UI only (needs TEMPORAL_ADDRESS)
+  aiplatform worker    the Temporal worker only (needs TEMPORAL_ADDRESS)
+  aiplatform migrate   apply database migrations (needs DATABASE_URL)
+  aiplatform version   print the version
+
+Configuration comes from the environment and ./.env; see docs/ENV.md.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] == "version" {
+		fmt.Fprintln(stdout, "aiplatform", version())
+		return 0
+	}
+	cfg, err := config.FromEnvironment()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := app.NewLogger(cfg)
+	switch args[0] {
+	case "run":
+		err = runAll(ctx, cfg, stdout)
+	case "api":
+		err = runAPI(ctx, cfg)
+	case "worker":
+		err = runWorker(ctx, cfg)
+	case "migrate":
+		err = migrate(ctx, cfg, stdout)
+	default:
+		fmt.Fprintf(stderr, "aiplatform: unknown subcommand %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("aiplatform "+args[0]+" failed", "error", err)
+		fmt.Fprintln(stderr, "aiplatform:", err)
+		return 1
+	}
+	return 0
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return bi.Main.Version + " (" + s.Value + ")"
+			}
+		}
+		return bi.Main.Version
+	}
+	return "unknown"
+}
+
+func runAll(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	a, err := app.Open(ctx, cfg, app.NewLogger(cfg))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.RunAll(ctx, func(u app.Urls) {
+		fmt.Fprintf(stdout, "\nai-platform is running\n  app:         %s\n  api:         %s\n  temporal:    %s\n",
+			u.App, u.API, u.Temporal)
+		if u.TemporalUI != "" {
+			fmt.Fprintf(stdout, "  temporal ui: %s\n", u.TemporalUI)
+		}
+		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	})
+}
+
+func runAPI(ctx context.Context, cfg config.Config) error {
+	if cfg.TemporalAddress == "" {
+		return app.ErrNoTemporal
+	}
+	a, err := app.Open(ctx, cfg, app.NewLogger(cfg))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	c, err := app.Dial(ctx, cfg, a.Log, cfg.TemporalAddress, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return a.ServeHTTP(ctx, a.APIServer(c).Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), nil)
+}
+
+func runWorker(ctx context.Context, cfg config.Config) error {
+	if cfg.TemporalAddress == "" {
+		return app.ErrNoTemporal
+	}
+	a, err := app.Open(ctx, cfg, app.NewLogger(cfg))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	c, err := app.Dial(ctx, cfg, a.Log, cfg.TemporalAddress, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w, err := a.NewWorker(ctx, c)
+	if err != nil {
+		return err
+	}
+	a.EnsureCleanupSchedule(ctx, c)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	if cfg.DatabaseURL == "" {
+		fmt.Fprintln(stdout, "DATABASE_URL is unset: the memory store needs no migrations")
+		return nil
+	}
+	pg, err := store.OpenPostgres(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pg.Close()
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}

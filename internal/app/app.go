@@ -1,0 +1,175 @@
+// Package app wires the platform together from a Config: the store, the
+// Temporal client, the HTTP API and the worker. The cmd package only parses
+// the subcommand and calls in here.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"ai-platform/internal/codex"
+	"ai-platform/internal/config"
+	"ai-platform/internal/store"
+	"ai-platform/internal/workspace"
+	"ai-platform/templates"
+)
+
+// App holds what the API and the worker share.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Store   store.Store
+	Catalog *workspace.Catalog
+	Codex   *codex.Codex
+}
+
+// NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT.
+func NewLogger(cfg config.Config) *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn,
+		"error": slog.LevelError}[cfg.LogLevel]
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// Open loads the codex and templates and opens the store.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	cx, err := codex.Load(cfg.CodexPath)
+	if err != nil {
+		return nil, err
+	}
+	catalog, err := loadCatalog(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.APIKeyHashSecret == "" {
+		if cfg.APIKeyHashSecret, err = localSecret(cfg.DataDir, "api_key_hash_secret"); err != nil {
+			return nil, err
+		}
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AuthMode == config.AuthAPIKey && cfg.AppAPIKey == "" {
+		log.Warn("APP_API_KEY is unset: every distinct X-API-Key is its own tenant (anyone can create tasks). " +
+			"Set APP_API_KEY for a private deployment.")
+	}
+	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx}, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+func loadCatalog(cfg config.Config) (*workspace.Catalog, error) {
+	var fsys fs.FS = templates.FS
+	source := "embedded templates"
+	if st, err := os.Stat(cfg.TemplatesRoot); err == nil && st.IsDir() {
+		fsys, source = os.DirFS(cfg.TemplatesRoot), cfg.TemplatesRoot
+	} else if cfg.TemplatesRootSet {
+		return nil, fmt.Errorf("config: TEMPLATES_ROOT=%q is not a directory", cfg.TemplatesRoot)
+	}
+	c, err := workspace.LoadCatalog(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("templates (%s): %w", source, err)
+	}
+	return c, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		pg, err := store.OpenPostgres(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("store: postgres")
+		return pg, nil
+	}
+	var p *store.Persister
+	if cfg.EnableFilePersistence {
+		var err error
+		if p, err = store.NewPersister(filepath.Join(cfg.DataDir, "store")); err != nil {
+			return nil, err
+		}
+	}
+	m, err := store.NewMemory(p)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("store: memory", "file_persistence", cfg.EnableFilePersistence, "dir", filepath.Join(cfg.DataDir, "store"))
+	return m, nil
+}
+
+// localSecret reads (or creates once) a random secret under DATA_DIR, for
+// single-machine setups that did not configure one.
+func localSecret(dataDir, name string) (string, error) {
+	path := filepath.Join(dataDir, "secrets", name)
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	secret := hex.EncodeToString(buf)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
+	}
+	if err := store.WriteFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return secret, nil
+}
+
+// Dial connects to Temporal, retrying for up to wait, so a worker or API
+// started before Temporal waits instead of crashing.
+func Dial(ctx context.Context, cfg config.Config, log *slog.Logger, address string, wait time.Duration) (client.Client, error) {
+	deadline := time.Now().Add(wait)
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := client.DialContext(cctx, client.Options{
+			HostPort: address, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		})
+		if err == nil {
+			_, err = c.CheckHealth(cctx, &client.CheckHealthRequest{})
+			if err != nil {
+				c.Close()
+			}
+		}
+		cancel()
+		if err == nil {
+			return c, nil
+		}
+		lastErr = err
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		log.Warn("waiting for Temporal", "address", address, "attempt", attempt, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(min(time.Duration(attempt)*time.Second, 5*time.Second)):
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("cannot reach Temporal at %s after %s: %w", address, wait, lastErr)
+}
+
+// ErrNoTemporal explains how to get a Temporal server.
+var ErrNoTemporal = errors.New("TEMPORAL_ADDRESS is required for this subcommand (use `aiplatform run` for a local dev server)")

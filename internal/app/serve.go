@@ -1,0 +1,220 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
+	"ai-platform/activities"
+	"ai-platform/api"
+	"ai-platform/internal/agents"
+	"ai-platform/internal/devserver"
+	"ai-platform/internal/llm"
+	"ai-platform/internal/runner"
+	"ai-platform/internal/store"
+	"ai-platform/internal/task"
+	"ai-platform/internal/workspace"
+	"ai-platform/web"
+	"ai-platform/workflows"
+)
+
+// APIServer builds the HTTP server (not yet listening).
+func (a *App) APIServer(c client.Client) *api.Server {
+	return api.New(api.Deps{
+		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
+		Web: web.Handler(),
+	})
+}
+
+// ServeHTTP listens on addr until ctx ends, then drains in-flight requests
+// (bounded) before returning. ready, if set, receives the bound address.
+func (a *App) ServeHTTP(ctx context.Context, h http.Handler, addr string, ready chan<- string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: listening on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	return nil
+}
+
+// secrets lists configured secret values that must never be written.
+func (a *App) secrets() []string {
+	c := a.Config
+	out := []string{c.LLMAPIKey, c.AppAPIKey, c.AdminAPIKey, c.JWTSecret, c.RefreshTokenSecret, c.APIKeyHashSecret,
+		c.BootstrapAdminPassword}
+	if u, err := url.Parse(c.DatabaseURL); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// NewWorker builds a worker with every workflow and activity registered.
+func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, error) {
+	cfg := a.Config
+	provider, err := llm.New(llm.Settings{Provider: cfg.LLMProvider, Model: cfg.LLMModel, APIKey: cfg.LLMAPIKey,
+		BaseURL: cfg.LLMBaseURL, MaxTokens: cfg.LLMMaxTokens, Timeout: cfg.LLMTimeout, Temperature: cfg.LLMTemperature})
+	if err != nil {
+		return nil, err
+	}
+	run, err := runner.New(runner.Config{Allowed: cfg.AllowedCommands, Timeout: cfg.CommandTimeout,
+		MaxOutput: cfg.CommandMaxOutputBytes, Sandbox: cfg.CommandSandbox})
+	if err != nil {
+		return nil, fmt.Errorf("command runner: %w", err)
+	}
+	root, err := filepath.Abs(cfg.WorkspaceRoot)
+	if err != nil {
+		return nil, err
+	}
+	wsm, err := workspace.NewManager(root)
+	if err != nil {
+		return nil, fmt.Errorf("workspaces: %w", err)
+	}
+	log := a.Log.With("component", "worker")
+	acts, err := activities.New(activities.Deps{
+		Store: a.Store, Catalog: a.Catalog, Workspaces: wsm, Provider: provider,
+		Agents: &agents.Agents{Provider: provider, MaxTokens: cfg.LLMMaxTokens, Temperature: cfg.LLMTemperature},
+		Runner: run, Tools: activities.ProbeTools(ctx, run, log), Codex: a.Codex,
+		Limits:          store.FileLimits{MaxFiles: minPositive(cfg.MaxTaskFiles, a.Codex.MaxTotalFiles), MaxBytes: cfg.MaxTaskBytes},
+		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
+		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	w := worker.New(c, cfg.TemporalTaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: max(16, 4*cfg.MaxConcurrentTasks),
+		WorkerStopTimeout:                  10 * time.Second,
+	})
+	workflows.Register(w)
+	acts.Register(w)
+	return w, nil
+}
+
+// minPositive is the smaller of two limits where <= 0 means "off".
+func minPositive(a, b int) int {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// EnsureCleanupSchedule creates the daily retention schedule (once) and
+// runs one pass now.
+func (a *App) EnsureCleanupSchedule(ctx context.Context, c client.Client) {
+	cfg := a.Config
+	if cfg.TaskTTLDays <= 0 && cfg.WorkspaceTTLDays <= 0 {
+		return
+	}
+	in := task.PurgeIn{TaskTTLDays: cfg.TaskTTLDays, WorkspaceTTLDays: cfg.WorkspaceTTLDays, Batch: 500}
+	id := "cleanup-" + cfg.TemporalTaskQueue
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   id,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
+		Action: &client.ScheduleWorkflowAction{ID: id + "-run", Workflow: task.CleanupWorkflowName,
+			Args: []any{in}, TaskQueue: cfg.TemporalTaskQueue},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) && !errors.As(err, &exists) {
+		a.Log.Warn("could not create the cleanup schedule", "error", err)
+	}
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id + "-boot-" + strconv.FormatInt(time.Now().Unix()/3600, 10), TaskQueue: cfg.TemporalTaskQueue,
+	}, task.CleanupWorkflowName, in)
+	if err != nil {
+		a.Log.Warn("could not start the start-up cleanup", "error", err)
+	}
+}
+
+// Urls are what `run` prints once everything is up.
+type Urls struct {
+	App, API, TemporalUI, Temporal string
+}
+
+// RunAll runs a local dev server (unless TEMPORAL_ADDRESS is set), the worker
+// and the API in this process until ctx ends, then shuts down in order.
+func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
+	cfg := a.Config
+	address := cfg.TemporalAddress
+	var dev *devserver.Server
+	if cfg.LocalTemporal() {
+		var err error
+		dev, err = devserver.Start(ctx, devserver.Options{
+			Bin: cfg.TemporalBin, DBFile: filepath.Join(cfg.DataDir, "temporal.db"), Port: cfg.TemporalDevPort,
+			UIPort: cfg.TemporalUIPort, Namespace: cfg.TemporalNamespace, LogFile: filepath.Join(cfg.DataDir, "temporal.log"),
+			Logger: a.Log,
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := dev.Stop(); err != nil {
+				a.Log.Warn("stopping the temporal dev server", "error", err)
+			}
+		}()
+		address = dev.Address()
+	}
+	c, err := Dial(ctx, cfg, a.Log, address, time.Minute)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w, err := a.NewWorker(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	defer w.Stop()
+	a.EnsureCleanupSchedule(ctx, c)
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- a.ServeHTTP(ctx, a.APIServer(c).Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), ready) }()
+	select {
+	case addr := <-ready:
+		_, port, _ := net.SplitHostPort(addr)
+		u := Urls{App: "http://localhost:" + port + "/", API: "http://localhost:" + port + "/api", Temporal: address}
+		if dev != nil {
+			u.TemporalUI = dev.UIURL()
+		}
+		if started != nil {
+			started(u)
+		}
+	case err := <-errc:
+		return err
+	}
+	return <-errc
+}

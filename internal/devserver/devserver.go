@@ -1,0 +1,183 @@
+// Package devserver runs the official Temporal CLI's `temporal server
+// start-dev` as a child process, with a persistent SQLite file, and waits
+// until it answers.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+)
+
+// Options configure the dev server.
+type Options struct {
+	// Bin is the temporal CLI executable (bin/temporal, built by `make temporal`).
+	Bin       string
+	DBFile    string
+	IP        string
+	Port      int
+	UIPort    int
+	Namespace string
+	// LogFile receives the server's output.
+	LogFile string
+	Logger  *slog.Logger
+	// ReadyTimeout bounds the wait for the server to answer.
+	ReadyTimeout time.Duration
+}
+
+// Server is a running dev server.
+type Server struct {
+	opts Options
+	cmd  *exec.Cmd
+	done chan error
+	log  *os.File
+}
+
+// ErrMissingBinary means the temporal CLI is not built.
+var ErrMissingBinary = errors.New("temporal CLI not found")
+
+// Start launches the dev server and waits until its frontend answers.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if o.IP == "" {
+		o.IP = "127.0.0.1"
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 90 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if _, err := os.Stat(o.Bin); err != nil {
+		return nil, fmt.Errorf("%w at %s: run `make temporal` (builds github.com/temporalio/cli v1.5.1 into bin/), "+
+			"or set TEMPORAL_ADDRESS to use an existing Temporal server", ErrMissingBinary, o.Bin)
+	}
+	if err := busy(o.IP, o.Port); err != nil {
+		return nil, fmt.Errorf("temporal dev server port %d: %w (set TEMPORAL_DEV_PORT, or TEMPORAL_ADDRESS to use the server already there)", o.Port, err)
+	}
+	for _, dir := range []string{filepath.Dir(o.DBFile), filepath.Dir(o.LogFile)} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("devserver: %w", err)
+		}
+	}
+	logf, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: opening log: %w", err)
+	}
+	args := []string{"server", "start-dev", "--db-filename", o.DBFile, "--ip", o.IP,
+		"--port", strconv.Itoa(o.Port), "--namespace", o.Namespace, "--log-level", "warn", "--log-format", "json"}
+	if o.UIPort > 0 {
+		args = append(args, "--ui-port", strconv.Itoa(o.UIPort), "--ui-ip", o.IP)
+	} else {
+		args = append(args, "--headless")
+	}
+	cmd := exec.Command(o.Bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: Ctrl-C in the terminal reaches us, and we stop
+	// the server ourselves, after the worker has drained.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("devserver: starting %s: %w", o.Bin, err)
+	}
+	s := &Server{opts: o, cmd: cmd, done: make(chan error, 1), log: logf}
+	go func() { s.done <- cmd.Wait() }()
+	if err := s.waitReady(ctx); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	o.Logger.Info("temporal dev server ready", "address", s.Address(), "ui", s.UIURL(), "db", o.DBFile, "log", o.LogFile)
+	return s, nil
+}
+
+func busy(ip string, port int) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("already in use")
+	}
+	return ln.Close()
+}
+
+func (s *Server) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(s.opts.ReadyTimeout)
+	for {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			return fmt.Errorf("temporal dev server exited early (%v); see %s", err, s.opts.LogFile)
+		default:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		c, err := client.DialContext(cctx, client.Options{HostPort: s.Address(), Namespace: s.opts.Namespace,
+			Logger: quietLogger{}})
+		if err == nil {
+			_, err = c.CheckHealth(cctx, &client.CheckHealthRequest{})
+			if err == nil {
+				_, err = c.WorkflowService().DescribeNamespace(cctx, describeNS(s.opts.Namespace))
+			}
+			c.Close()
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("temporal dev server did not become ready within %s: %v (see %s)", s.opts.ReadyTimeout, err, s.opts.LogFile)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// Address is the frontend host:port.
+func (s *Server) Address() string {
+	return net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.Port))
+}
+
+// UIURL is the Temporal Web UI address ("" when headless).
+func (s *Server) UIURL() string {
+	if s.opts.UIPort <= 0 {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.UIPort))
+}
+
+// Stop interrupts the server and waits for it (SIGKILL after 15 s).
+func (s *Server) Stop() error {
+	defer s.log.Close()
+	if s.cmd.Process == nil {
+		return nil
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT)
+	select {
+	case err := <-s.done:
+		return ignoreSignalExit(err)
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		return ignoreSignalExit(<-s.done)
+	}
+}
+
+func ignoreSignalExit(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && (ee.ExitCode() == -1 || ee.ExitCode() == 130 || strings.Contains(ee.Error(), "signal")) {
+		return nil
+	}
+	return err
+}

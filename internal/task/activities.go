@@ -1,0 +1,179 @@
+package task
+
+// Registered activity names. Workflows call activities by these names only, so
+// the workflows package never imports the activities package.
+const (
+	ActPrepare       = "Prepare"
+	ActUpdateTask    = "UpdateTask"
+	ActResearch      = "Research"
+	ActClarify       = "Clarify"
+	ActRecordAnswers = "RecordAnswers"
+	ActDesign        = "Design"
+	ActCode          = "Code"
+	ActReview        = "Review"
+	ActFinish        = "Finish"
+	ActAcquireSlot   = "AcquireSlot"
+	ActCheckHolders  = "CheckHolders"
+	ActPurge         = "PurgeExpired"
+)
+
+// Error types of non-retryable activity failures; each maps to a failure_reason.
+const (
+	ErrTypeQuota          = ReasonQuotaExceeded
+	ErrTypeStorageLimit   = ReasonStorageLimitExceeded
+	ErrTypeLLMProvider    = ReasonLLMProviderError
+	ErrTypeLLMInvalid     = ReasonLLMInvalidResponse
+	ErrTypeTemplate       = ReasonTemplateNotFound
+	ErrTypePayloadTooBig  = ReasonPayloadTooLarge
+	ErrTypeTaskNotFound   = "task_not_found"
+	ErrTypeInvalidRequest = "invalid_request"
+)
+
+// Step identifies one activity call of one run; activities derive the ids of
+// the events, artifacts and usage charges they write from it, so a retried
+// activity rewrites the same rows instead of adding new ones.
+type Step struct {
+	TaskID string `json:"task_id"`
+	// Key is unique within the task, e.g. "g0/s12".
+	Key string `json:"key"`
+	// OwnerKey is the owner's keyed hash, for quota accounting.
+	OwnerKey  string `json:"owner_key"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// EventSpec is an event the workflow asks UpdateTask to append.
+type EventSpec struct {
+	Type    string         `json:"type"`
+	Payload map[string]any `json:"payload,omitempty"`
+}
+
+// Update is a projection change of the task row written by UpdateTask. Nil
+// pointers leave fields unchanged.
+type Update struct {
+	Step             Step           `json:"step"`
+	Status           Status         `json:"status,omitempty"`
+	Stage            *string        `json:"stage,omitempty"`
+	Role             string         `json:"role,omitempty"`
+	Progress         *float64       `json:"progress,omitempty"`
+	Iteration        *int           `json:"iteration,omitempty"`
+	MaxIterations    *int           `json:"max_iterations,omitempty"`
+	PendingQuestions *[]Question    `json:"pending_questions,omitempty"`
+	Answers          map[string]any `json:"answers,omitempty"`
+	ResumeFromStage  *string        `json:"resume_from_stage,omitempty"`
+	FailureReason    string         `json:"failure_reason,omitempty"`
+	Error            string         `json:"error,omitempty"`
+	Result           *Result        `json:"result,omitempty"`
+	Events           []EventSpec    `json:"events,omitempty"`
+}
+
+// PrepareIn starts a run.
+type PrepareIn struct {
+	Step         Step   `json:"step"`
+	TemplateID   string `json:"template_id,omitempty"`
+	CodexVersion string `json:"codex_version,omitempty"`
+}
+
+// StageIn is the input of the research and design activities.
+type StageIn struct {
+	Step Step `json:"step"`
+	Plan Plan `json:"plan"`
+}
+
+// ClarifyIn asks the gate which questions are still open.
+type ClarifyIn struct {
+	Step          Step       `json:"step"`
+	Plan          Plan       `json:"plan"`
+	OpenQuestions []Question `json:"open_questions,omitempty"`
+	// Asked are ids asked in earlier rounds; they are not asked again.
+	Asked []string `json:"asked,omitempty"`
+	Round int      `json:"round"`
+}
+
+// AnswersIn records clarification answers received by signal.
+type AnswersIn struct {
+	Step       Step           `json:"step"`
+	Answers    map[string]any `json:"answers"`
+	Merged     map[string]any `json:"merged"`
+	ReceivedAt string         `json:"received_at"`
+}
+
+// CodeIn asks the coder for one iteration.
+type CodeIn struct {
+	Step      Step          `json:"step"`
+	Plan      Plan          `json:"plan"`
+	Iteration int           `json:"iteration"`
+	Task      CodeTask      `json:"task"`
+	Planned   []PlannedFile `json:"planned"`
+}
+
+// Review kinds.
+const (
+	ReviewIteration = "iteration"
+	ReviewFinal     = "final"
+	ReviewRerun     = "rerun"
+)
+
+// ReviewIn asks for one review.
+type ReviewIn struct {
+	Step      Step          `json:"step"`
+	Plan      Plan          `json:"plan"`
+	Kind      string        `json:"kind"`
+	Iteration int           `json:"iteration"`
+	RunID     string        `json:"run_id,omitempty"`
+	Planned   []PlannedFile `json:"planned,omitempty"`
+}
+
+// FinishIn ends a run: post-processing and the terminal projection.
+type FinishIn struct {
+	Step          Step   `json:"step"`
+	Plan          Plan   `json:"plan"`
+	Status        Status `json:"status"`
+	FailureReason string `json:"failure_reason,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Iterations    int    `json:"iterations"`
+}
+
+// AcquireIn asks the slots workflow for a processing slot.
+type AcquireIn struct {
+	WorkflowID string `json:"workflow_id"`
+	TaskID     string `json:"task_id"`
+	Token      string `json:"token"`
+	Capacity   int    `json:"capacity"`
+	TaskQueue  string `json:"task_queue"`
+}
+
+// SlotRequest is the acquire signal payload of the slots workflow.
+type SlotRequest struct {
+	WorkflowID string `json:"workflow_id"`
+	Token      string `json:"token"`
+	Capacity   int    `json:"capacity"`
+}
+
+// SlotRelease is the release signal payload of the slots workflow.
+type SlotRelease struct {
+	WorkflowID string `json:"workflow_id"`
+	Token      string `json:"token"`
+}
+
+// Slots signal names.
+const (
+	SignalAcquire = "acquire"
+	SignalRelease = "release"
+)
+
+// PurgeIn asks for one retention pass.
+type PurgeIn struct {
+	TaskTTLDays      int `json:"task_ttl_days"`
+	WorkspaceTTLDays int `json:"workspace_ttl_days"`
+	Batch            int `json:"batch"`
+}
+
+// PurgeOut reports what a retention pass removed.
+type PurgeOut struct {
+	Tasks      int64 `json:"tasks"`
+	Events     int64 `json:"events"`
+	Artifacts  int64 `json:"artifacts"`
+	Files      int64 `json:"files"`
+	Usage      int64 `json:"usage"`
+	Workspaces int   `json:"workspaces"`
+}

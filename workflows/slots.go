@@ -1,0 +1,189 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"ai-platform/internal/task"
+)
+
+// SlotsState is the semaphore's state; it is also its continue-as-new input.
+type SlotsState struct {
+	Capacity int           `json:"capacity"`
+	Holders  []SlotHolder  `json:"holders"`
+	Waiters  []SlotRequest `json:"waiters"`
+	// Regrants are holders that asked again and must hear "granted" again.
+	Regrants []SlotRequest `json:"regrants,omitempty"`
+	// CheckEvery overrides how often holders are checked for liveness (tests).
+	CheckEvery time.Duration `json:"check_every,omitempty"`
+	// HandledLimit overrides the signal count that forces continue-as-new.
+	HandledLimit int `json:"handled_limit,omitempty"`
+}
+
+// SlotHolder is a task workflow that holds a slot.
+type SlotHolder struct {
+	WorkflowID string    `json:"workflow_id"`
+	Token      string    `json:"token"`
+	Since      time.Time `json:"since"`
+}
+
+// SlotRequest is a task waiting for a slot, in arrival order.
+type SlotRequest = task.SlotRequest
+
+const (
+	defaultHolderCheck  = time.Minute
+	defaultHandledLimit = 2000
+)
+
+// SlotsWorkflow is a FIFO counting semaphore: at most Capacity task workflows
+// hold a slot (and so are "processing") at once, across all workers. Tasks
+// ask with signal-with-start (the AcquireSlot activity), are granted by a
+// signal back, and release with a signal. A slot held by a workflow that has
+// closed without releasing (terminated, say) is reclaimed by a periodic check.
+func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
+	s := &slots{SlotsState: st}
+	if s.Capacity < 1 {
+		s.Capacity = 1
+	}
+	if err := workflow.SetQueryHandler(ctx, "state", func() (SlotsState, error) { return s.SlotsState, nil }); err != nil {
+		return err
+	}
+	acquireCh := workflow.GetSignalChannel(ctx, task.SignalAcquire)
+	releaseCh := workflow.GetSignalChannel(ctx, task.SignalRelease)
+	handled := 0
+	limit := defaultHandledLimit
+	if s.HandledLimit > 0 {
+		limit = s.HandledLimit
+	}
+	checkEvery := defaultHolderCheck
+	if s.CheckEvery > 0 {
+		checkEvery = s.CheckEvery
+	}
+	for {
+		s.grant(ctx)
+		if handled >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			s.drain(ctx, acquireCh, releaseCh)
+			s.grant(ctx)
+			return workflow.NewContinueAsNewError(ctx, SlotsWorkflow, s.SlotsState)
+		}
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(acquireCh, func(c workflow.ReceiveChannel, _ bool) {
+			var req SlotRequest
+			c.Receive(ctx, &req)
+			s.acquire(req)
+		})
+		sel.AddReceive(releaseCh, func(c workflow.ReceiveChannel, _ bool) {
+			var rel task.SlotRelease
+			c.Receive(ctx, &rel)
+			s.release(rel)
+		})
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		if len(s.Waiters) > 0 && len(s.Holders) >= s.Capacity {
+			sel.AddFuture(workflow.NewTimer(timerCtx, checkEvery), func(workflow.Future) {
+				s.reclaim(ctx)
+			})
+		}
+		sel.Select(ctx)
+		cancelTimer()
+		handled++
+	}
+}
+
+type slots struct {
+	SlotsState
+}
+
+func (s *slots) acquire(req SlotRequest) {
+	if req.Capacity > 0 {
+		s.Capacity = req.Capacity
+	}
+	for i, h := range s.Holders {
+		if h.WorkflowID == req.WorkflowID {
+			// A holder asking again (a reset run of the same task) keeps its
+			// slot under the new token instead of taking a second one.
+			s.Holders[i].Token = req.Token
+			s.Regrants = append(s.Regrants, req)
+			return
+		}
+	}
+	for i, w := range s.Waiters {
+		if w.WorkflowID == req.WorkflowID {
+			s.Waiters[i].Token = req.Token
+			return
+		}
+	}
+	s.Waiters = append(s.Waiters, req)
+}
+
+func (s *slots) release(rel task.SlotRelease) {
+	for i, h := range s.Holders {
+		if h.WorkflowID == rel.WorkflowID && (rel.Token == "" || h.Token == rel.Token) {
+			s.Holders = append(s.Holders[:i], s.Holders[i+1:]...)
+			return
+		}
+	}
+	for i, w := range s.Waiters {
+		if w.WorkflowID == rel.WorkflowID && (rel.Token == "" || w.Token == rel.Token) {
+			s.Waiters = append(s.Waiters[:i], s.Waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// grant hands free slots to waiters in arrival order. A waiter whose workflow
+// is gone (the signal fails) is dropped and the slot goes to the next one.
+func (s *slots) grant(ctx workflow.Context) {
+	for len(s.Regrants) > 0 {
+		r := s.Regrants[0]
+		s.Regrants = s.Regrants[1:]
+		if err := workflow.SignalExternalWorkflow(ctx, r.WorkflowID, "", task.SignalSlotGranted, task.SlotGrant{Token: r.Token}).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("regrant not delivered; releasing", "workflow_id", r.WorkflowID, "error", err)
+			s.release(task.SlotRelease{WorkflowID: r.WorkflowID})
+		}
+	}
+	for len(s.Holders) < s.Capacity && len(s.Waiters) > 0 {
+		w := s.Waiters[0]
+		s.Waiters = s.Waiters[1:]
+		err := workflow.SignalExternalWorkflow(ctx, w.WorkflowID, "", task.SignalSlotGranted, task.SlotGrant{Token: w.Token}).Get(ctx, nil)
+		if err != nil {
+			workflow.GetLogger(ctx).Warn("slot grant not delivered; skipping waiter", "workflow_id", w.WorkflowID, "error", err)
+			continue
+		}
+		s.Holders = append(s.Holders, SlotHolder{WorkflowID: w.WorkflowID, Token: w.Token, Since: workflow.Now(ctx)})
+	}
+}
+
+// reclaim frees slots of holders whose workflows have closed.
+func (s *slots) reclaim(ctx workflow.Context) {
+	ids := make([]string, 0, len(s.Holders))
+	for _, h := range s.Holders {
+		ids = append(ids, h.WorkflowID)
+	}
+	var closed []string
+	actx := bookkeeping(ctx)
+	if err := workflow.ExecuteActivity(actx, task.ActCheckHolders, ids).Get(ctx, &closed); err != nil {
+		workflow.GetLogger(ctx).Warn("holder check failed", "error", err)
+		return
+	}
+	for _, id := range closed {
+		s.release(task.SlotRelease{WorkflowID: id})
+	}
+}
+
+func (s *slots) drain(ctx workflow.Context, acquireCh, releaseCh workflow.ReceiveChannel) {
+	for {
+		var req SlotRequest
+		if !acquireCh.ReceiveAsync(&req) {
+			break
+		}
+		s.acquire(req)
+	}
+	for {
+		var rel task.SlotRelease
+		if !releaseCh.ReceiveAsync(&rel) {
+			break
+		}
+		s.release(rel)
+	}
+}

@@ -1,0 +1,78 @@
+package workflows
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"ai-platform/internal/task"
+)
+
+func TestSlotsWorkflowGrantsFIFOWithinCapacity(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	var mu sync.Mutex
+	var granted []string
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
+		func(_ string, id, _ string, _ string, _ any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if id == "gone" {
+				return errGone
+			}
+			granted = append(granted, id)
+			return nil
+		})
+	env.RegisterActivityWithOptions(func(_ context.Context, ids []string) ([]string, error) {
+		// "b" has closed without releasing (terminated by an operator).
+		if slices.Contains(ids, "b") {
+			return []string{"b"}, nil
+		}
+		return nil, nil
+	}, activityOpts{Name: task.ActCheckHolders})
+	acquire := func(id string) task.SlotRequest { return task.SlotRequest{WorkflowID: id, Token: id + "-1", Capacity: 2} }
+	var snapshot1, snapshot2 []string
+	env.RegisterDelayedCallback(func() {
+		for _, id := range []string{"a", "b", "gone", "c", "d"} {
+			env.SignalWorkflow(task.SignalAcquire, acquire(id))
+		}
+		env.SignalWorkflow(task.SignalAcquire, acquire("a")) // duplicate acquire: no second slot
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		mu.Lock()
+		snapshot1 = slices.Clone(granted)
+		mu.Unlock()
+		env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: "a", Token: "a-1"})
+	}, time.Minute/2)
+	env.RegisterDelayedCallback(func() {
+		mu.Lock()
+		snapshot2 = slices.Clone(granted)
+		mu.Unlock()
+	}, 10*time.Minute)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 20*time.Minute)
+	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 2, CheckEvery: time.Minute})
+	// "a" re-acquired while holding: it is re-granted, never counted twice.
+	if !slices.Equal(snapshot1[:2], []string{"a", "b"}) || len(snapshot1) != 3 || snapshot1[2] != "a" {
+		t.Fatalf("first grants %v, want [a b a]", snapshot1)
+	}
+	// Release of a frees a slot for c ("gone" is skipped); the closed holder
+	// b is reclaimed by the periodic check, which lets d in.
+	if want := []string{"a", "b", "a", "c", "d"}; !slices.Equal(snapshot2, want) {
+		t.Fatalf("grants %v, want %v", snapshot2, want)
+	}
+}
+
+type gone struct{}
+
+func (gone) Error() string { return "workflow not found" }
+
+var errGone = gone{}

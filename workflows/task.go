@@ -1,0 +1,313 @@
+// Package workflows holds the deterministic workflow code: the task pipeline,
+// the concurrency-slot semaphore, rerun-review and retention clean-up. It calls
+// activities by their registered names (package task) and never does I/O.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"ai-platform/internal/task"
+)
+
+// Pipeline steps, in order. The checkpoint names the next step to run, so a
+// run continued-as-new (or retried) picks up exactly there.
+const (
+	stepPrepare   = "prepare"
+	stepResearch  = "research"
+	stepGate      = "gate"
+	stepDesign    = "design"
+	stepImplement = "implementation"
+	stepReview    = "review"
+	stepFinish    = "finish"
+	stepDone      = "done"
+)
+
+// continueAsNewEvery forces continue-as-new after this many history events even
+// if the server has not suggested it; tests lower it through Input.
+const continueAsNewEvery = 10000
+
+// TaskWorkflow runs one task through the pipeline. It reads like the story:
+// prepare, take a slot, research, ask and wait, design, implement, review, finish.
+func TaskWorkflow(ctx workflow.Context, in task.Input) (task.Result, error) {
+	r := newTaskRun(ctx, in)
+	if err := r.setup(ctx); err != nil {
+		return task.Result{}, err
+	}
+	return r.run(ctx)
+}
+
+// taskRun is the workflow's private state.
+type taskRun struct {
+	in    task.Input
+	cp    task.Checkpoint
+	state task.State
+
+	slotToken   string
+	slotGranted bool
+	holdsSlot   bool
+
+	inbox           []task.InputSignal
+	resumeRequested bool
+	pauseRequested  bool
+	cancelRequested bool
+	written         map[string]bool
+	design          task.DesignOut
+	lastReview      *task.ReviewOut
+	eventSeq        int
+	// stepsThisRun counts activity steps since this run started.
+	stepsThisRun int
+}
+
+func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
+	r := &taskRun{in: in, written: map[string]bool{}}
+	if in.Checkpoint != nil {
+		r.cp = *in.Checkpoint
+	}
+	if r.cp.Stage == "" {
+		r.cp.Stage = stepPrepare
+	}
+	if r.cp.Answers == nil {
+		r.cp.Answers = map[string]any{}
+	}
+	for _, p := range r.cp.Done {
+		r.written[p] = true
+	}
+	r.eventSeq = r.cp.InputSeq
+	r.pauseRequested = r.cp.Paused
+	r.state = task.State{
+		TaskID:          in.TaskID,
+		Status:          task.StatusQueued,
+		Stage:           task.StageInitializing,
+		Iteration:       r.cp.Iteration,
+		ProvidedAnswers: r.cp.Answers,
+		TokensIn:        r.cp.TokensIn,
+		TokensOut:       r.cp.TokensOut,
+		RequestedAt:     r.cp.RequestedAt,
+	}
+	if r.cp.Plan != nil {
+		r.state.MaxIterations = r.cp.Plan.MaxIterations
+	}
+	if r.cp.Stage == stepGate && len(r.cp.Questions) > 0 {
+		r.state.PendingQuestions = r.cp.Questions
+	}
+	return r
+}
+
+// setup registers the query and the signal pump before anything can block.
+func (r *taskRun) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, task.QueryState, func() (task.State, error) {
+		s := r.state
+		s.Paused = s.Status == task.StatusPaused
+		s.PauseRequested = r.pauseRequested
+		return s, nil
+	}); err != nil {
+		return fmt.Errorf("registering query: %w", err)
+	}
+	workflow.Go(ctx, r.pumpSignals)
+	return nil
+}
+
+// pumpSignals moves signals into r as they arrive, so none is lost while the
+// main flow is busy in an activity; the main flow acts on them between steps.
+func (r *taskRun) pumpSignals(ctx workflow.Context) {
+	for {
+		sel := workflow.NewSelector(ctx)
+		r.addSignalReceivers(ctx, sel)
+		sel.Select(ctx)
+	}
+}
+
+func (r *taskRun) addSignalReceivers(ctx workflow.Context, sel workflow.Selector) {
+	sel.AddReceive(workflow.GetSignalChannel(ctx, task.SignalInput), func(c workflow.ReceiveChannel, _ bool) {
+		var s task.InputSignal
+		c.Receive(ctx, &s)
+		r.onInput(s)
+	})
+	sel.AddReceive(workflow.GetSignalChannel(ctx, task.SignalResume), func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		r.resumeRequested = true
+	})
+	sel.AddReceive(workflow.GetSignalChannel(ctx, task.SignalSlotGranted), func(c workflow.ReceiveChannel, _ bool) {
+		var g task.SlotGrant
+		c.Receive(ctx, &g)
+		r.onGrant(g)
+	})
+	sel.AddReceive(workflow.GetSignalChannel(ctx, task.SignalPause), func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		r.pauseRequested = true
+	})
+	sel.AddReceive(workflow.GetSignalChannel(ctx, task.SignalUnpause), func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		r.pauseRequested = false
+	})
+}
+
+func (r *taskRun) onInput(s task.InputSignal) { r.inbox = append(r.inbox, s) }
+
+func (r *taskRun) onGrant(g task.SlotGrant) {
+	// A grant for an earlier acquisition (before a pause, say) is stale.
+	if g.Token == r.slotToken {
+		r.slotGranted = true
+	}
+}
+
+// drainSignals applies signals already delivered but not yet pumped; it runs
+// right before continue-as-new so none is dropped.
+func (r *taskRun) drainSignals(ctx workflow.Context) {
+	for {
+		var s task.InputSignal
+		if !workflow.GetSignalChannel(ctx, task.SignalInput).ReceiveAsync(&s) {
+			break
+		}
+		r.onInput(s)
+	}
+	for workflow.GetSignalChannel(ctx, task.SignalResume).ReceiveAsync(nil) {
+		r.resumeRequested = true
+	}
+	for {
+		var g task.SlotGrant
+		if !workflow.GetSignalChannel(ctx, task.SignalSlotGranted).ReceiveAsync(&g) {
+			break
+		}
+		r.onGrant(g)
+	}
+	for workflow.GetSignalChannel(ctx, task.SignalPause).ReceiveAsync(nil) {
+		r.pauseRequested = true
+	}
+	for workflow.GetSignalChannel(ctx, task.SignalUnpause).ReceiveAsync(nil) {
+		r.pauseRequested = false
+	}
+}
+
+// run drives the pipeline from the checkpointed step to the end.
+func (r *taskRun) run(ctx workflow.Context) (task.Result, error) {
+	for r.cp.Stage != stepDone {
+		if err := r.betweenSteps(ctx); err != nil {
+			return task.Result{}, err
+		}
+		var err error
+		switch r.cp.Stage {
+		case stepPrepare:
+			err = r.prepare(ctx)
+		case stepResearch:
+			err = r.research(ctx)
+		case stepGate:
+			err = r.awaitAnswers(ctx)
+		case stepDesign:
+			err = r.designStep(ctx)
+		case stepImplement:
+			err = r.implement(ctx)
+		case stepReview:
+			err = r.review(ctx)
+		case stepFinish:
+			return r.finish(ctx, task.StatusCompleted, "", "")
+		default:
+			err = fmt.Errorf("unknown checkpoint stage %q", r.cp.Stage)
+		}
+		if err != nil {
+			return r.fail(ctx, err)
+		}
+	}
+	return task.Result{Status: r.state.Status, Iterations: r.cp.Iteration}, nil
+}
+
+// betweenSteps is where continue-as-new and pausing happen: never in the
+// middle of a step.
+func (r *taskRun) betweenSteps(ctx workflow.Context) error {
+	info := workflow.GetInfo(ctx)
+	forced := r.in.ContinueAsNewAfter > 0 && r.stepsThisRun > r.in.ContinueAsNewAfter
+	if forced || info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewEvery {
+		r.drainSignals(ctx)
+		return workflow.NewContinueAsNewError(ctx, TaskWorkflow, r.continuedInput())
+	}
+	if r.pauseRequested && r.cp.Stage != stepPrepare {
+		return r.pause(ctx)
+	}
+	return nil
+}
+
+func (r *taskRun) continuedInput() task.Input {
+	in := r.in
+	cp := r.cp
+	cp.InputSeq = r.eventSeq
+	cp.Paused = r.pauseRequested
+	cp.TokensIn, cp.TokensOut = r.state.TokensIn, r.state.TokensOut
+	cp.RequestedAt = r.state.RequestedAt
+	cp.ContinuedTimes++
+	cp.Done = nil
+	for _, p := range r.design.Files {
+		if r.written[p.Path] {
+			cp.Done = append(cp.Done, p.Path)
+		}
+	}
+	// Pending inputs become answers now; the next run persists them.
+	for _, s := range r.inbox {
+		cp.Answers = task.MergeAnswers(cp.Answers, s.Answers)
+	}
+	if r.resumeRequested {
+		cp.Questions = nil
+	}
+	in.Checkpoint = &cp
+	return in
+}
+
+// step returns a fresh Step with a deterministic key for the next activity.
+func (r *taskRun) step() task.Step {
+	r.eventSeq++
+	r.stepsThisRun++
+	return task.Step{
+		TaskID:    r.in.TaskID,
+		Key:       fmt.Sprintf("g%d/s%d", r.in.Generation, r.eventSeq),
+		OwnerKey:  r.in.OwnerKey,
+		RequestID: r.in.RequestID,
+	}
+}
+
+func (r *taskRun) plan() task.Plan {
+	if r.cp.Plan == nil {
+		return task.Plan{}
+	}
+	return *r.cp.Plan
+}
+
+// fail ends the run as failed with a documented reason, then fails the
+// workflow execution so operators see it as Failed in the Temporal UI.
+func (r *taskRun) fail(ctx workflow.Context, err error) (task.Result, error) {
+	var can *workflow.ContinueAsNewError
+	if errors.As(err, &can) {
+		return task.Result{}, err
+	}
+	if temporal.IsCanceledError(err) || ctx.Err() != nil {
+		return r.finish(ctx, task.StatusCancelled, task.ReasonCancelledByUser, "Cancelled by user")
+	}
+	reason, msg := failureOf(err)
+	return r.finish(ctx, task.StatusFailed, reason, msg)
+}
+
+// failureOf maps an activity error to a failure_reason and a message.
+func failureOf(err error) (string, string) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case task.ErrTypeQuota, task.ErrTypeStorageLimit, task.ErrTypeLLMProvider, task.ErrTypeLLMInvalid,
+			task.ErrTypeTemplate, task.ErrTypePayloadTooBig, task.ReasonMaxIterationsExhausted,
+			task.ReasonCommandTimeout, task.ReasonReviewFailed, task.ReasonClarificationTimeout:
+			return appErr.Type(), appErr.Message()
+		}
+		return task.ReasonInternalError, appErr.Message()
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return task.ReasonInternalError, "a step timed out: " + err.Error()
+	}
+	return task.ReasonInternalError, err.Error()
+}
+
+// pipelineFailure is a failure decided by the workflow itself.
+func pipelineFailure(reason, msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, reason, nil)
+}
