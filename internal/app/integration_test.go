@@ -1,0 +1,105 @@
+package app_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ai-platform/internal/app/apptest"
+)
+
+// TestTaskEndToEnd runs a task over HTTP on a real Temporal dev server, the
+// worker and the API, with the offline mock LLM, to a genuine completed.
+func TestTaskEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	p := apptest.Start(t, apptest.Options{})
+	id := p.CreateTask(t, map[string]any{
+		"description": "A command line tool that counts words and lines in text files",
+		"template_id": "python_cli",
+	})
+	seen := map[string]bool{}
+	deadline := time.Now().Add(3 * time.Minute)
+	var task apptest.Task
+	for time.Now().Before(deadline) {
+		task = p.GetTask(t, id)
+		seen[task.Status] = true
+		if task.Status == "completed" || task.Status == "failed" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if task.Status != "completed" {
+		t.Fatalf("task ended %s: %+v", task.Status, task)
+	}
+	if !seen["processing"] {
+		t.Errorf("never observed processing; saw %v", seen)
+	}
+	if task.Progress != 1 || task.FilesCount < 5 || task.Iterations < 1 || task.MaxIterations != 12 || task.TokensIn == 0 {
+		t.Errorf("unexpected final task %+v", task)
+	}
+	// Files exist in the workspace and in the API.
+	ws := filepath.Join(p.Config.WorkspaceRoot, id)
+	for _, f := range []string{"cli.py", "requirements.md", "architecture.md"} {
+		if _, err := os.Stat(filepath.Join(ws, f)); err != nil {
+			t.Errorf("workspace file %s: %v", f, err)
+		}
+	}
+	var files struct {
+		Total    int                 `json:"total"`
+		ByType   map[string][]string `json:"by_type"`
+		AllFiles []map[string]any    `json:"all_files"`
+	}
+	if code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/files", nil, &files); code != 200 || files.Total != task.FilesCount {
+		t.Fatalf("files: %d %s", code, raw)
+	}
+	if len(files.ByType["code"]) == 0 || len(files.ByType["tests"]) == 0 {
+		t.Errorf("by_type %v", files.ByType)
+	}
+	var events struct {
+		Events []struct {
+			Type string `json:"type"`
+		} `json:"events"`
+	}
+	p.Do(t, http.MethodGet, "/api/tasks/"+id+"/events?order=asc&limit=1000", nil, &events)
+	types := map[string]int{}
+	for _, e := range events.Events {
+		types[e.Type]++
+	}
+	for _, want := range []string{"TaskCreated", "StageStarted", "codex_loaded", "llm_usage", "command_started",
+		"command_finished", "review_finished", "TaskCompleted"} {
+		if types[want] == 0 {
+			t.Errorf("no %s event; got %v", want, types)
+		}
+	}
+	if types["TaskCreated"] != 1 || types["TaskCompleted"] != 1 {
+		t.Errorf("duplicated lifecycle events: %v", types)
+	}
+	// The zip holds the project and a manifest.
+	code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/download.zip", nil, nil)
+	if code != 200 {
+		t.Fatalf("zip: %d", code)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	if !names["task_"+id+"/manifest.json"] || !names["task_"+id+"/cli.py"] {
+		t.Errorf("zip entries %v", names)
+	}
+	// The workflow is visible under its documented id.
+	desc, err := p.Client.DescribeWorkflowExecution(t.Context(), "task-"+id, "")
+	if err != nil || !strings.Contains(desc.WorkflowExecutionInfo.Type.Name, "TaskWorkflow") {
+		t.Fatalf("describe task-%s: %v", id, err)
+	}
+}
