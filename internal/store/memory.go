@@ -438,8 +438,11 @@ func (m *Memory) PutFiles(_ context.Context, taskID string, files []File, remove
 		return err
 	}
 	if m.persister != nil {
+		// From next, not files: next holds the computed SHA-256, files
+		// usually an empty one, which named no blob at all.
 		for _, f := range files {
-			if err := m.persister.putBlob(f.SHA256, f.Content); err != nil {
+			stored := next[f.Path]
+			if err := m.persister.putBlob(stored.SHA256, stored.Content); err != nil {
 				return err
 			}
 		}
