@@ -238,8 +238,7 @@ func (p *Persister) load(m *Memory) error {
 		if err := json.Unmarshal(data, &pt); err != nil {
 			return fmt.Errorf("store: %s is corrupt: %w", path, err)
 		}
-		mt := &memTask{Task: pt.Task, State: pt.State, StateAt: pt.StateAt, Snapshot: pt.Snapshot,
-			Files: pt.Files, EventIDs: map[string]bool{}, ArtIDs: map[string]bool{}}
+		mt := &memTask{Task: pt.Task, State: pt.State, StateAt: pt.StateAt, Snapshot: pt.Snapshot, Files: pt.Files}
 		for _, e := range pt.Events {
 			e.Event.Seq = e.Seq
 			mt.Events = append(mt.Events, e.Event)
@@ -252,13 +251,13 @@ func (p *Persister) load(m *Memory) error {
 			mt.Files = map[string]File{}
 		}
 		for i := range mt.Events {
-			mt.EventIDs[mt.Events[i].ID] = true
+			m.eventIDs[mt.Events[i].ID] = true
 			if mt.Events[i].Seq > m.seq {
 				m.seq = mt.Events[i].Seq
 			}
 		}
 		for i := range mt.Artifacts {
-			mt.ArtIDs[mt.Artifacts[i].ID] = true
+			m.artIDs[mt.Artifacts[i].ID] = true
 			if mt.Artifacts[i].Seq > m.seq {
 				m.seq = mt.Artifacts[i].Seq
 			}
