@@ -117,8 +117,9 @@ func (p *Postgres) CreateTask(ctx context.Context, t Task) (Task, error) {
 	// Whichever unique index fired, a retried create with a known key gets
 	// the task it created the first time, as in the memory store.
 	if errors.Is(err, ErrConflict) && t.IdempotencyKey != "" {
+		// The repeated <> '' lets a generic plan use the partial index.
 		existing, gerr := scanTask(p.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks
-			WHERE owner_key_hash = $1 AND owner_user_id = $2 AND idempotency_key = $3`,
+			WHERE owner_key_hash = $1 AND owner_user_id = $2 AND idempotency_key = $3 AND idempotency_key <> ''`,
 			t.OwnerKeyHash, t.OwnerUserID, t.IdempotencyKey))
 		if gerr == nil {
 			return existing, fmt.Errorf("postgres: create task %s: idempotency key used by task %s: %w", t.ID, existing.ID, ErrConflict)
