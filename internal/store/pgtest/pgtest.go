@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,14 +34,17 @@ func BaseURL() string {
 func Schema(tb testing.TB) string {
 	tb.Helper()
 	base := BaseURL()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
+	if err := reachable(base); err != nil {
 		if os.Getenv("CI") == "true" {
 			tb.Fatalf("PostgreSQL unreachable at TEST_DATABASE_URL (or %s) and CI=true: %v", DefaultURL, err)
 		}
 		tb.Skipf("PostgreSQL unreachable (set TEST_DATABASE_URL; default %s): %v", DefaultURL, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		tb.Fatalf("connecting to PostgreSQL: %v", err)
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
 
@@ -52,6 +56,23 @@ func Schema(tb testing.TB) string {
 	}
 	tb.Cleanup(func() { drop(tb, base, name) })
 	return WithParam(tb, base, "search_path", name)
+}
+
+// probes remembers, per URL, whether the database answered, so that a
+// missing database costs one connect timeout per test binary, not one per test.
+var probes sync.Map // url -> func() error
+
+func reachable(url string) error {
+	probe, _ := probes.LoadOrStore(url, sync.OnceValue(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return err
+		}
+		return conn.Close(context.Background())
+	}))
+	return probe.(func() error)()
 }
 
 func drop(tb testing.TB, base, name string) {
