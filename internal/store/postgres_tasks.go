@@ -13,7 +13,7 @@ import (
 	"ai-platform/internal/task"
 )
 
-// taskColumns lists every column of tasks in the order of taskArgs and
+// taskColumnList is every column of tasks in the order of taskArgs and
 // scanTask; id comes first so UPDATE can set the rest from $2 on.
 var taskColumnList = []string{
 	"id", "user_id", "owner_user_id", "owner_key_hash", "client_ip", "request_id", "idempotency_key",

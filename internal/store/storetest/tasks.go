@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -293,22 +294,10 @@ func testListTasksFilters(t *testing.T, s store.Store) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		want := where(all, c.keep)
-		if got := ids(page.Items); !equalStrings(got, want) || page.Total != len(want) || page.Next != "" {
+		if got := ids(page.Items); !slices.Equal(got, want) || page.Total != len(want) || page.Next != "" {
 			t.Errorf("%s: got %v total %d next %q, want %v total %d", c.name, got, page.Total, page.Next, want, len(want))
 		}
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func testListTasksPaging(t *testing.T, s store.Store) {
@@ -343,7 +332,7 @@ func testListTasksPaging(t *testing.T, s store.Store) {
 			}
 			f.Before = page.Next
 		}
-		if !equalStrings(got, want) {
+		if !slices.Equal(got, want) {
 			t.Errorf("%+v: pages joined give %v, want %v", f, got, want)
 		}
 		if wantPages := (len(want) + f.Limit - 1) / f.Limit; pages != wantPages {
