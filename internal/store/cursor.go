@@ -28,7 +28,7 @@ func ParseTaskCursor(c string) (time.Time, string, error) {
 		return time.Time{}, "", ErrBadCursor
 	}
 	n, err := strconv.ParseInt(ns, 10, 64)
-	if err != nil {
+	if err != nil || !validID(id) {
 		return time.Time{}, "", ErrBadCursor
 	}
 	return time.Unix(0, n).UTC(), id, nil
@@ -46,7 +46,7 @@ func ParseSeqCursor(c string) (int64, error) {
 	return n, nil
 }
 
-// taskBefore reports whether a sorts after b in newest-first order, i.e. a is older.
+// taskOlder reports whether a sorts after (at, id) in newest-first order, i.e. a is older.
 func taskOlder(a Task, at time.Time, id string) bool {
 	if a.CreatedAt.Equal(at) {
 		return a.ID < id

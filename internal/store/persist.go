@@ -106,6 +106,9 @@ func (p *Persister) deleteTask(id string) error {
 }
 
 func (p *Persister) putBlob(sum string, content []byte) error {
+	if len(sum) != 64 || strings.ContainsAny(sum, `/\.`) {
+		return fmt.Errorf("store: blob name %q is not a SHA-256", sum)
+	}
 	path := filepath.Join(p.dir, "blobs", sum)
 	if _, err := os.Stat(path); err == nil {
 		return nil
@@ -157,8 +160,15 @@ type diskArtifact struct {
 	Seq int64 `json:"seq"`
 }
 
+// The password hash is hidden from clients' JSON too; without this the
+// file would drop it and nobody could log in after a restart.
+type diskUser struct {
+	User
+	PasswordHash string `json:"password_hash"`
+}
+
 type persistedGlobal struct {
-	Users    []User               `json:"users"`
+	Users    []diskUser           `json:"users"`
 	Sessions []RefreshSession     `json:"sessions"`
 	Usage    []Usage              `json:"usage"`
 	Charges  map[string]time.Time `json:"charges"`
@@ -168,7 +178,7 @@ type persistedGlobal struct {
 func (p *Persister) saveGlobal(m *Memory) error {
 	g := persistedGlobal{Charges: m.charges, Seq: m.seq}
 	for _, u := range m.users {
-		g.Users = append(g.Users, u)
+		g.Users = append(g.Users, diskUser{User: u, PasswordHash: u.PasswordHash})
 	}
 	for _, s := range m.sessions {
 		g.Sessions = append(g.Sessions, s)
@@ -194,7 +204,8 @@ func (p *Persister) load(m *Memory) error {
 			return fmt.Errorf("store: %s is corrupt: %w", filepath.Join(p.dir, "global.json"), err)
 		}
 		for _, u := range g.Users {
-			m.users[u.ID] = u
+			u.User.PasswordHash = u.PasswordHash
+			m.users[u.ID] = u.User
 		}
 		for _, s := range g.Sessions {
 			m.sessions[s.ID] = s
@@ -227,8 +238,7 @@ func (p *Persister) load(m *Memory) error {
 		if err := json.Unmarshal(data, &pt); err != nil {
 			return fmt.Errorf("store: %s is corrupt: %w", path, err)
 		}
-		mt := &memTask{Task: pt.Task, State: pt.State, StateAt: pt.StateAt, Snapshot: pt.Snapshot,
-			Files: pt.Files, EventIDs: map[string]bool{}, ArtIDs: map[string]bool{}}
+		mt := &memTask{Task: pt.Task, State: pt.State, StateAt: pt.StateAt, Snapshot: pt.Snapshot, Files: pt.Files}
 		for _, e := range pt.Events {
 			e.Event.Seq = e.Seq
 			mt.Events = append(mt.Events, e.Event)
@@ -241,13 +251,13 @@ func (p *Persister) load(m *Memory) error {
 			mt.Files = map[string]File{}
 		}
 		for i := range mt.Events {
-			mt.EventIDs[mt.Events[i].ID] = true
+			m.eventIDs[mt.Events[i].ID] = true
 			if mt.Events[i].Seq > m.seq {
 				m.seq = mt.Events[i].Seq
 			}
 		}
 		for i := range mt.Artifacts {
-			mt.ArtIDs[mt.Artifacts[i].ID] = true
+			m.artIDs[mt.Artifacts[i].ID] = true
 			if mt.Artifacts[i].Seq > m.seq {
 				m.seq = mt.Artifacts[i].Seq
 			}

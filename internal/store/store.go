@@ -196,25 +196,37 @@ type PurgeResult struct {
 	Sessions  int64 `json:"sessions"`
 }
 
-// Store is everything the platform persists.
+// Store is everything the platform persists. Both implementations follow
+// the rules of the PostgreSQL schema:
+//   - ids of tasks, events, artifacts, users, sessions and session families
+//     are canonical lower-case UUID strings (uuid.NewString, or
+//     uuid.NewSHA1(ns, key).String() for deterministic ones); a malformed id
+//     names no row (ErrNotFound) and cannot be inserted;
+//   - times come back in UTC, truncated to the microsecond;
+//   - JSON documents must be valid and come back equal in meaning, not byte
+//     for byte (jsonb drops whitespace and reorders keys);
+//   - ErrUnavailable (wrapped) means the database could not be reached.
 type Store interface {
 	// CreateTask inserts a new task. With a non-empty IdempotencyKey an
 	// existing task of the same owner and key is returned with ErrConflict.
 	CreateTask(ctx context.Context, t Task) (Task, error)
 	GetTask(ctx context.Context, id string) (Task, error)
 	// UpdateTask applies fn to the current row atomically (row lock or
-	// mutex), bumps Version and UpdatedAt, and returns the new row.
+	// mutex), bumps Version and UpdatedAt, and returns the new row. fn
+	// cannot change ID, CreatedAt or the counters the store keeps
+	// (FilesCount, FilesBytes, ArtifactsCount); its error is returned as is
+	// and nothing is written.
 	UpdateTask(ctx context.Context, id string, fn func(*Task) error) (Task, error)
 	ListTasks(ctx context.Context, f TaskFilter) (Page[Task], error)
 	// CountTasksByStatus returns the number of tasks per status.
 	CountTasksByStatus(ctx context.Context) (map[task.Status]int, error)
 
-	// AppendEvent inserts e unless an event with the same ID exists; it
-	// reports whether a row was inserted.
+	// AppendEvent inserts e unless an event with the same ID exists (on any
+	// task); it reports whether a row was inserted.
 	AppendEvent(ctx context.Context, e Event) (bool, error)
 	ListEvents(ctx context.Context, taskID string, o ListOptions) (Page[Event], error)
 	// AppendArtifact is AppendEvent for artifacts; it also bumps the task's
-	// ArtifactsCount when a row is inserted.
+	// ArtifactsCount (and Version) when a row is inserted.
 	AppendArtifact(ctx context.Context, a Artifact) (bool, error)
 	ListArtifacts(ctx context.Context, taskID string, o ListOptions) (Page[Artifact], error)
 	GetArtifact(ctx context.Context, taskID, id string) (Artifact, error)
@@ -226,8 +238,8 @@ type Store interface {
 
 	// PutFiles upserts files and deletes the paths in remove, in one atomic
 	// step that checks limits against the task's totals after the change;
-	// on *LimitError nothing is written. It keeps the task's FilesCount and
-	// FilesBytes current.
+	// on *LimitError (returned unwrapped) nothing is written. It keeps the
+	// task's FilesCount and FilesBytes current and bumps its Version.
 	PutFiles(ctx context.Context, taskID string, files []File, remove []string, lim FileLimits) error
 	// ListFiles returns metadata (no content) sorted by path.
 	ListFiles(ctx context.Context, taskID string) ([]File, error)

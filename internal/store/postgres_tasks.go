@@ -1,0 +1,277 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"ai-platform/internal/task"
+)
+
+// taskColumnList is every column of tasks in the order of taskArgs and
+// scanTask; id comes first so UPDATE can set the rest from $2 on.
+var taskColumnList = []string{
+	"id", "user_id", "owner_user_id", "owner_key_hash", "client_ip", "request_id", "idempotency_key",
+	"description", "status", "progress", "current_stage", "codex_version", "codex_hash", "template_id",
+	"template_hash", "pending_questions", "provided_answers", "resume_from_stage", "result", "error",
+	"failure_reason", "iterations", "max_iterations", "tokens_in", "tokens_out", "files_count",
+	"files_bytes", "artifacts_count", "generation", "created_at", "updated_at", "completed_at", "version",
+}
+
+var (
+	taskColumns = strings.Join(taskColumnList, ", ")
+	insertTask  = `INSERT INTO tasks (` + taskColumns + `) VALUES (` + placeholders(1, len(taskColumnList)) + `) RETURNING ` + taskColumns
+	updateTask  = `UPDATE tasks SET (` + strings.Join(taskColumnList[1:], ", ") + `) = ROW(` +
+		placeholders(2, len(taskColumnList)) + `) WHERE id = $1 RETURNING ` + taskColumns
+)
+
+// placeholders is "$from, ..., $to".
+func placeholders(from, to int) string {
+	var b strings.Builder
+	for i := from; i <= to; i++ {
+		if i > from {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i))
+	}
+	return b.String()
+}
+
+func taskArgs(t Task) ([]any, error) {
+	questions, err := json.Marshal(t.PendingQuestions)
+	if err != nil {
+		return nil, fmt.Errorf("encoding pending questions: %w", err)
+	}
+	answers, err := json.Marshal(t.ProvidedAnswers)
+	if err != nil {
+		return nil, fmt.Errorf("encoding provided answers: %w", err)
+	}
+	return []any{
+		t.ID, t.UserID, t.OwnerUserID, t.OwnerKeyHash, t.ClientIP, t.RequestID, t.IdempotencyKey,
+		t.Description, string(t.Status), t.Progress, t.CurrentStage, t.CodexVersion, t.CodexHash, t.TemplateID,
+		t.TemplateHash, string(questions), string(answers), t.ResumeFromStage, jsonArg(t.Result), t.Error,
+		t.FailureReason, t.Iterations, t.MaxIterations, t.TokensIn, t.TokensOut, t.FilesCount,
+		t.FilesBytes, t.ArtifactsCount, t.Generation, t.CreatedAt, t.UpdatedAt, dbTimePtr(t.CompletedAt), t.Version,
+	}, nil
+}
+
+func scanTask(row pgx.Row) (Task, error) {
+	var t Task
+	var status string
+	var questions, answers, result []byte
+	err := row.Scan(
+		&t.ID, &t.UserID, &t.OwnerUserID, &t.OwnerKeyHash, &t.ClientIP, &t.RequestID, &t.IdempotencyKey,
+		&t.Description, &status, &t.Progress, &t.CurrentStage, &t.CodexVersion, &t.CodexHash, &t.TemplateID,
+		&t.TemplateHash, &questions, &answers, &t.ResumeFromStage, &result, &t.Error,
+		&t.FailureReason, &t.Iterations, &t.MaxIterations, &t.TokensIn, &t.TokensOut, &t.FilesCount,
+		&t.FilesBytes, &t.ArtifactsCount, &t.Generation, &t.CreatedAt, &t.UpdatedAt, &t.CompletedAt, &t.Version,
+	)
+	if err != nil {
+		return Task{}, err
+	}
+	t.Status = task.Status(status)
+	if err := json.Unmarshal(questions, &t.PendingQuestions); err != nil {
+		return Task{}, fmt.Errorf("task %s: decoding pending questions: %w", t.ID, err)
+	}
+	if err := json.Unmarshal(answers, &t.ProvidedAnswers); err != nil {
+		return Task{}, fmt.Errorf("task %s: decoding provided answers: %w", t.ID, err)
+	}
+	if result != nil {
+		t.Result = json.RawMessage(result)
+	}
+	t.CreatedAt, t.UpdatedAt, t.CompletedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC(), utcPtr(t.CompletedAt)
+	return t, nil
+}
+
+// CreateTask implements Store.
+func (p *Postgres) CreateTask(ctx context.Context, t Task) (Task, error) {
+	if err := checkNewID("task", t.ID); err != nil {
+		return Task{}, fmt.Errorf("postgres: create task: %w", err)
+	}
+	if t.Result != nil {
+		if err := checkJSON("task result", t.Result); err != nil {
+			return Task{}, fmt.Errorf("postgres: create task %s: %w", t.ID, err)
+		}
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = p.now()
+	}
+	t.CreatedAt = dbTime(t.CreatedAt)
+	t.UpdatedAt = t.CreatedAt
+	t.Version = 1
+	t.FilesCount, t.FilesBytes, t.ArtifactsCount = 0, 0, 0
+	args, err := taskArgs(t)
+	if err != nil {
+		return Task{}, fmt.Errorf("postgres: create task %s: %w", t.ID, err)
+	}
+	created, err := scanTask(p.pool.QueryRow(ctx, insertTask, args...))
+	if err == nil {
+		return created, nil
+	}
+	err = classify(err)
+	// Whichever unique index fired, a retried create with a known key gets
+	// the task it created the first time, as in the memory store.
+	if errors.Is(err, ErrConflict) && t.IdempotencyKey != "" {
+		// The repeated <> '' lets a generic plan use the partial index.
+		existing, gerr := scanTask(p.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks
+			WHERE owner_key_hash = $1 AND owner_user_id = $2 AND idempotency_key = $3 AND idempotency_key <> ''`,
+			t.OwnerKeyHash, t.OwnerUserID, t.IdempotencyKey))
+		if gerr == nil {
+			return existing, fmt.Errorf("postgres: create task %s: idempotency key used by task %s: %w", t.ID, existing.ID, ErrConflict)
+		}
+		if !errors.Is(gerr, pgx.ErrNoRows) {
+			return Task{}, fail("create task "+t.ID+": reading task of idempotency key", gerr)
+		}
+	}
+	return Task{}, fmt.Errorf("postgres: create task %s: %w", t.ID, err)
+}
+
+// GetTask implements Store.
+func (p *Postgres) GetTask(ctx context.Context, id string) (Task, error) {
+	if !validID(id) {
+		return Task{}, fmt.Errorf("postgres: get task %q: %w", id, ErrNotFound)
+	}
+	t, err := scanTask(p.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = $1`, id))
+	if err != nil {
+		return Task{}, fail("get task "+id, err)
+	}
+	return t, nil
+}
+
+// UpdateTask implements Store. The id, creation time and the counters kept
+// by PutFiles and AppendArtifact cannot be changed by fn.
+func (p *Postgres) UpdateTask(ctx context.Context, id string, fn func(*Task) error) (Task, error) {
+	if !validID(id) {
+		return Task{}, fmt.Errorf("postgres: update task %q: %w", id, ErrNotFound)
+	}
+	var out Task
+	var callerErr error // from fn or validating its result: returned as is
+	err := p.inTx(ctx, func(tx pgx.Tx) error {
+		// NO KEY UPDATE, the lock UPDATE itself takes, still lets other
+		// transactions insert events that reference the row meanwhile.
+		cur, err := scanTask(tx.QueryRow(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = $1 FOR NO KEY UPDATE`, id))
+		if err != nil {
+			return err
+		}
+		next := cur
+		if callerErr = fn(&next); callerErr != nil {
+			return callerErr
+		}
+		if next.Result != nil {
+			if callerErr = checkJSON("task result", next.Result); callerErr != nil {
+				return callerErr
+			}
+		}
+		next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
+		next.FilesCount, next.FilesBytes, next.ArtifactsCount = cur.FilesCount, cur.FilesBytes, cur.ArtifactsCount
+		next.Version = cur.Version + 1
+		next.UpdatedAt = p.now()
+		args, err := taskArgs(next)
+		if err != nil {
+			callerErr = err
+			return err
+		}
+		out, err = scanTask(tx.QueryRow(ctx, updateTask, args...))
+		return err
+	})
+	if callerErr != nil {
+		return Task{}, callerErr
+	}
+	if err != nil {
+		return Task{}, fail("update task "+id, err)
+	}
+	return out, nil
+}
+
+// ListTasks implements Store.
+func (p *Postgres) ListTasks(ctx context.Context, f TaskFilter) (Page[Task], error) {
+	var conds []string
+	var args []any
+	add := func(cond string, vals ...any) {
+		for _, v := range vals {
+			args = append(args, v)
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		conds = append(conds, cond)
+	}
+	if f.OwnerKeyHash != "" {
+		add("owner_key_hash = ?", f.OwnerKeyHash)
+	}
+	if f.OwnerUserID != "" {
+		add("owner_user_id = ?", f.OwnerUserID)
+	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	where := func() string {
+		if len(conds) == 0 {
+			return ""
+		}
+		return " WHERE " + strings.Join(conds, " AND ")
+	}
+	countSQL, countArgs := `SELECT count(*) FROM tasks`+where(), args
+
+	if f.Before != "" {
+		at, id, err := ParseTaskCursor(f.Before)
+		if err != nil {
+			return Page[Task]{}, fmt.Errorf("postgres: list tasks: %w", err)
+		}
+		add("(created_at, id) < (?::timestamptz, ?::uuid)", at, id)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	args = append(args, limit+1)
+	listSQL := `SELECT ` + taskColumns + ` FROM tasks` + where() +
+		` ORDER BY created_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
+
+	var page Page[Task]
+	b := &pgx.Batch{}
+	b.Queue(countSQL, countArgs...).QueryRow(func(r pgx.Row) error { return r.Scan(&page.Total) })
+	b.Queue(listSQL, args...).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			t, err := scanTask(rows)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, t)
+		}
+		return rows.Err()
+	})
+	if err := p.pool.SendBatch(ctx, b).Close(); err != nil {
+		return Page[Task]{}, fail("list tasks", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.Next = TaskCursor(page.Items[limit-1])
+	}
+	return page, nil
+}
+
+// CountTasksByStatus implements Store.
+func (p *Postgres) CountTasksByStatus(ctx context.Context) (map[task.Status]int, error) {
+	rows, err := p.pool.Query(ctx, `SELECT status, count(*) FROM tasks GROUP BY status`)
+	if err != nil {
+		return nil, fail("count tasks", err)
+	}
+	out := map[task.Status]int{}
+	var status string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		out[task.Status(status)] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fail("count tasks", err)
+	}
+	return out, nil
+}
