@@ -58,8 +58,9 @@ type Patch struct {
 // `---`/`+++` lines (/dev/null for added or removed files) and hunks with
 // three lines of context; a missing final newline is marked the way git marks
 // it. Binary files (containing NUL or not valid UTF-8) are listed in Changes
-// but left out of the diff text, so applying it never fails on them. If a
-// path occurs twice in one set, the later file wins.
+// but left out of the diff text, so applying it never fails on them. Paths
+// are expected clean (as Dir.Files and templates give them); if a path occurs
+// twice in one set, the later file wins.
 func Diff(before, after []File) Patch {
 	old, cur := indexFiles(before), indexFiles(after)
 	paths := make([]string, 0, len(cur))
