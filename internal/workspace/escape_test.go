@@ -107,7 +107,7 @@ func FuzzDirWrite(f *testing.F) {
 	} {
 		f.Add(s, []byte("data"))
 	}
-	e := newTestEnv(f)
+	e := newTestEnvIn(f, memTempDir(f))
 	// reset empties the workspace and plants two links: one straight to the
 	// sentinel and one climbing to its parent.
 	reset := func(t testing.TB) {

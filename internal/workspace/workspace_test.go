@@ -28,7 +28,12 @@ const outsideContent = "outside: must never change"
 
 func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
-	base := t.TempDir()
+	return newTestEnvIn(t, t.TempDir())
+}
+
+// newTestEnvIn builds a testEnv below base, which must be an empty directory.
+func newTestEnvIn(t testing.TB, base string) *testEnv {
+	t.Helper()
 	e := &testEnv{base: base, sentinel: filepath.Join(base, "sentinel"), outside: filepath.Join(base, "outside.txt")}
 	if err := os.Mkdir(e.sentinel, 0o755); err != nil {
 		t.Fatal(err)
@@ -298,4 +303,16 @@ func assertNoTempFiles(t *testing.T, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// memTempDir returns an empty directory on tmpfs when /dev/shm exists, so
+// that the fsync in every Write costs nothing in fuzzing; else t.TempDir().
+func memTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "workspace-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
