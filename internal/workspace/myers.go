@@ -26,16 +26,29 @@ type edit struct {
 	a, b int // line indexes; the one that does not apply is -1
 }
 
-// differ carries the interned sequences, the output and reusable buffers.
+// differ carries the interned middle of both sequences (after the common
+// prefix and suffix), their offsets in the full sequences, and the output.
 type differ struct {
-	a, b []int
-	out  []edit
-	v    []int // scratch for bisect: two V arrays back to back
+	a, b       []int
+	aOff, bOff int
+	out        []edit
+	v          []int // scratch for bisect: two V arrays back to back
 }
 
-// diffLines returns an edit script turning a into b.
+// diffLines returns an edit script turning a into b. The common prefix and
+// suffix are matched directly; a typical edit touches a few lines in the
+// middle, so only those are interned and searched.
 func diffLines(a, b []string) []edit {
-	ids := make(map[string]int, len(a)+len(b))
+	pre := 0
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	midA, midB := a[pre:len(a)-suf], b[pre:len(b)-suf]
+	ids := make(map[string]int, len(midA)+len(midB))
 	intern := func(lines []string) []int {
 		out := make([]int, len(lines))
 		for i, l := range lines {
@@ -48,15 +61,21 @@ func diffLines(a, b []string) []edit {
 		}
 		return out
 	}
-	d := &differ{a: intern(a), b: intern(b), out: make([]edit, 0, max(len(a), len(b)))}
-	d.diff(0, len(a), 0, len(b))
+	d := &differ{a: intern(midA), b: intern(midB), aOff: pre, bOff: pre, out: make([]edit, 0, max(len(a), len(b)))}
+	for i := range pre {
+		d.out = append(d.out, edit{editEqual, i, i})
+	}
+	d.diff(0, len(midA), 0, len(midB))
+	for i := range suf {
+		d.out = append(d.out, edit{editEqual, len(a) - suf + i, len(b) - suf + i})
+	}
 	return d.out
 }
 
 // diff appends the edit script for a[aLo:aHi] -> b[bLo:bHi].
 func (d *differ) diff(aLo, aHi, bLo, bHi int) {
 	for aLo < aHi && bLo < bHi && d.a[aLo] == d.b[bLo] {
-		d.out = append(d.out, edit{editEqual, aLo, bLo})
+		d.out = append(d.out, edit{editEqual, d.aOff + aLo, d.bOff + bLo})
 		aLo++
 		bLo++
 	}
@@ -82,19 +101,19 @@ func (d *differ) diff(aLo, aHi, bLo, bHi int) {
 		}
 	}
 	for i := range suffix {
-		d.out = append(d.out, edit{editEqual, aHi + i, bHi + i})
+		d.out = append(d.out, edit{editEqual, d.aOff + aHi + i, d.bOff + bHi + i})
 	}
 }
 
 func (d *differ) deletes(lo, hi int) {
 	for i := lo; i < hi; i++ {
-		d.out = append(d.out, edit{editDelete, i, -1})
+		d.out = append(d.out, edit{editDelete, d.aOff + i, -1})
 	}
 }
 
 func (d *differ) inserts(lo, hi int) {
 	for i := lo; i < hi; i++ {
-		d.out = append(d.out, edit{editInsert, -1, i})
+		d.out = append(d.out, edit{editInsert, -1, d.bOff + i})
 	}
 }
 

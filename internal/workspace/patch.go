@@ -163,8 +163,9 @@ func writeFileDiff(sb *strings.Builder, ch Change, a, b []byte) {
 	writeHunks(sb, splitLines(a), splitLines(b))
 }
 
-// splitLines splits after each '\n'; a last line without one is kept as is,
-// so "x" and "x\n" are different lines, as they are to git.
+// splitLines splits after each '\n'; a last line without one is kept as
+// is, so "x" and "x\n" are different lines, as they are to git. The lines
+// share one string, so there is one copy of the content, not one per line.
 func splitLines(b []byte) []string {
 	s := string(b)
 	lines := make([]string, 0, strings.Count(s, "\n")+1)
