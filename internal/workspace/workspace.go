@@ -111,12 +111,22 @@ func (d *Dir) readRegular(p string) ([]byte, error) {
 	if !after.Mode().IsRegular() || !os.SameFile(before, after) {
 		return nil, fmt.Errorf("%w: %s changed while being opened", ErrNotRegular, p)
 	}
-	buf := make([]byte, 0, after.Size())
-	w := bytes.NewBuffer(buf)
-	if _, err := io.Copy(w, f); err != nil {
-		return nil, err
+	// Size+1 lets the read that reports EOF land without growing the buffer;
+	// the loop still copes with a file that grows meanwhile.
+	data := make([]byte, 0, after.Size()+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
 	}
-	return w.Bytes(), nil
 }
 
 // Remove deletes the file (or symlink, as a link) at p; a missing file is not

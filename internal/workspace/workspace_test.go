@@ -121,6 +121,24 @@ func TestDirWriteReadRemove(t *testing.T) {
 	e.assertOutsideUntouched(t)
 }
 
+func TestDirReadSizes(t *testing.T) {
+	d := newTestEnv(t).dir
+	for _, n := range []int{0, 1, 511, 512, 513, 4096, 300_001} {
+		content := bytes.Repeat([]byte{byte(n % 251)}, n)
+		p := fmt.Sprintf("f%d.bin", n)
+		if err := d.Write(p, content); err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Read(p)
+		if err != nil || !bytes.Equal(got, content) {
+			t.Fatalf("Read of %d bytes returned %d bytes, %v", n, len(got), err)
+		}
+		if cap(got) > n+1 {
+			t.Errorf("Read of %d bytes allocated %d", n, cap(got))
+		}
+	}
+}
+
 func TestDirFilesSkipsCachesAndSymlinks(t *testing.T) {
 	e := newTestEnv(t)
 	d := e.dir
