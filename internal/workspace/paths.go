@@ -6,6 +6,7 @@ package workspace
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -120,4 +121,32 @@ func skipDir(name string) bool {
 // collection: compiled Python and the temporary files of an unfinished Write.
 func skipFile(name string) bool {
 	return strings.HasSuffix(name, ".pyc") || strings.HasPrefix(name, tempPrefix)
+}
+
+// cleanFileSet cleans every path and rejects duplicates and paths that are
+// both a file and a directory (no file system or unzip tool can hold both);
+// it returns the files with clean paths, sorted.
+func cleanFileSet(files []File) ([]File, error) {
+	out := make([]File, len(files))
+	seen := make(map[string]bool, len(files))
+	for i, f := range files {
+		clean, err := CleanPath(f.Path)
+		if err != nil {
+			return nil, err
+		}
+		if seen[clean] {
+			return nil, fmt.Errorf("duplicate file path %q", clean)
+		}
+		seen[clean] = true
+		out[i] = File{Path: clean, Content: f.Content}
+	}
+	for _, f := range out {
+		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
+			if seen[dir] {
+				return nil, fmt.Errorf("%q is both a file and a directory", dir)
+			}
+		}
+	}
+	sortFiles(out)
+	return out, nil
 }

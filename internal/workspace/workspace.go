@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
-	"slices"
 )
 
 // ErrNotRegular means a path names a directory, symlink, device or FIFO where
@@ -193,19 +191,16 @@ func (d *Dir) Files() ([]File, error) {
 
 // Sync makes the collected file set equal to files: collected files not in
 // the set are removed (with directories left empty by that), then files that
-// are missing or whose content differs are written. Nothing is touched if a
-// path is invalid or repeated.
+// are missing or whose content differs are written, in path order. Nothing
+// is touched if a path is invalid, repeated, or both a file and a directory.
 func (d *Dir) Sync(files []File) (written, removed int, err error) {
-	want := make(map[string][]byte, len(files))
-	for _, f := range files {
-		clean, err := CleanPath(f.Path)
-		if err != nil {
-			return 0, 0, err
-		}
-		if _, dup := want[clean]; dup {
-			return 0, 0, fmt.Errorf("sync: duplicate path %q", clean)
-		}
-		want[clean] = f.Content
+	sorted, err := cleanFileSet(files)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sync: %w", err)
+	}
+	want := make(map[string][]byte, len(sorted))
+	for _, f := range sorted {
+		want[f.Path] = f.Content
 	}
 	have, err := d.Files()
 	if err != nil {
@@ -224,12 +219,12 @@ func (d *Dir) Sync(files []File) (written, removed int, err error) {
 		removed++
 		d.pruneEmptyParents(f.Path)
 	}
-	for _, p := range slices.Sorted(maps.Keys(want)) {
+	for _, f := range sorted {
 		// Equal bytes is the same test as equal SHA-256, without hashing twice.
-		if old, ok := current[p]; ok && bytes.Equal(old, want[p]) {
+		if old, ok := current[f.Path]; ok && bytes.Equal(old, f.Content) {
 			continue
 		}
-		if err := d.Write(p, want[p]); err != nil {
+		if err := d.Write(f.Path, f.Content); err != nil {
 			return written, removed, fmt.Errorf("sync: %w", err)
 		}
 		written++

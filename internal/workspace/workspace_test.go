@@ -231,6 +231,7 @@ func TestDirSyncValidatesBeforeTouching(t *testing.T) {
 	for name, files := range map[string][]File{
 		"invalid":   {{Path: "ok.py"}, {Path: "../escape.py"}},
 		"duplicate": {{Path: "a.py"}, {Path: "./a.py"}},
+		"file+dir":  {{Path: "a"}, {Path: "a/b.py"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, _, err := d.Sync(files); err == nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"path"
 	"time"
 )
 
@@ -68,7 +67,7 @@ func WriteTaskZip(w io.Writer, taskID string, files []File, manifest map[string]
 	if err := ValidTaskID(taskID); err != nil {
 		return fmt.Errorf("task zip: %w", err)
 	}
-	sorted, err := checkArchivePaths(files)
+	sorted, err := cleanFileSet(files)
 	if err != nil {
 		return fmt.Errorf("task zip: %w", err)
 	}
@@ -103,34 +102,6 @@ func WriteTaskZip(w io.Writer, taskID string, files []File, manifest map[string]
 		return fmt.Errorf("task zip: %w", err)
 	}
 	return nil
-}
-
-// checkArchivePaths cleans every path and rejects duplicates and paths that
-// are both a file and a directory (no unzip tool could extract those); it
-// returns the files with clean paths, sorted.
-func checkArchivePaths(files []File) ([]File, error) {
-	out := make([]File, len(files))
-	seen := make(map[string]bool, len(files))
-	for i, f := range files {
-		clean, err := CleanPath(f.Path)
-		if err != nil {
-			return nil, err
-		}
-		if seen[clean] {
-			return nil, fmt.Errorf("duplicate file path %q", clean)
-		}
-		seen[clean] = true
-		out[i] = File{Path: clean, Content: f.Content}
-	}
-	for _, f := range out {
-		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
-			if seen[dir] {
-				return nil, fmt.Errorf("%q is both a file and a directory", dir)
-			}
-		}
-	}
-	sortFiles(out)
-	return out, nil
 }
 
 // writeZip writes one directory entry followed by the given file entries.
