@@ -59,7 +59,8 @@ type zipEntry struct {
 // WriteTaskZip writes the task download: a deflated ZIP with the directory
 // task_<id>/, each file at task_<id>/<path> in path order (mode 0644), then
 // task_<id>/manifest.json holding manifest plus a "files" list of
-// {path, size, sha256} computed here (and task_id if manifest lacks it).
+// {path, size, sha256} computed here (task_id is filled in when missing or
+// empty, and must match taskID otherwise).
 // Every entry's modified time is modTime in UTC (clamped to 1980, the ZIP
 // minimum). Paths are checked with CleanPath and for clashes before the first
 // byte is written, so a caller buffering w gets nothing on a validation error.
@@ -84,8 +85,12 @@ func WriteTaskZip(w io.Writer, taskID string, files []File, manifest map[string]
 	if m == nil {
 		m = make(map[string]any, 1)
 	}
-	if _, ok := m["task_id"]; !ok {
+	switch id := m["task_id"]; id {
+	case nil, "":
 		m["task_id"] = taskID
+	case taskID:
+	default:
+		return fmt.Errorf("task zip: manifest task_id %v is not %s", id, taskID)
 	}
 	m["files"] = list
 	manifestJSON, err := json.MarshalIndent(m, "", "  ")

@@ -117,7 +117,8 @@ func TestWriteTaskZip(t *testing.T) {
 
 func TestWriteTaskZipManifestDefaults(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteTaskZip(&buf, testTaskID, nil, map[string]any{"files": "overridden", "extra": 1}, time.Time{}); err != nil {
+	in := map[string]any{"files": "overridden", "extra": 1, "task_id": ""}
+	if err := WriteTaskZip(&buf, testTaskID, nil, in, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	entries, contents := readZip(t, buf.Bytes())
@@ -133,6 +134,9 @@ func TestWriteTaskZipManifestDefaults(t *testing.T) {
 	}
 	if m["task_id"] != testTaskID || m["extra"] != float64(1) || !reflect.DeepEqual(m["files"], []any{}) {
 		t.Fatalf("manifest = %v", m)
+	}
+	if in["files"] != "overridden" || in["task_id"] != "" {
+		t.Fatalf("WriteTaskZip changed the caller's map: %v", in)
 	}
 }
 
@@ -152,12 +156,16 @@ func TestWriteTaskZipRejectsBadInput(t *testing.T) {
 		{"manifest clash", testTaskID, []File{{Path: "manifest.json"}}, "clashes"},
 		{"bad task id", "../x", nil, "invalid task id"},
 		{"unencodable manifest", testTaskID, nil, "encode manifest"},
+		{"other task's manifest", testTaskID, nil, "manifest task_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			manifest := map[string]any{"status": "completed"}
-			if tt.name == "unencodable manifest" {
+			switch tt.name {
+			case "unencodable manifest":
 				manifest["bad"] = make(chan int)
+			case "other task's manifest":
+				manifest["task_id"] = "22222222-2222-4222-8222-222222222222"
 			}
 			var buf bytes.Buffer
 			err := WriteTaskZip(&buf, tt.taskID, tt.files, manifest, time.Now())
