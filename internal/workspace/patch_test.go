@@ -295,3 +295,30 @@ func BenchmarkDiff(b *testing.B) {
 		_ = Diff(before, after)
 	}
 }
+
+// TestDiffApplies3WayAfterDrift backs the README's --3way advice: the blob
+// ids in the index lines let git merge the patch into a drifted file.
+func TestDiffApplies3WayAfterDrift(t *testing.T) {
+	git := requireGit(t)
+	var base strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&base, "line %d\n", i)
+	}
+	before := files("f.txt", base.String())
+	after := files("f.txt", strings.Replace(base.String(), "line 2\n", "line two\n", 1))
+	repo := newGitRepo(t, before)
+	// The drift touches the hunk's context (line 4), so a plain apply fails.
+	drifted := strings.Replace(base.String(), "line 4\n", "line four\n", 1)
+	writeTestFile(t, filepath.Join(repo, "f.txt"), drifted)
+	runIn(t, repo, false, git, "commit", "-q", "-am", "drift")
+	patchFile := filepath.Join(t.TempDir(), "patch.diff")
+	if err := os.WriteFile(patchFile, []byte(Diff(before, after).Diff), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runIn(t, repo, true, git, "apply", "--check", patchFile)
+	runIn(t, repo, false, git, "apply", "--3way", patchFile)
+	want := strings.Replace(drifted, "line 2\n", "line two\n", 1)
+	if got, _ := os.ReadFile(filepath.Join(repo, "f.txt")); string(got) != want {
+		t.Fatalf("after --3way:\n%s\nwant\n%s", got, want)
+	}
+}
