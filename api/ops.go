@@ -84,7 +84,7 @@ func (s *Server) listTemplates(c *gin.Context) {
 			qs = []task.Question{}
 		}
 		out = append(out, gin.H{"template_id": t.ID, "description": t.Description, "hash": t.Hash,
-			"files": len(t.Files), "clarification_questions": qs})
+			"clarification_questions": qs})
 	}
 	c.JSON(http.StatusOK, gin.H{"templates": out})
 }

@@ -338,3 +338,6 @@ func cloneQuestions(qs []task.Question) []task.Question {
 	}
 	return out
 }
+
+// EmptyCatalog is a catalog with no templates (tasks without a template still run).
+func EmptyCatalog() *Catalog { return &Catalog{byID: map[string]Template{}} }
