@@ -28,30 +28,30 @@ type Check struct {
 // Report is the review_report artifact: the reference's shape plus checks,
 // skipped reasons, sandbox and the model's critique.
 type Report struct {
-	Kind           string         `json:"kind"`
-	Iteration      int            `json:"iteration"`
-	RunID          string         `json:"run_id,omitempty"`
-	Status         string         `json:"status"`
-	Passed         bool           `json:"passed"`
-	Message        string         `json:"message"`
-	Timestamp      string         `json:"timestamp"`
-	StartedAt      string         `json:"started_at"`
-	FinishedAt     string         `json:"finished_at"`
-	Issues         []string       `json:"issues"`
-	Warnings       []string       `json:"warnings"`
-	Errors         []string       `json:"errors"`
-	PassedChecks   []string       `json:"passed_checks"`
-	Checks         []Check        `json:"checks"`
-	FilesReviewed  int            `json:"files_reviewed"`
-	ChecklistUsed  []string       `json:"checklist_used"`
-	Ruff           runner.Result  `json:"ruff"`
-	Pytest         runner.Result  `json:"pytest"`
-	Compileall     runner.Result  `json:"compileall"`
-	CommandTimeout bool           `json:"command_timeout"`
-	Sandbox        string         `json:"sandbox"`
+	Kind           string           `json:"kind"`
+	Iteration      int              `json:"iteration"`
+	RunID          string           `json:"run_id,omitempty"`
+	Status         string           `json:"status"`
+	Passed         bool             `json:"passed"`
+	Message        string           `json:"message"`
+	Timestamp      string           `json:"timestamp"`
+	StartedAt      string           `json:"started_at"`
+	FinishedAt     string           `json:"finished_at"`
+	Issues         []string         `json:"issues"`
+	Warnings       []string         `json:"warnings"`
+	Errors         []string         `json:"errors"`
+	PassedChecks   []string         `json:"passed_checks"`
+	Checks         []Check          `json:"checks"`
+	FilesReviewed  int              `json:"files_reviewed"`
+	ChecklistUsed  []string         `json:"checklist_used"`
+	Ruff           runner.Result    `json:"ruff"`
+	Pytest         runner.Result    `json:"pytest"`
+	Compileall     runner.Result    `json:"compileall"`
+	CommandTimeout bool             `json:"command_timeout"`
+	Sandbox        string           `json:"sandbox"`
 	ModelReview    *llm.ReviewReply `json:"model_review,omitempty"`
-	Summary        map[string]any `json:"summary"`
-	FilesToFix     []string       `json:"files_to_fix"`
+	Summary        map[string]any   `json:"summary"`
+	FilesToFix     []string         `json:"files_to_fix"`
 }
 
 // Review runs the static checks, the lint/compile/test commands and (for

@@ -142,7 +142,7 @@ func (s *Server) opsStatus(c *gin.Context) {
 		"queued_count": counts[task.StatusQueued], "running_count": counts[task.StatusProcessing],
 		"needs_input_count": counts[task.StatusNeedsInput], "paused_count": counts[task.StatusPaused],
 		"completed_count": success, "failed_count": failed, "queue_length": counts[task.StatusQueued],
-		"active_task_ids": ids,
+		"active_task_ids":       ids,
 		"usage_totals_last_24h": gin.H{"tokens_in": tin, "tokens_out": tout, "command_runs": cmds, "total_tokens": tin + tout},
 		"top_keys_last_24h":     top, "top_failure_reasons": reasons,
 	})

@@ -39,7 +39,9 @@ func TestSlotsWorkflowGrantsFIFOWithinCapacity(t *testing.T) {
 		}
 		return nil, nil
 	}, activityOpts{Name: task.ActCheckHolders})
-	acquire := func(id string) task.SlotRequest { return task.SlotRequest{WorkflowID: id, Token: id + "-1", Capacity: 2} }
+	acquire := func(id string) task.SlotRequest {
+		return task.SlotRequest{WorkflowID: id, Token: id + "-1", Capacity: 2}
+	}
 	var snapshot1, snapshot2 []string
 	env.RegisterDelayedCallback(func() {
 		for _, id := range []string{"a", "b", "gone", "c", "d"} {

@@ -54,7 +54,9 @@ func newHarness(t *testing.T) *harness {
 		{Path: "README.md", Component: "Docs", Kind: "docs"},
 	}}
 	h.clarify = func(task.ClarifyIn) []task.Question { return nil }
-	h.review = func(task.ReviewIn) (task.ReviewOut, error) { return task.ReviewOut{Passed: true, Status: "approved"}, nil }
+	h.review = func(task.ReviewIn) (task.ReviewOut, error) {
+		return task.ReviewOut{Passed: true, Status: "approved"}, nil
+	}
 	h.code = func(in task.CodeIn) (task.CodeOut, error) {
 		return task.CodeOut{FilesWritten: in.Task.TargetFiles, TokensIn: 10, TokensOut: 5}, nil
 	}

@@ -202,7 +202,9 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 	a.EnsureCleanupSchedule(ctx, c)
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- a.ServeHTTP(ctx, a.APIServer(c).Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), ready) }()
+	go func() {
+		errc <- a.ServeHTTP(ctx, a.APIServer(c).Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), ready)
+	}()
 	select {
 	case addr := <-ready:
 		_, port, _ := net.SplitHostPort(addr)

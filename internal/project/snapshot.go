@@ -82,7 +82,6 @@ func (s Snapshot) BaselineFiles() ([]workspace.File, error) {
 	return out, nil
 }
 
-
 // Patch diffs the task's stored files against its template baseline.
 func Patch(ctx context.Context, st store.Store, taskID string) (workspace.Patch, error) {
 	snap, err := LoadSnapshot(ctx, st, taskID)

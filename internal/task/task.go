@@ -204,7 +204,7 @@ type Checkpoint struct {
 	HoldsSlot      bool           `json:"holds_slot,omitempty"`
 	// RetryFrom is the step a retried run jumps to once prepared.
 	RetryFrom string `json:"retry_from,omitempty"`
-	SlotToken      string         `json:"slot_token,omitempty"`
+	SlotToken string `json:"slot_token,omitempty"`
 }
 
 // Plan is what the prepare activity learns from the codex and the template.
