@@ -207,6 +207,30 @@ func TestMockFallbackTargets(t *testing.T) {
 	}
 }
 
+func TestMockWriteTestsTargetsTheTestFile(t *testing.T) {
+	p := NewMock("")
+	design := ask[DesignReply](t, p, Brief{Stage: "design", TemplateID: "python_lib"})
+	core := "def normalize(text):\n    return text\n"
+	coreTest := "from mylib.core import normalize\n"
+	reply := ask[CodeReply](t, p, Brief{Stage: "code", TemplateID: "python_lib", Architecture: &design,
+		TaskType:      TaskWriteTests,
+		TargetFiles:   []string{"mylib/records.py", "mylib/core.py", "pkg/helper.py", "tests/test_x.py"},
+		ExistingFiles: []FileContent{{Path: "mylib/core.py", Content: core}, {Path: "tests/test_core.py", Content: coreTest}}})
+	want := []string{"tests/test_records.py", "tests/test_core.py", "tests/test_helper.py", "tests/test_x.py"}
+	if got := paths(reply.Files); !slices.Equal(got, want) {
+		t.Fatalf("write_tests wrote %v, want %v", got, want)
+	}
+	if !strings.Contains(reply.Files[0].Content, "from mylib.records import Record, RecordSet") {
+		t.Errorf("records test is not the catalog's:\n%s", reply.Files[0].Content)
+	}
+	if reply.Files[1].Content != coreTest {
+		t.Errorf("the template's own test was replaced:\n%s", reply.Files[1].Content)
+	}
+	if !strings.Contains(reply.Files[2].Content, "from pkg.helper import PURPOSE, describe") {
+		t.Errorf("helper test does not import the module:\n%s", reply.Files[2].Content)
+	}
+}
+
 func TestMockGenericFiles(t *testing.T) {
 	requirePython(t)
 	p := NewMock("")

@@ -49,11 +49,15 @@ func (m *Mock) code(c *mockCall) (CodeReply, error) {
 	if len(targets) == 0 {
 		targets = fallbackTargets(comps, d.Existing, c.brief.Findings)
 	}
+	d.Mentioned = slices.Clone(targets)
+	if c.brief.TaskType == TaskWriteTests {
+		targets = testTargets(targets, d.Plan)
+	}
 	if len(targets) > limit {
 		targets = targets[:limit]
 	}
 
-	d.Writing = targets
+	d.Mentioned = append(d.Mentioned, targets...)
 	reply := CodeReply{Files: make([]FileContent, 0, len(targets))}
 	for _, t := range targets {
 		content, err := c.render(t, d)
@@ -145,6 +149,32 @@ func fallbackTargets(comps []mockproject.Component, existing map[string]string, 
 		return paths
 	}
 	return nil
+}
+
+// testTargets maps source modules named by a write_tests brief to their test
+// files: the planned test_<name>.py, else tests/test_<name>.py.
+func testTargets(targets []string, plan []mockproject.File) []string {
+	var out []string
+	for _, t := range targets {
+		if path.Ext(t) == ".py" && !mockproject.IsTest(t) {
+			name := strings.TrimSuffix(path.Base(t), ".py")
+			if name == "__init__" {
+				name = path.Base(path.Dir(t))
+			}
+			test := "tests/test_" + name + ".py"
+			for _, f := range plan {
+				if path.Base(f.Path) == "test_"+name+".py" {
+					test = f.Path
+					break
+				}
+			}
+			t = test
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // cleanPath returns p as a clean relative slash path, or false when it is

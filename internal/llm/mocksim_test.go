@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -119,7 +120,36 @@ func ask[T any](t *testing.T, p Provider, b Brief) T {
 	if err != nil {
 		t.Fatalf("%s: %v", b.Stage, err)
 	}
-	return decodeStrict[T](t, resp.Text)
+	v := decodeStrict[T](t, resp.Text)
+	checkRequired(t, v)
+	return v
+}
+
+// checkRequired fails when a reply lacks a field the pipeline needs.
+func checkRequired(t *testing.T, reply any) {
+	t.Helper()
+	ok := true
+	switch r := reply.(type) {
+	case ResearchReply:
+		ok = r.Summary != "" && len(r.Requirements) > 0 && len(r.UserStories) > 0 && len(r.Assumptions) > 0 &&
+			len(r.TechnicalConstraints) > 0
+		for i, req := range r.Requirements {
+			ok = ok && req.ID == fmt.Sprintf("REQ-%03d", i+1) && req.Text != ""
+		}
+	case DesignReply:
+		ok = r.Summary != "" && len(r.Components) > 0 && len(r.Files) > 0 && len(r.Dependencies) > 0
+	case CodeReply:
+		ok = r.Summary != "" && len(r.Files) > 0
+		for _, f := range r.Files {
+			_, clean := cleanPath(f.Path)
+			ok = ok && clean && f.Content != ""
+		}
+	case ReviewReply:
+		ok = r.Summary != "" && (r.Verdict == "approve" || r.Verdict == "request_changes")
+	}
+	if !ok {
+		t.Fatalf("reply lacks required fields: %+v", reply)
+	}
 }
 
 // decodeStrict decodes text into T, refusing unknown fields and null slices.

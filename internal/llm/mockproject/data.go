@@ -31,8 +31,9 @@ type Data struct {
 	Plan []File
 	// Existing maps workspace paths to their content ("" when not shown).
 	Existing map[string]string
-	// Writing lists the files of the reply being rendered.
-	Writing []string
+	// Mentioned lists the paths the brief targets, including the source
+	// files whose tests a write_tests brief asks for.
+	Mentioned []string
 
 	// Packages and Usage come from the project (set by Render).
 	Packages []string
@@ -61,8 +62,7 @@ func (d Data) Comment() []string {
 	return append(Wrap(d.Module+": "+d.Purpose+".", docWidth), d.docLines()...)
 }
 
-// known lists the planned, present and currently written paths, sorted and
-// unique.
+// known lists the planned, present and mentioned paths, sorted and unique.
 func (d Data) known() []string {
 	var out []string
 	for _, f := range d.Plan {
@@ -71,7 +71,7 @@ func (d Data) known() []string {
 	for p := range d.Existing {
 		out = append(out, p)
 	}
-	out = append(out, d.Writing...)
+	out = append(out, d.Mentioned...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

@@ -13,13 +13,17 @@ func IsTest(p string) bool {
 		(strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py"))
 }
 
-var pythonKeywords = map[string]bool{
-	"False": true, "None": true, "True": true, "and": true, "as": true, "assert": true,
-	"async": true, "await": true, "break": true, "class": true, "continue": true, "def": true,
-	"del": true, "elif": true, "else": true, "except": true, "finally": true, "for": true,
-	"from": true, "global": true, "if": true, "import": true, "in": true, "is": true,
-	"lambda": true, "nonlocal": true, "not": true, "or": true, "pass": true, "raise": true,
-	"return": true, "try": true, "while": true, "with": true, "yield": true,
+// isKeyword reports whether s is a Python keyword (not usable as a module
+// name).
+func isKeyword(s string) bool {
+	switch s {
+	case "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+		"continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+		"if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+		"try", "while", "with", "yield":
+		return true
+	}
+	return false
 }
 
 // moduleName returns the dotted import name of a .py path, or false when the
@@ -33,7 +37,7 @@ func moduleName(p string) (string, bool) {
 		return "", false
 	}
 	for _, part := range parts {
-		if part == "" || pythonKeywords[part] || part[0] >= '0' && part[0] <= '9' {
+		if part == "" || isKeyword(part) || part[0] >= '0' && part[0] <= '9' {
 			return "", false
 		}
 		for _, r := range part {
@@ -76,8 +80,9 @@ func (c *Catalog) generic(p *Project, filePath string, d Data) (string, error) {
 }
 
 // genericTest picks the best test for an unknown test path: the catalog's
-// test of a catalog module with the same name, an import test of a module the
-// mock writes generically, or else a smoke test that compiles the project.
+// test of a catalog module with the same name, the file's present content
+// (a template's own test), an import test of a module the mock writes
+// generically, or else a smoke test that compiles the project.
 func (c *Catalog) genericTest(p *Project, filePath string, d Data) (string, error) {
 	name := strings.TrimSuffix(path.Base(filePath), ".py")
 	name = strings.TrimSuffix(strings.TrimPrefix(name, "test_"), "_test")
@@ -87,6 +92,9 @@ func (c *Catalog) genericTest(p *Project, filePath string, d Data) (string, erro
 				return execute(c.lookup(p, f.Path), d)
 			}
 		}
+	}
+	if content := d.Existing[filePath]; content != "" {
+		return content, nil
 	}
 	for _, k := range d.known() {
 		if path.Base(k) != name+".py" || IsTest(k) || c.Has(p, k) {
