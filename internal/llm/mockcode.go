@@ -21,7 +21,8 @@ const (
 
 // code answers a code brief with the full content of each target file, at
 // most MaxFiles of them. Without usable targets it picks the planned files
-// the findings mention, else the first component with missing files.
+// the findings mention, else (for a fix) the shown files that differ from
+// what the mock writes now, else the first component with missing files.
 func (m *Mock) code(c *mockCall) (CodeReply, error) {
 	limit := c.brief.MaxFiles
 	if limit <= 0 {
@@ -47,7 +48,11 @@ func (m *Mock) code(c *mockCall) (CodeReply, error) {
 		}
 	}
 	if len(targets) == 0 {
-		targets = fallbackTargets(comps, d.Existing, c.brief.Findings)
+		var stale []string
+		if c.brief.TaskType == TaskFixReviewIssues {
+			stale = c.staleFiles(d)
+		}
+		targets = fallbackTargets(comps, d.Existing, c.brief.Findings, stale)
 	}
 	d.Mentioned = slices.Clone(targets)
 	if c.brief.TaskType == TaskWriteTests {
@@ -104,6 +109,23 @@ func (c *mockCall) components() []mockproject.Component {
 	return comps
 }
 
+// staleFiles lists the planned catalog files shown in the brief whose content
+// differs from their correct rendering (the review-fail-once defect).
+func (c *mockCall) staleFiles(d mockproject.Data) []string {
+	d.Defect = false
+	var stale []string
+	for _, f := range d.Plan {
+		shown := d.Existing[f.Path]
+		if shown == "" || !c.catalog.Has(c.project, f.Path) {
+			continue
+		}
+		if want, err := c.catalog.Render(c.project, f.Path, d); err == nil && want != shown {
+			stale = append(stale, f.Path)
+		}
+	}
+	return stale
+}
+
 // render returns the content of one target file.
 func (c *mockCall) render(target string, d mockproject.Data) (string, error) {
 	blobs := c.marks.bigMB * (1 << 20) / blobBytes
@@ -115,8 +137,10 @@ func (c *mockCall) render(target string, d mockproject.Data) (string, error) {
 	return c.catalog.Render(c.project, target, d)
 }
 
-// fallbackTargets chooses files for a code brief without usable targets.
-func fallbackTargets(comps []mockproject.Component, existing map[string]string, findings []string) []string {
+// fallbackTargets chooses files for a code brief without usable targets: the
+// planned files the findings mention, else the stale ones, else the first
+// component with missing files, else the first component.
+func fallbackTargets(comps []mockproject.Component, existing map[string]string, findings, stale []string) []string {
 	var mentioned []string
 	for _, comp := range comps {
 		for _, f := range comp.Files {
@@ -129,6 +153,9 @@ func fallbackTargets(comps []mockproject.Component, existing map[string]string, 
 	}
 	if len(mentioned) > 0 {
 		return mentioned
+	}
+	if len(stale) > 0 {
+		return stale
 	}
 	for _, comp := range comps {
 		var missing []string

@@ -102,6 +102,14 @@ func TestMarkerReviewFailOnce(t *testing.T) {
 				fixed.Files[0].Content != clean.Files[0].Content {
 				t.Fatalf("fix reply %v is not the clean %s", paths(fixed.Files), source)
 			}
+			// A target-less fix whose findings name no file still finds the
+			// broken file among the files it is shown.
+			b.Description, b.Iteration, b.TaskType, b.TargetFiles = desc, 2, TaskFixReviewIssues, nil
+			b.Findings, b.ExistingFiles = []string{"2 tests failed"}, pr.codes[0].Files
+			if again := ask[CodeReply](t, p, b); !slices.Equal(paths(again.Files), []string{source}) ||
+				again.Files[0].Content != clean.Files[0].Content {
+				t.Errorf("target-less fix wrote %v", paths(again.Files))
+			}
 			pr.files[source] = fixed.Files[0].Content
 			dir = t.TempDir()
 			writeFiles(t, dir, pr.files)
