@@ -119,7 +119,7 @@ func (m *Mock) reply(c *mockCall, req Request) (string, error) {
 		return encodeReply(m.research(c))
 	case "design":
 		if c.marks.transient && req.Attempt <= 1 {
-			return "", &Error{Status: 503, Retryable: true, Message: "service unavailable (mock, attempt 1)"}
+			return "", &Error{Status: 503, Retryable: true, Message: "service unavailable (mock)"}
 		}
 		if c.marks.invalidAlways || c.marks.invalidOnce && len(req.Messages) <= 2 {
 			return invalidDesign(c), nil

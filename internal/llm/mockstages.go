@@ -3,6 +3,7 @@ package llm
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -45,12 +46,7 @@ func newMockCall(catalog *mockproject.Catalog, b Brief, marks markers) *mockCall
 	if strings.EqualFold(strings.TrimSpace(answerText(b.Answers["output_format"])), "json") {
 		c.data.Format = "json"
 	}
-	keys := make([]string, 0, len(b.Answers))
-	for k := range b.Answers {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(b.Answers)) {
 		line := mockproject.Clean(k+": "+answerText(b.Answers[k]), answerRunes)
 		c.data.Answers = append(c.data.Answers, line)
 	}
