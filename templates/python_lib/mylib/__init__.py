@@ -1,0 +1,6 @@
+"""mylib: a small pure-Python library."""
+
+from mylib.core import normalize
+
+__all__ = ["normalize"]
+__version__ = "0.1.0"
