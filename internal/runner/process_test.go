@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -82,7 +84,9 @@ time.sleep(60)`
 		start := time.Now()
 		res := run(t, r, workspace(t), py(code, marker)...)
 		took := time.Since(start)
-		if took > 5*time.Second {
+		// Well under timeout + waitDelay: the group kill itself must end the
+		// grandchild and close the pipe, not the WaitDelay backstop.
+		if took > time.Second+waitDelay*3/4 {
 			t.Errorf("Run took %v with a 1s timeout", took)
 		}
 		if !res.Ran || !res.TimedOut || res.Error != ErrTimeout || res.ExitCode != nil {
@@ -211,13 +215,32 @@ func TestRunHeartbeat(t *testing.T) {
 				t.Errorf("elapsed not increasing: %v", got)
 			}
 		}
-		time.Sleep(150 * time.Millisecond)
-		mu.Lock()
-		defer mu.Unlock()
-		if len(beats) != len(got) {
-			t.Errorf("heartbeat called after Run returned: %d calls, then %d", len(got), len(beats))
-		}
 	})
+}
+
+// A heartbeat (say, a slow Temporal RecordHeartbeat) never runs past Run.
+func TestRunHeartbeatNotAfterReturn(t *testing.T) {
+	r := newRunner(t, config.SandboxNone, func(c *Config) { c.HeartbeatEvery = 10 * time.Millisecond })
+	var inFlight, calls atomic.Int32
+	res := r.Run(context.Background(), Spec{
+		Argv: py("import time; time.sleep(0.2)"), Dir: workspace(t),
+		Heartbeat: func(time.Duration) {
+			// Slower than the period, so a call is nearly always in flight.
+			inFlight.Add(1)
+			time.Sleep(60 * time.Millisecond)
+			calls.Add(1)
+			inFlight.Add(-1)
+		},
+	})
+	mustExit(t, res, 0)
+	if n := inFlight.Load(); n != 0 {
+		t.Errorf("%d heartbeat calls still running after Run returned", n)
+	}
+	seen := calls.Load()
+	time.Sleep(100 * time.Millisecond)
+	if seen == 0 || calls.Load() != seen {
+		t.Errorf("heartbeat calls: %d when Run returned, %d later", seen, calls.Load())
+	}
 }
 
 // One Runner serves many goroutines; results must not cross.
@@ -258,4 +281,44 @@ func TestRunOwnSessionAndGroup(t *testing.T) {
 	if res.Stdout != "True True True\n" {
 		t.Errorf("group leader, session leader, not in the server's group: %q", res.Stdout)
 	}
+}
+
+// helperEnv turns the test binary into a stand-in server for TestServerDeathKillsCommand.
+const helperEnv = "RUNNER_TEST_HELPER_SERVER"
+
+func TestHelperServer(t *testing.T) {
+	spec := os.Getenv(helperEnv)
+	if spec == "" {
+		t.Skip("helper process of TestServerDeathKillsCommand")
+	}
+	parts := strings.Split(spec, "|")
+	r := newRunner(t, parts[0], nil)
+	r.Run(context.Background(), Spec{Argv: py("import os, sys; os.execvp('sleep', ['sleep', sys.argv[1]])", parts[1]), Dir: parts[2]})
+	t.Error("the command ended before the server was killed")
+}
+
+// A server killed with SIGKILL mid-command takes the command with it, so a
+// restarted worker never races a ghost from its previous life.
+func TestServerDeathKillsCommand(t *testing.T) {
+	eachMode(t, nil, func(t *testing.T, r *Runner) {
+		marker := fmt.Sprintf("41.%d", time.Now().UnixNano()%1e9)
+		server := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
+		server.Env = append(os.Environ(), helperEnv+"="+r.Sandbox()+"|"+marker+"|"+workspace(t))
+		if err := server.Start(); err != nil {
+			t.Fatal(err)
+		}
+		started := eventually(10*time.Second, func() bool { return len(liveWithArg(marker)) > 0 })
+		_ = server.Process.Kill()
+		_ = server.Wait()
+		if !started {
+			t.Fatal("the command never started")
+		}
+		if !eventually(3*time.Second, func() bool { return len(liveWithArg(marker)) == 0 }) {
+			pids := liveWithArg(marker)
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			t.Errorf("command outlived the server: pids %v", pids)
+		}
+	})
 }
