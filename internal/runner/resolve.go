@@ -1,9 +1,7 @@
 package runner
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +44,7 @@ func (r *Runner) lookup(name string) (string, lookupStatus) {
 			return "", lookupNotAllowed
 		}
 		clean := filepath.Clean(name)
-		if filepath.Base(clean) != base || !slices.Contains(r.pathDirs, filepath.Dir(clean)) {
+		if !slices.Contains(r.pathDirs, filepath.Dir(clean)) {
 			return "", lookupNotAllowed
 		}
 		if !isExecutable(clean) {
@@ -99,12 +97,11 @@ func workdir(dir, cwd string) (realDir, realCwd, code string) {
 	if filepath.IsAbs(cwd) || slices.Contains(strings.Split(cwd, "/"), "..") {
 		return "", "", ErrCwdOutsideWorkspace
 	}
+	// A path that does not resolve (missing, dangling link, loop, a file in
+	// the middle) runs nowhere, so it is "not found" wherever it pointed.
 	realCwd, err = filepath.EvalSymlinks(filepath.Join(realDir, cwd))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", "", ErrCwdNotFound
-	}
 	if err != nil {
-		return "", "", ErrCwdOutsideWorkspace
+		return "", "", ErrCwdNotFound
 	}
 	if realCwd != realDir && !strings.HasPrefix(realCwd, realDir+"/") {
 		return "", "", ErrCwdOutsideWorkspace

@@ -222,6 +222,7 @@ func TestRunCwd(t *testing.T) {
 		{ws, "missing", "", ErrCwdNotFound},
 		{ws, "dangling", "", ErrCwdNotFound},
 		{ws, "file", "", ErrCwdNotFound},
+		{ws, "file/sub", "", ErrCwdNotFound},
 		{"relative/ws", "", "", ErrWorkspaceInvalid},
 		{filepath.Join(ws, "nope"), "", "", ErrWorkspaceInvalid},
 		{"/", "", "", ErrWorkspaceInvalid},
