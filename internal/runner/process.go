@@ -1,0 +1,116 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"ai-platform/internal/config"
+)
+
+// execute starts cmd in its own session and process group, waits for it while
+// heartbeating, and fills res. runCtx is the caller's context with the
+// run's timeout; cmd must have been made with it.
+func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, hb func(time.Duration), res *Result) {
+	stdout, stderr := newCapture(r.cfg.MaxOutput), newCapture(r.cfg.MaxOutput)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// Setsid makes the child the leader of a new session and so of a new
+	// process group (pgid == pid), which its descendants inherit; it also
+	// detaches the child from any controlling terminal, which Setpgid alone
+	// would not. Pdeathsig ends the child if the server dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	cmd.WaitDelay = waitDelay
+
+	// Pdeathsig and bwrap's --die-with-parent fire when the *thread* that
+	// forked the child exits. Pin this goroutine to its thread until the child
+	// is reaped, so the runtime cannot retire that thread under a live child.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	begin := time.Now()
+	if err := cmd.Start(); err != nil {
+		res.Error = err.Error()
+		return
+	}
+	res.Ran = true
+	stop := heartbeat(hb, r.cfg.HeartbeatEvery, begin)
+	_ = cmd.Wait() // the outcome is read from ProcessState and the contexts
+	// The child is gone; end whatever it left behind in its group (a test
+	// server, a forked worker) so nothing outlives the run.
+	_ = killGroup(cmd.Process.Pid)
+	stop()
+	res.DurationSeconds = time.Since(begin).Seconds()
+	res.Stdout, res.StdoutTruncated = stdout.text()
+	res.Stderr, res.StderrTruncated = stderr.text()
+
+	state := cmd.ProcessState
+	if !state.Exited() && runCtx.Err() != nil {
+		// Killed by Cancel. The cause says which came first: our timeout,
+		// or the caller's context (cancelled, or its own deadline).
+		if errors.Is(context.Cause(runCtx), errTimeout) {
+			res.TimedOut, res.Error = true, ErrTimeout
+		} else {
+			res.Error = ErrCancelled
+		}
+		return
+	}
+	code := exitCode(state)
+	if r.mode == config.SandboxBwrap {
+		if msg, ok := bwrapError(code, res.Stderr); ok {
+			res.Ran, res.Error = false, msg
+			return
+		}
+	}
+	res.ExitCode = &code
+}
+
+// killGroup sends SIGKILL to every process in the group led by pid. A group
+// that is already empty is not an error.
+func killGroup(pid int) error {
+	err := syscall.Kill(-pid, syscall.SIGKILL)
+	if errors.Is(err, syscall.ESRCH) {
+		return os.ErrProcessDone
+	}
+	return err
+}
+
+// exitCode is the exit status, or 128+signal for a child killed by a signal:
+// the shell's convention, and what bwrap reports for its child, so both
+// sandbox modes agree.
+func exitCode(state *os.ProcessState) int {
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return state.ExitCode()
+}
+
+// heartbeat calls fn every period until the returned stop is called; stop
+// returns once no call is in progress, so fn is never called after Run.
+func heartbeat(fn func(time.Duration), every time.Duration, begin time.Time) (stop func()) {
+	if fn == nil {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fn(time.Since(begin))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}

@@ -1,0 +1,309 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ai-platform/internal/config"
+)
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	good := Config{Allowed: testAllowed, Timeout: time.Second, MaxOutput: 10, Sandbox: config.SandboxNone}
+	tests := []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"no allowed commands", func(c *Config) { c.Allowed = nil }},
+		{"allowed entry is a path", func(c *Config) { c.Allowed = []string{"/usr/bin/python3"} }},
+		{"allowed entry is relative path", func(c *Config) { c.Allowed = []string{"bin/pytest"} }},
+		{"allowed entry empty", func(c *Config) { c.Allowed = []string{"pytest", ""} }},
+		{"allowed entry dot-dot", func(c *Config) { c.Allowed = []string{".."} }},
+		{"zero timeout", func(c *Config) { c.Timeout = 0 }},
+		{"negative timeout", func(c *Config) { c.Timeout = -time.Second }},
+		{"zero max output", func(c *Config) { c.MaxOutput = 0 }},
+		{"negative heartbeat", func(c *Config) { c.HeartbeatEvery = -time.Second }},
+		{"unknown sandbox", func(c *Config) { c.Sandbox = "docker" }},
+		{"relative path entry", func(c *Config) { c.Path = "/usr/bin:bin" }},
+		{"dot path entry", func(c *Config) { c.Path = ".:/usr/bin" }},
+		{"empty path entry", func(c *Config) { c.Path = "/usr/bin::/bin" }},
+	}
+	if _, err := New(good); err != nil {
+		t.Fatalf("New(good) = %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := good
+			tt.edit(&cfg)
+			if r, err := New(cfg); err == nil {
+				t.Errorf("New(%+v) = %+v, nil; want an error", cfg, r)
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	allowed := []string{"python3"}
+	r, err := New(Config{Allowed: allowed, Timeout: time.Second, MaxOutput: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.cfg.Path != DefaultPath || r.cfg.HeartbeatEvery != DefaultHeartbeatEvery || r.cfg.Sandbox != config.SandboxAuto {
+		t.Errorf("defaults: Path %q, HeartbeatEvery %v, Sandbox %q", r.cfg.Path, r.cfg.HeartbeatEvery, r.cfg.Sandbox)
+	}
+	if m := r.Sandbox(); m != config.SandboxBwrap && m != config.SandboxNone {
+		t.Errorf("Sandbox() = %q", m)
+	}
+	allowed[0] = "sh" // the caller's slice must not reach into the Runner
+	if _, ok := r.Resolve("sh"); ok {
+		t.Error("Runner shares the caller's Allowed slice")
+	}
+}
+
+// New really runs bwrap: a bwrap that is installed but fails must not be trusted.
+func TestNewSandboxSelection(t *testing.T) {
+	broken := t.TempDir()
+	writeExec(t, filepath.Join(broken, "bwrap"), "#!/bin/sh\necho 'bwrap: no namespaces for you' >&2\nexit 1\n")
+	missing := "/nonexistent-runner-test"
+	tests := []struct {
+		name, sandbox, path string
+		wantErr             bool
+		wantNote            string
+	}{
+		{"none by configuration", config.SandboxNone, DefaultPath, false, "sandbox disabled by configuration"},
+		{"auto without bwrap", config.SandboxAuto, missing, false, "bwrap unavailable: bwrap not found on " + missing},
+		{"auto with broken bwrap", config.SandboxAuto, broken + ":/usr/bin", false, "bwrap unavailable: exit status 1: bwrap: no namespaces for you"},
+		{"bwrap without bwrap", config.SandboxBwrap, missing, true, ""},
+		{"bwrap with broken bwrap", config.SandboxBwrap, broken + ":/usr/bin", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := New(Config{Allowed: testAllowed, Timeout: time.Second, MaxOutput: 10, Sandbox: tt.sandbox, Path: tt.path})
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("New = %s (%s), want an error", r.Sandbox(), r.SandboxNote())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Sandbox() != config.SandboxNone || r.SandboxNote() != tt.wantNote {
+				t.Errorf("Sandbox() = %q, SandboxNote() = %q; want none, %q", r.Sandbox(), r.SandboxNote(), tt.wantNote)
+			}
+		})
+	}
+}
+
+func TestResolve(t *testing.T) {
+	bin := t.TempDir()
+	writeExec(t, filepath.Join(bin, "pytest"), "#!/usr/bin/python3\n")
+	if err := os.WriteFile(filepath.Join(bin, "ruff"), []byte("not executable"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(bin, "python"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, config.SandboxNone, func(c *Config) { c.Path = bin + ":/usr/bin:/bin" })
+	tests := []struct {
+		name string
+		want string // "" = not resolvable
+	}{
+		{"python3", "/usr/bin/python3"},
+		{"pytest", filepath.Join(bin, "pytest")}, // first Path entry wins
+		{"/usr/bin/python3", "/usr/bin/python3"},
+		{"/bin/python3", "/bin/python3"},
+		{"/usr/bin/../bin/python3", "/usr/bin/python3"},
+		{"/usr/bin/pytest", "/usr/bin/pytest"},
+		{"ruff", ""},   // allowed, present but not executable
+		{"python", ""}, // allowed, a directory
+		{"sh", ""},     // installed, not allowed
+		{"/bin/sh", ""},
+		{"/usr/lib/python3/python3", ""}, // allowed basename, not on Path
+		{"/usr/local/bin/python3", ""},   // not on this Path
+		{"./python3", ""},
+		{"bin/python3", ""},
+		{"python3/", ""},
+		{"", ""},
+		{"python3\x00", ""},
+	}
+	for _, tt := range tests {
+		got, ok := r.Resolve(tt.name)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("Resolve(%q) = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.want != "")
+		}
+	}
+}
+
+func TestRunBlocked(t *testing.T) {
+	r := newRunner(t, config.SandboxNone, nil)
+	ws := workspace(t)
+	writeExec(t, filepath.Join(ws, "python3"), "#!/bin/sh\ntouch pwned\n")
+	for _, argv := range [][]string{
+		nil,
+		{"sh", "-c", "touch pwned"},
+		{"/bin/sh", "-c", "touch pwned"},
+		{"bash", "-c", "touch pwned"},
+		{"./python3"}, // a workspace file named like an allowed tool
+		{filepath.Join(ws, "python3")},
+		{"python3 -c pass"}, // no word splitting
+		{"env", "python3", "-c", "pass"},
+	} {
+		res := r.Run(context.Background(), Spec{Argv: argv, Dir: ws, RunID: "r1"})
+		want := Result{Command: strings.Join(argv, " "), Blocked: true, Error: ErrNotAllowed, RunID: "r1",
+			Sandbox: config.SandboxNone, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt}
+		if res != want {
+			t.Errorf("Run(%q) =\n %+v\nwant\n %+v", argv, res, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(ws, "pwned")); err == nil {
+		t.Error("a blocked command ran")
+	}
+}
+
+func TestRunNotInstalled(t *testing.T) {
+	r := newRunner(t, config.SandboxNone, nil)
+	if p, ok := r.Resolve("ruff"); ok {
+		t.Skipf("ruff is installed here (%s)", p)
+	}
+	res := run(t, r, workspace(t), "ruff", "check", ".")
+	if res.Ran || res.Blocked || !res.Skipped || res.Error != ErrNotFound ||
+		res.SkipReason != "ruff is not installed" || res.ExitCode != nil || res.Command != "ruff check ." {
+		t.Errorf("Run(ruff) = %+v", res)
+	}
+}
+
+func TestRunCwd(t *testing.T) {
+	ws := workspace(t)
+	outside := workspace(t)
+	for _, d := range []string{"sub/deeper", "sub2"} {
+		if err := os.MkdirAll(filepath.Join(ws, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := map[string]string{
+		"link-out":  outside,
+		"link-up":   "..",
+		"link-in":   "sub",
+		"link-root": "/",
+		"dangling":  "/nonexistent-runner-test",
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(ws, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(ws, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir, cwd string
+		wantDir  string // where the command runs; "" = must not run
+		wantErr  string
+	}{
+		{ws, "", ws, ""},
+		{ws, ".", ws, ""},
+		{ws, "sub", filepath.Join(ws, "sub"), ""},
+		{ws, "sub/deeper/", filepath.Join(ws, "sub/deeper"), ""},
+		{ws, "link-in", filepath.Join(ws, "sub"), ""},
+		{ws, "..", "", ErrCwdOutsideWorkspace},
+		{ws, "sub/../sub2", "", ErrCwdOutsideWorkspace},
+		{ws, "sub/../..", "", ErrCwdOutsideWorkspace},
+		{ws, outside, "", ErrCwdOutsideWorkspace},
+		{ws, "/tmp", "", ErrCwdOutsideWorkspace},
+		{ws, "link-out", "", ErrCwdOutsideWorkspace},
+		{ws, "link-up", "", ErrCwdOutsideWorkspace},
+		{ws, "link-root", "", ErrCwdOutsideWorkspace},
+		{ws, "missing", "", ErrCwdNotFound},
+		{ws, "dangling", "", ErrCwdNotFound},
+		{ws, "file", "", ErrCwdNotFound},
+		{ws, "file/sub", "", ErrCwdNotFound},
+		{"relative/ws", "", "", ErrWorkspaceInvalid},
+		{filepath.Join(ws, "nope"), "", "", ErrWorkspaceInvalid},
+		{"/", "", "", ErrWorkspaceInvalid},
+	}
+	eachMode(t, nil, func(t *testing.T, r *Runner) {
+		for _, tt := range tests {
+			res := r.Run(context.Background(), Spec{Argv: py("import os; print(os.getcwd())"), Dir: tt.dir, Cwd: tt.cwd})
+			if tt.wantDir == "" {
+				if res.Ran || res.Error != tt.wantErr || res.ExitCode != nil {
+					t.Errorf("Dir %q Cwd %q: ran=%v error=%q; want not run, %q", tt.dir, tt.cwd, res.Ran, res.Error, tt.wantErr)
+				}
+				continue
+			}
+			mustExit(t, res, 0)
+			if got := strings.TrimSpace(res.Stdout); got != tt.wantDir {
+				t.Errorf("Dir %q Cwd %q: ran in %q, want %q", tt.dir, tt.cwd, got, tt.wantDir)
+			}
+		}
+	})
+}
+
+func TestRunResultMetadata(t *testing.T) {
+	eachMode(t, nil, func(t *testing.T, r *Runner) {
+		before := time.Now().UTC().Truncate(time.Microsecond)
+		res := r.Run(context.Background(), Spec{
+			Argv: py("import time; time.sleep(0.2)"), Dir: workspace(t), Purpose: "tests", RunID: "run-42",
+		})
+		after := time.Now().UTC()
+		mustExit(t, res, 0)
+		if res.RunID != "run-42" || res.Purpose != "tests" || res.Sandbox != r.Sandbox() ||
+			res.Command != `python3 -c import time; time.sleep(0.2)` {
+			t.Errorf("echoed fields: %+v", res)
+		}
+		start, err1 := time.Parse(time.RFC3339, res.StartedAt)
+		end, err2 := time.Parse(time.RFC3339, res.FinishedAt)
+		if err1 != nil || err2 != nil || !strings.HasSuffix(res.StartedAt, "Z") || !strings.HasSuffix(res.FinishedAt, "Z") {
+			t.Fatalf("timestamps %q, %q: %v, %v", res.StartedAt, res.FinishedAt, err1, err2)
+		}
+		if start.Before(before) || end.Before(start) || end.After(after) {
+			t.Errorf("timestamps %v..%v not within %v..%v", start, end, before, after)
+		}
+		wall := end.Sub(start).Seconds()
+		if res.DurationSeconds < 0.2 || res.DurationSeconds > wall+0.001 {
+			t.Errorf("DurationSeconds = %v, want >= 0.2 and <= %v", res.DurationSeconds, wall)
+		}
+	})
+	r := newRunner(t, config.SandboxNone, nil)
+	res := run(t, r, workspace(t), "sh")
+	if res.DurationSeconds != 0 || res.StartedAt == "" || res.FinishedAt == "" {
+		t.Errorf("blocked run: duration %v, started %q, finished %q", res.DurationSeconds, res.StartedAt, res.FinishedAt)
+	}
+}
+
+// The JSON field names are a wire contract with the old system's command_log.
+func TestResultJSON(t *testing.T) {
+	want := []string{"blocked", "command", "duration_seconds", "error", "exit_code", "finished_at", "purpose",
+		"ran", "run_id", "sandbox", "skipped", "started_at", "stderr", "stderr_truncated", "stdout",
+		"stdout_truncated", "timed_out"}
+	keys := func(v any) ([]string, map[string]any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		var ks []string
+		for k := range m {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return ks, m
+	}
+	got, m := keys(Result{})
+	if !slices.Equal(got, want) || m["exit_code"] != nil {
+		t.Errorf("fields %v (exit_code %v), want %v with exit_code null", got, m["exit_code"], want)
+	}
+	code := 0
+	got, m = keys(Result{ExitCode: &code, SkipReason: "ruff is not installed"})
+	if !slices.Contains(got, "skip_reason") || m["exit_code"] != 0.0 {
+		t.Errorf("fields %v, exit_code %v", got, m["exit_code"])
+	}
+}

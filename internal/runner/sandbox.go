@@ -1,0 +1,144 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// probeTimeout bounds the trivial sandboxed command New runs to check bwrap.
+const probeTimeout = 10 * time.Second
+
+// sandboxHome is HOME and TMPDIR inside bwrap: the private tmpfs at /tmp.
+const sandboxHome = "/tmp"
+
+// systemDirs are the top-level host directories besides /usr that a merged-/usr
+// or classic layout needs. Each is recreated as a symlink when it is one on the
+// host, bound read-only when it is a directory, and left out when absent.
+var systemDirs = []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+
+// bwrapBase builds the per-Runner part of the bwrap command line: every
+// namespace unshared (so no network), no capabilities, a read-only system, a
+// private /proc, /dev and /tmp, and an empty environment. Directories of
+// pathDirs that would otherwise be invisible are bound read-only so that what
+// Resolve finds on the host can be executed inside.
+func bwrapBase(pathDirs []string) []string {
+	args := []string{
+		"--unshare-all",
+		"--die-with-parent",
+		// Root inside a user namespace keeps a full capability set by
+		// default; drop it so the child cannot mount, remount or mknod.
+		"--cap-drop", "ALL",
+		"--ro-bind", "/usr", "/usr",
+	}
+	visible := []string{"/usr", "/etc"}
+	for _, d := range systemDirs {
+		fi, err := os.Lstat(d)
+		switch {
+		case err != nil:
+			continue
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(d)
+			if err != nil {
+				continue
+			}
+			args = append(args, "--symlink", target, d)
+		case fi.IsDir():
+			args = append(args, "--ro-bind", d, d)
+		default:
+			continue
+		}
+		visible = append(visible, d)
+	}
+	args = append(args,
+		"--ro-bind", "/etc", "/etc",
+		"--proc", "/proc",
+		"--dev", "/dev",
+		"--tmpfs", "/tmp",
+	)
+	for _, d := range pathDirs {
+		if !under(d, visible) {
+			args = append(args, "--ro-bind-try", d, d)
+		}
+	}
+	return append(args, "--clearenv")
+}
+
+// bwrapArgs completes base for one run. The workspace is bound read-write at
+// its own (resolved) path, after the /tmp tmpfs so that a workspace under /tmp
+// is mounted on top of it rather than hidden by it.
+func bwrapArgs(base []string, workspace, cwd string, env []string, path string, args []string) []string {
+	out := make([]string, 0, len(base)+8+3*len(env)+1+len(args))
+	out = append(out, base...)
+	out = append(out, "--bind", workspace, workspace, "--chdir", cwd)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		out = append(out, "--setenv", k, v)
+	}
+	out = append(out, "--", path)
+	return append(out, args...)
+}
+
+// under reports whether dir is one of roots or inside one of them.
+func under(dir string, roots []string) bool {
+	for _, r := range roots {
+		if dir == r || strings.HasPrefix(dir, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// bwrapError recognises bwrap's own failures (setup, or exec of the command),
+// which bwrap reports as exit status 1 with a "bwrap: " message on stderr.
+// A command could fake this, but that only turns its own run into an error.
+func bwrapError(exitCode int, stderr string) (string, bool) {
+	if exitCode != 1 || !strings.HasPrefix(stderr, "bwrap: ") {
+		return "", false
+	}
+	line, _, _ := strings.Cut(stderr, "\n")
+	return line, true
+}
+
+// probeBwrap runs a trivial command in the sandbox exactly as Run would (same
+// base arguments, a throw-away workspace) and returns why it failed, if it did.
+func probeBwrap(bwrap string, base []string, pathDirs []string) error {
+	truePath := ""
+	for _, d := range pathDirs {
+		if p := filepath.Join(d, "true"); isExecutable(p) {
+			truePath = p
+			break
+		}
+	}
+	if truePath == "" {
+		return errors.New("no 'true' executable on Path to probe with")
+	}
+	ws, err := os.MkdirTemp("", "runner-probe-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(ws)
+	ws, err = filepath.EvalSymlinks(ws)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bwrap, bwrapArgs(base, ws, ws, nil, truePath, nil)...)
+	cmd.Env = []string{}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return fmt.Errorf("%v: %s", err, msg)
+		}
+		return err
+	}
+	return nil
+}
