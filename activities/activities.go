@@ -132,7 +132,7 @@ func attempt(ctx context.Context) int {
 // keepAlive heartbeats in the background until stop is called, so a killed
 // worker is noticed within the heartbeat timeout.
 func (a *Activities) keepAlive(ctx context.Context) (stop func()) {
-	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity() {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity {
 		return func() {}
 	}
 	done := make(chan struct{})
