@@ -15,7 +15,9 @@ import (
 var (
 	placeholderRe = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}|\[\[\s*([^\[\]]*?)\s*\]\]`)
 	nonIDRe       = regexp.MustCompile(`[^a-z0-9_]+`)
-	openMarkerRe  = regexp.MustCompile(`(?i)\b(TBD|TBC|TODO)\b|\?\?`)
+	// TBD and TBC are never ordinary words; "todo" is (a todo app), so only
+	// an upper-case TODO or a "todo:" note counts as an open question.
+	openMarkerRe = regexp.MustCompile(`(?i:\b(?:TBD|TBC)\b)|\bTODO\b|(?i:\btodo:)|\?\?`)
 )
 
 // questionID derives a stable id from a name: lower-case, runs of other
