@@ -34,7 +34,7 @@ import (
 func (a *App) APIServer(c client.Client) *api.Server {
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
-		Web: web.Handler(),
+		Web: web.Handler(), Secrets: a.secrets(),
 	})
 }
 
