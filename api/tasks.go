@@ -183,8 +183,9 @@ func (s *Server) createTask(c *gin.Context) {
 	})
 }
 
-// startTask starts the task's workflow; starting one that already runs (a
-// retried create) is success.
+// startTask starts the task's workflow. For a first run (cp == nil),
+// finding it already running (a retried create) is success; a retry must
+// start a new run, so there it is an error.
 func (s *Server) startTask(ctx context.Context, t store.Task, generation int, cp *task.Checkpoint) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -201,7 +202,7 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int, cp
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, task.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
+	if errors.As(err, &started) && cp == nil {
 		return nil
 	}
 	return err
