@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ai-platform/internal/app/apptest"
+	"ai-platform/internal/store/pgtest"
 )
 
 // TestTaskEndToEnd runs a task over HTTP on a real Temporal dev server, the
@@ -101,5 +102,29 @@ func TestTaskEndToEnd(t *testing.T) {
 	desc, err := p.Client.DescribeWorkflowExecution(t.Context(), "task-"+id, "")
 	if err != nil || !strings.Contains(desc.WorkflowExecutionInfo.Type.Name, "TaskWorkflow") {
 		t.Fatalf("describe task-%s: %v", id, err)
+	}
+}
+
+// TestTaskEndToEndPostgres is the same journey on the PostgreSQL store.
+func TestTaskEndToEndPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	p := apptest.Start(t, apptest.Options{Env: map[string]string{"DATABASE_URL": pgtest.Schema(t)}})
+	id := p.CreateTask(t, map[string]any{"description": "A REST API that stores bookmarks with tags",
+		"template_id": "python_fastapi"})
+	task := p.WaitStatus(t, id, 3*time.Minute, "completed")
+	if task.FilesCount < 5 || task.TokensIn == 0 {
+		t.Fatalf("task %+v", task)
+	}
+	var page struct {
+		Total int `json:"total"`
+	}
+	if code, _ := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/artifacts?type=review_report", nil, &page); code != 200 || page.Total == 0 {
+		t.Fatalf("review reports: %d", page.Total)
+	}
+	code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/download.zip", nil, nil)
+	if code != 200 || len(raw) < 1000 {
+		t.Fatalf("zip %d (%d bytes)", code, len(raw))
 	}
 }
