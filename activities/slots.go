@@ -46,7 +46,7 @@ func (a *Activities) CheckHolders(ctx context.Context, ids []string) ([]string, 
 	var closed []string
 	for _, id := range ids {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		desc, err := a.Temporal.DescribeWorkflowExecution(cctx, id, "")
+		desc, err := a.Temporal.DescribeWorkflow(cctx, id, "")
 		cancel()
 		var nf *serviceerror.NotFound
 		switch {
@@ -54,7 +54,7 @@ func (a *Activities) CheckHolders(ctx context.Context, ids []string) ([]string, 
 			closed = append(closed, id)
 		case err != nil:
 			return nil, fmt.Errorf("describe %s: %w", id, err)
-		case desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		case desc.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 			closed = append(closed, id)
 		}
 	}

@@ -231,14 +231,14 @@ func (s *Server) awaitClosed(ctx context.Context, workflowID string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for {
-		desc, err := s.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+		desc, err := s.Temporal.DescribeWorkflow(ctx, workflowID, "")
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
 			return nil
 		case err != nil:
 			return err
-		case desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		case desc.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 			return nil
 		}
 		select {

@@ -48,12 +48,10 @@ type taskRun struct {
 
 	slotToken   string
 	slotGranted bool
-	holdsSlot   bool
 
 	inbox           []task.InputSignal
 	resumeRequested bool
 	pauseRequested  bool
-	cancelRequested bool
 	written         map[string]bool
 	design          task.DesignOut
 	lastReview      *task.ReviewOut

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -99,8 +98,8 @@ func TestTaskEndToEnd(t *testing.T) {
 		t.Errorf("zip entries %v", names)
 	}
 	// The workflow is visible under its documented id.
-	desc, err := p.Client.DescribeWorkflowExecution(t.Context(), "task-"+id, "")
-	if err != nil || !strings.Contains(desc.WorkflowExecutionInfo.Type.Name, "TaskWorkflow") {
+	desc, err := p.Client.DescribeWorkflow(t.Context(), "task-"+id, "")
+	if err != nil || desc.WorkflowType.Name != "TaskWorkflow" {
 		t.Fatalf("describe task-%s: %v", id, err)
 	}
 }
