@@ -306,4 +306,3 @@ func TestRerunReviewAndGitExport(t *testing.T) {
 		}
 	}
 }
-
