@@ -22,7 +22,7 @@ type event struct {
 	CreatedAt string         `json:"created_at"`
 }
 
-func events(t *testing.T, p *apptest.Platform, key, id string) []event {
+func events(t testing.TB, p *apptest.Platform, key, id string) []event {
 	t.Helper()
 	var out struct {
 		Events []event `json:"events"`
