@@ -77,6 +77,8 @@ func TestRateLimitsAtNAndNPlusOne(t *testing.T) {
 				if d["error"] != "rate_limited" || d["retry_after"] != float64(retry) || retry < 59 || retry > 61 {
 					t.Fatalf("429 body %s, Retry-After %q", w.Body, h.Get("Retry-After"))
 				}
+				t.Logf("request %d: 429 Retry-After %ds, X-RateLimit-Reset %s (%.1fs after the first request)", i, retry,
+					h.Get("X-RateLimit-Reset"), time.Since(start).Seconds())
 				reset, _ := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
 				if end := start.Add(time.Minute); reset < end.Unix() || reset > end.Unix()+2 {
 					t.Fatalf("X-RateLimit-Reset %d, window ends %d", reset, end.Unix())
