@@ -22,7 +22,7 @@ func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) error {
 	}
 	queue := firstNonEmpty(in.TaskQueue, a.TaskQueue)
 	id := task.SlotsWorkflowID(queue)
-	req := task.SlotRequest{WorkflowID: in.WorkflowID, Token: in.Token, Capacity: in.Capacity}
+	req := task.SlotRequest{WorkflowID: in.WorkflowID, Token: in.Token, Capacity: in.Capacity, QueuedAt: in.QueuedAt}
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue}
 	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, task.SignalAcquire, req, opts, task.SlotsWorkflowName,
 		slotsStart{Capacity: in.Capacity})

@@ -195,10 +195,15 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int, cp
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		StaticSummary:         "Task " + t.ID,
 	}
+	// A new task queues by its creation time, a retry from now.
+	queuedAt := t.CreatedAt
+	if generation > 0 || queuedAt.IsZero() {
+		queuedAt = s.Now()
+	}
 	in := task.Input{
 		TaskID: t.ID, TemplateID: t.TemplateID, CodexVersion: t.CodexVersion, OwnerKey: t.OwnerKeyHash,
 		MaxConcurrent: s.Config.MaxConcurrentTasks, RequestID: t.RequestID, TaskTTLDays: s.Config.TaskTTLDays,
-		Generation: generation, Checkpoint: cp,
+		Generation: generation, Checkpoint: cp, QueuedAt: queuedAt,
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, task.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

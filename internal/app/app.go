@@ -33,6 +33,8 @@ type App struct {
 	Store   store.Store
 	Catalog *workspace.Catalog
 	Codex   *codex.Codex
+	// closers release what the API built (the rate limiter's Redis client).
+	closers []func() error
 }
 
 // NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT.
@@ -72,8 +74,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx}, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close releases the store and whatever the API built.
+func (a *App) Close() error {
+	for _, c := range a.closers {
+		if err := c(); err != nil {
+			a.Log.Warn("closing", "error", err)
+		}
+	}
+	return a.Store.Close()
+}
 
 func loadCatalog(cfg config.Config) (*workspace.Catalog, error) {
 	var fsys fs.FS = templates.FS

@@ -30,12 +30,21 @@ import (
 	"ai-platform/workflows"
 )
 
-// APIServer builds the HTTP server (not yet listening).
-func (a *App) APIServer(c client.Client) *api.Server {
+// APIServer builds the HTTP server (not yet listening), with the account
+// service (auth/hybrid modes) and the rate limiter.
+func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, error) {
+	accounts, err := a.accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := a.rateLimiter(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
-		Web: web.Handler(), Secrets: a.secrets(),
-	})
+		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(),
+	}), nil
 }
 
 // ServeHTTP listens on addr until ctx ends, then drains in-flight requests
@@ -200,10 +209,14 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 	}
 	defer w.Stop()
 	a.EnsureCleanupSchedule(ctx, c)
+	srv, err := a.APIServer(ctx, c)
+	if err != nil {
+		return err
+	}
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- a.ServeHTTP(ctx, a.APIServer(c).Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), ready)
+		errc <- a.ServeHTTP(ctx, srv.Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), ready)
 	}()
 	select {
 	case addr := <-ready:
