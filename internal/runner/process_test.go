@@ -330,7 +330,9 @@ func TestServerDeathKillsCommand(t *testing.T) {
 	eachMode(t, nil, func(t *testing.T, r *Runner) {
 		marker := fmt.Sprintf("41.%d", time.Now().UnixNano()%1e9)
 		server := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
-		server.Env = append(os.Environ(), helperEnv+"="+r.Sandbox()+"|"+marker+"|"+workspace(t))
+		// A server killed mid-run never removes its scratch HOME; keep that
+		// inside the test's temp dir.
+		server.Env = append(os.Environ(), helperEnv+"="+r.Sandbox()+"|"+marker+"|"+workspace(t), "TMPDIR="+t.TempDir())
 		if err := server.Start(); err != nil {
 			t.Fatal(err)
 		}
