@@ -75,10 +75,13 @@ func bwrapBase(pathDirs []string) []string {
 		}
 		visible = append(visible, d)
 	}
-	args = append(args, "--dir", "/etc")
+	// /etc is a private tmpfs holding only the allowed entries, then made
+	// read-only like the rest of the system.
+	args = append(args, "--tmpfs", "/etc")
 	for _, e := range etcEntries() {
 		args = append(args, "--ro-bind-try", e, e)
 	}
+	args = append(args, "--remount-ro", "/etc")
 	args = append(args,
 		"--proc", "/proc",
 		"--dev", "/dev",
