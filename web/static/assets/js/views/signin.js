@@ -8,7 +8,7 @@ import { alertBox, showMessage } from '../ui.js';
 function nextPath() {
   const n = new URLSearchParams(location.search).get('next') || '';
   // Only local app paths: never an absolute or protocol-relative URL.
-  return /^\/(?!\/)/.test(n) && !n.startsWith('/app/signin') ? n : '/app/tasks';
+  return /^\/(?!\/)/.test(n) && n !== '/' && !n.startsWith('/app/signin') ? n : '/app/tasks';
 }
 
 function field(label, input, help) {
@@ -30,7 +30,7 @@ function keyForm(app) {
   const form = h(
     'form',
     { class: 'card stack', 'aria-labelledby': 'key-title', novalidate: true },
-    h('h2', { id: 'key-title' }, 'API key'),
+    h('h2', { id: 'key-title' }, 'With an API key'),
     field('API key', input, 'Sent as the X-API-Key header. Kept only in this browser tab (sessionStorage) and forgotten when you close it or sign out.'),
     h('div', { class: 'check' }, show, h('label', { for: show.id }, 'Show key')),
     msg,
@@ -86,7 +86,7 @@ function accountForm(app) {
   const form = h(
     'form',
     { class: 'card stack', 'aria-labelledby': 'acct-title', novalidate: true },
-    h('h2', { id: 'acct-title' }, 'Email and password'),
+    h('h2', { id: 'acct-title' }, 'With email and password'),
     field('Email', email),
     field('Password', password, register ? 'At least 8 characters when creating an account.' : ''),
     msg,
