@@ -144,8 +144,11 @@ export function resultsPanel(app, id) {
       // every tab stale and reload the visible one.
       if (!changed || first) return;
       Object.keys(sections).forEach((n) => stale.add(n));
-      clearTimeout(timer);
+      // Throttled, not debounced: a busy task (updates every few hundred
+      // ms) still refreshes the visible tab every RELOAD_MS.
+      if (timer) return;
       timer = setTimeout(() => {
+        timer = 0;
         if (!gone && stale.has(t.current)) load(t.current);
       }, RELOAD_MS);
     },
