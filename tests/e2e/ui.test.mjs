@@ -258,10 +258,11 @@ test('the page falls back to polling when the socket fails', T, async () => {
 test('usable at phone width', T, async () => {
   assert.ok(completedId, 'needs the completed task');
   const { page } = await freshPage();
-  await page.setViewportSize({ width: 375, height: 812 });
   await signIn(page);
   await page.getByRole('heading', { name: 'Your tasks' }).waitFor();
   await page.locator('.task-row').first().waitFor();
+  await shot(page, 'task-list');
+  await page.setViewportSize({ width: 375, height: 812 });
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok((await overflow()) <= 0, 'the task list does not scroll sideways');
   await shot(page, 'phone-list');
