@@ -279,3 +279,40 @@ test('usable at phone width', T, async () => {
   assert.notEqual(outline, 'none');
   await page.close();
 });
+
+test('creating a task explains over-long text, rate limits and outages', T, async () => {
+  const { page } = await freshPage();
+  await signIn(page);
+  await page.getByRole('heading', { name: 'Your tasks' }).waitFor();
+  await page.goto(`${BASE}/app/new`);
+  const box = page.getByLabel('What should be built?');
+  await box.fill('x'.repeat(10001));
+  assert.match(await page.locator('.counter').textContent(), /10,001 \/ 10,000 characters: 1 over the limit/);
+  assert.equal(await box.getAttribute('aria-invalid'), 'true');
+  let posts = 0;
+  const answers = [
+    { status: 429, headers: { 'Retry-After': '17' }, body: { detail: { error: 'rate_limited', retry_after: 17 } }, want: /Try again in 17 s/ },
+    { status: 503, body: { detail: 'The workflow service (Temporal) is not reachable right now; try again shortly' }, want: /temporarily unavailable: The workflow service/ },
+    { status: 400, body: { detail: 'Template not found' }, want: /Template not found/ },
+    { status: 401, body: { detail: 'Invalid API key' }, want: /Invalid API key/ },
+  ];
+  await page.route('**/api/tasks', (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    const a = answers[posts++];
+    return route.fulfill({ status: a.status, headers: a.headers, contentType: 'application/json', body: JSON.stringify(a.body) });
+  });
+  await page.getByRole('button', { name: 'Create task' }).click();
+  await page.locator('form .alert', { hasText: 'longer than the server' }).waitFor();
+  assert.equal(posts, 0, 'an over-long description is not sent');
+  await box.fill('A CLI that counts words and lines in text files');
+  for (const a of answers.slice(0, 3)) {
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await page.locator('form .alert', { hasText: a.want }).waitFor();
+  }
+  // 401: the key is dropped and the sign-in page says why.
+  await page.getByRole('button', { name: 'Create task' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /Invalid API key/);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('aiPlatformApiKey')), null);
+  await page.close();
+});

@@ -41,11 +41,11 @@ export function listView(app) {
   );
   select.value = params.get('status') || '';
   const msg = h('div', { class: 'msg' });
-  const list = h('ul', { class: 'task-list', 'aria-live': 'polite', 'aria-busy': 'true' });
+  const list = h('ul', { class: 'task-list', 'aria-busy': 'true' });
   const more = h('button', { type: 'button', class: 'btn' }, 'Load more');
   more.hidden = true;
   const refreshBtn = h('button', { type: 'button', class: 'btn' }, 'Refresh');
-  const count = h('p', { class: 'muted count' });
+  const count = h('p', { class: 'muted count', role: 'status' });
   let cursor = null;
   let pages = 0;
   let timer = 0;
@@ -86,7 +86,12 @@ export function listView(app) {
   // While a task on the first page is active, the page refreshes itself.
   function scheduleRefresh(active) {
     clearTimeout(timer);
-    if (active && pages === 1 && !gone) timer = setTimeout(() => load(true), REFRESH_MS);
+    if (!active || pages !== 1 || gone) return;
+    timer = setTimeout(() => {
+      // Re-rendering would drop the keyboard focus; wait while it is in the list.
+      if (list.contains(document.activeElement)) scheduleRefresh(true);
+      else load(true);
+    }, REFRESH_MS);
   }
 
   select.addEventListener('change', () => {
