@@ -20,6 +20,7 @@ export class LiveTask {
     this.stopped = false;
     this.timers = { ping: 0, retry: 0, poll: 0 };
     this.lastVersion = -1;
+    this.renewed = false;
   }
 
   start() {
@@ -72,6 +73,7 @@ export class LiveTask {
     ws.onmessage = (ev) => {
       if (ev.data === 'pong') return;
       heard = true;
+      this.renewed = false;
       let task;
       try {
         task = JSON.parse(ev.data);
@@ -93,6 +95,15 @@ export class LiveTask {
       clearInterval(this.timers.ping);
       this.timers.ping = 0;
       if (this.stopped) return;
+      if (ev.code === 4401 && this.session.token && !this.renewed) {
+        // An expired access token: renew it once, then reconnect.
+        this.renewed = true;
+        this.session.refresh().then((ok) => {
+          if (ok) this.scheduleRetry();
+          else this.onFatal(ev.code, ev.reason);
+        });
+        return;
+      }
       if (ev.code === 4401 || ev.code === 4403 || ev.code === 4404) {
         this.onFatal(ev.code, ev.reason);
         this.stopped = true;

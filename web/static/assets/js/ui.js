@@ -174,7 +174,7 @@ export function connectionView(el, state, detail) {
     closed: 'Not connected',
   };
   el.dataset.state = state;
-  replace(el, dot(`conn-${state}`), h('span', {}, labels[state] || state), detail ? h('span', { class: 'muted' }, ` · ${detail}`) : null);
+  replace(el, dot(`conn-${state}`), h('span', { class: 'sr-only' }, 'Connection: '), h('span', {}, labels[state] || state), detail ? h('span', { class: 'muted' }, ` · ${detail}`) : null);
 }
 
 /** empty is a muted placeholder paragraph. */

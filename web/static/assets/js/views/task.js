@@ -45,7 +45,7 @@ function metric(label, value) {
 /** taskView is the live page of one task. */
 export function taskView(app, id) {
   const head = h('div', { class: 'task-head' });
-  const conn = h('p', { class: 'conn', role: 'status', 'aria-label': 'Live connection' });
+  const conn = h('p', { class: 'conn' });
   const statusSlot = h('span', { class: 'status-slot' });
   const stage = h('span', { class: 'stage-text' });
   const bar = progress(0, 'queued', 'Task progress');
@@ -90,6 +90,7 @@ export function taskView(app, id) {
   let clarify = null;
   let results = null;
   let gone = false;
+  let connState = '';
 
   function renderHead(t) {
     replace(
@@ -172,7 +173,14 @@ export function taskView(app, id) {
     session: app.session,
     api: app.api,
     onTask: (t) => !gone && render(t),
-    onState: (s, d) => connectionView(conn, s, d),
+    onState: (s, d) => {
+      connectionView(conn, s, d);
+      // Announce only real changes (not every retry countdown).
+      const degraded = s === 'polling' || s === 'offline';
+      if (degraded && connState === 'live') announce('Live updates interrupted; checking every 2 seconds.');
+      if (s === 'live' && (connState === 'polling' || connState === 'offline')) announce('Live updates restored.');
+      if (s === 'live' || degraded) connState = s;
+    },
     onFatal: (code, reason) => {
       connectionView(conn, 'closed');
       if (code === 4404) replace(pageMsg, alertBox('error', 'Task not found. It may belong to another key or account, or have been deleted.'));
