@@ -316,3 +316,45 @@ test('creating a task explains over-long text, rate limits and outages', T, asyn
   assert.equal(await page.evaluate(() => sessionStorage.getItem('aiPlatformApiKey')), null);
   await page.close();
 });
+
+test('task controls: pause, unpause, cancel, retry, each after a confirmation', T, async () => {
+  const { page, seen } = await freshPage();
+  await signIn(page);
+  await page.getByRole('heading', { name: 'Your tasks' }).waitFor();
+  await createTask(page, '[mock:slow=2] A CLI that counts words and lines in text files', 'python_cli');
+  await waitForStatus(page, 'Processing');
+  const confirm = async (action, button) => {
+    await page.locator(`[data-action=${action}]`).click();
+    const dlg = page.getByRole('dialog');
+    await dlg.waitFor();
+    await dlg.getByRole('button', { name: button }).click();
+    await dlg.waitFor({ state: 'detached' });
+  };
+  // Escape dismisses the dialog and nothing happens.
+  await page.locator('[data-action=cancel]').click();
+  await page.getByRole('dialog').waitFor();
+  await shot(page, 'confirm-dialog');
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  assert.equal((await page.locator('.status-card .badge').textContent()).trim(), 'Processing');
+  await confirm('pause', 'Pause');
+  assert.equal(await waitForStatus(page, 'Paused', 60000), 'Paused');
+  assert.equal(await page.locator('[data-action=pause]').isDisabled(), true);
+  await confirm('unpause', 'Unpause');
+  await waitForStatus(page, ['Processing', 'Queued'], 60000);
+  await confirm('cancel', 'Cancel task');
+  assert.equal(await waitForStatus(page, 'Cancelled', 60000), 'Cancelled');
+  assert.equal(await page.locator('[data-action=cancel]').isDisabled(), true);
+
+  // A failed task offers Retry. (Only the request is checked: its outcome
+  // belongs to the API's tests; a retry sent the instant a task fails can
+  // race the closing workflow run, see the branch notes.)
+  await createTask(page, '[mock:llm-error] A CLI that counts words and lines in text files', 'python_cli');
+  assert.equal(await waitForStatus(page, 'Failed'), 'Failed');
+  assert.match(await page.locator('.status-card .alert').textContent(), /llm provider error/);
+  assert.equal(await page.locator('[data-action=cancel]').isDisabled(), true);
+  await confirm('retry', 'Retry');
+  await page.locator('.status-card .alert', { hasText: 'Retry started' }).waitFor();
+  assert.deepEqual(seen.dialogs, []);
+  await page.close();
+});
