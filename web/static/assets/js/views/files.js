@@ -6,7 +6,7 @@ import { h, replace } from '../dom.js';
 import { describe, taskPath, filePath } from '../api.js';
 import { bytes } from '../format.js';
 import { codeView } from '../highlight.js';
-import { alertBox, empty, loading, copyButton } from '../ui.js';
+import { alertBox, empty, loading, copyButton, showMessage } from '../ui.js';
 
 const CATEGORIES = [
   ['all', 'All'],
@@ -92,7 +92,13 @@ export function filesTab(app, id) {
         ? h('p', { class: 'muted' }, 'Binary file: download it to view.')
         : codeView(f.content, f.language, `Contents of ${f.path}`);
       const raw = h('button', { type: 'button', class: 'btn small' }, 'Download');
-      raw.addEventListener('click', () => app.api.download(`${taskPath(id, 'files', filePath(path))}?raw=1`, f.path.split('/').pop()).catch(() => {}));
+      const rawMsg = h('div', { class: 'msg' });
+      raw.addEventListener('click', () =>
+        app.api
+          .download(`${taskPath(id, 'files', filePath(path))}?raw=1`, f.path.split('/').pop())
+          .then(() => showMessage(rawMsg))
+          .catch((err) => showMessage(rawMsg, 'error', describe(err))),
+      );
       replace(
         viewer,
         h(
@@ -102,6 +108,7 @@ export function filesTab(app, id) {
           h('span', { class: 'muted' }, `${f.language} · ${bytes(f.size)}`),
           h('span', { class: 'actions' }, f.is_binary ? null : copyButton(() => f.content, 'Copy'), raw),
         ),
+        rawMsg,
         body,
       );
     } catch (err) {

@@ -113,6 +113,7 @@ export function taskView(app, id) {
     if (first) renderHead(t);
     if (t.status !== lastStatus) {
       replace(statusSlot, badge(t.status));
+      document.title = `${statusLabel(t.status)} · Task ${t.task_id.slice(0, 8)} · ai-platform`;
       if (lastStatus) announce(`Task status: ${statusLabel(t.status)}`);
       lastStatus = t.status;
     }
