@@ -189,6 +189,7 @@ test('a task that asks questions: answer, resume, completes', T, async () => {
   await scope.waitFor();
   assert.match(await form.locator('[data-question=task_details] label').textContent(), /\(required\)/);
   assert.match(await form.locator('[data-question=task_details] .help').textContent(), /too short/);
+  await page.locator('.tree button.file').first().waitFor();
   await shot(page, 'clarification', { fullPage: true });
   // Resume without the required answers: the messages appear at the fields.
   await page.getByRole('button', { name: 'Save and resume' }).click();

@@ -6,6 +6,9 @@
 const PING_MS = 20000;
 const POLL_MS = 2000;
 const MAX_BACKOFF_MS = 30000;
+// A socket that has not delivered the task by then is given up on (a proxy
+// may hold the upgrade open forever); polling covers the gap.
+const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * LiveTask follows one task. Callbacks: onTask(task), onState(state, detail),
@@ -18,7 +21,7 @@ export class LiveTask {
     this.ws = null;
     this.attempts = 0;
     this.stopped = false;
-    this.timers = { ping: 0, retry: 0, poll: 0 };
+    this.timers = { ping: 0, retry: 0, poll: 0, connect: 0 };
     this.lastVersion = -1;
     this.renewed = false;
   }
@@ -33,6 +36,7 @@ export class LiveTask {
     clearInterval(this.timers.ping);
     clearTimeout(this.timers.retry);
     clearTimeout(this.timers.poll);
+    clearTimeout(this.timers.connect);
     if (this.ws) {
       this.ws.onclose = null;
       try {
@@ -67,12 +71,25 @@ export class LiveTask {
     }
     this.ws = ws;
     let heard = false;
+    clearTimeout(this.timers.connect);
+    this.timers.connect = setTimeout(() => {
+      if (heard || this.stopped || this.ws !== ws) return;
+      ws.onclose = null;
+      try {
+        ws.close();
+      } catch {
+        // not open yet
+      }
+      this.attempts += 1;
+      this.scheduleRetry();
+    }, CONNECT_TIMEOUT_MS);
     ws.onopen = () => {
       ws.send(JSON.stringify(this.session.wsAuth()));
     };
     ws.onmessage = (ev) => {
       if (ev.data === 'pong') return;
       heard = true;
+      clearTimeout(this.timers.connect);
       this.renewed = false;
       let task;
       try {
@@ -92,6 +109,7 @@ export class LiveTask {
       this.deliver(task);
     };
     ws.onclose = (ev) => {
+      clearTimeout(this.timers.connect);
       clearInterval(this.timers.ping);
       this.timers.ping = 0;
       if (this.stopped) return;

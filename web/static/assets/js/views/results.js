@@ -37,8 +37,10 @@ export function resultsPanel(app, id) {
   let reviewWatch = 0;
   let reviewing = false;
 
+  let loadedAt = 0;
   const load = (name) => {
     stale.delete(name);
+    loadedAt = Date.now();
     sections[name].load();
   };
   const t = tabs(
@@ -150,7 +152,7 @@ export function resultsPanel(app, id) {
       timer = setTimeout(() => {
         timer = 0;
         if (!gone && stale.has(t.current)) load(t.current);
-      }, RELOAD_MS);
+      }, Math.max(0, loadedAt + RELOAD_MS - Date.now()));
     },
     destroy() {
       gone = true;
