@@ -84,7 +84,7 @@ test('create a task and watch it reach completed without a reload', T, async () 
     const v = await page.locator('.status-card progress').getAttribute('value');
     seenProgress.add(Number(v));
     const st = (await page.locator('.status-card .badge').textContent()).trim();
-    if (!midShot && st === 'Processing' && Number(v) > 0) {
+    if (!midShot && st === 'Processing' && Number(v) >= 60 && (await page.locator('.tree button.file').count()) > 0) {
       await shot(page, 'task-live');
       midShot = true;
     }
