@@ -359,3 +359,15 @@ test('task controls: pause, unpause, cancel, retry, each after a confirmation', 
   assert.deepEqual(seen.dialogs, []);
   await page.close();
 });
+
+test('an unknown task id says the task was not found', T, async () => {
+  const { page } = await freshPage();
+  await signIn(page);
+  await page.getByRole('heading', { name: 'Your tasks' }).waitFor();
+  await page.goto(`${BASE}/app/tasks/00000000-0000-4000-8000-000000000000`);
+  await page.getByRole('alert').filter({ hasText: 'Task not found' }).first().waitFor();
+  await page.locator('.conn[data-state=closed]').waitFor();
+  await page.goto(`${BASE}/app/nowhere`);
+  await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await page.close();
+});
