@@ -188,7 +188,9 @@ func (r *taskRun) drainSignals(ctx workflow.Context) {
 func (r *taskRun) run(ctx workflow.Context) (task.Result, error) {
 	for r.cp.Stage != stepDone {
 		if err := r.betweenSteps(ctx); err != nil {
-			return task.Result{}, err
+			// Continue-as-new passes through; a cancel while paused ends the
+			// task as cancelled like any other cancel.
+			return r.fail(ctx, err)
 		}
 		var err error
 		switch r.cp.Stage {

@@ -404,6 +404,19 @@ func TestTaskWorkflowPauseAndUnpause(t *testing.T) {
 	}
 }
 
+func TestTaskWorkflowCancelWhilePaused(t *testing.T) {
+	h := newHarness(t)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(task.SignalPause, nil) }, 0)
+	h.env.RegisterDelayedCallback(func() { h.env.CancelWorkflow() }, time.Hour)
+	h.run(task.Input{})
+	if !temporal.IsCanceledError(h.env.GetWorkflowError()) {
+		t.Fatalf("error %v", h.env.GetWorkflowError())
+	}
+	if h.finishIn == nil || h.finishIn.Status != task.StatusCancelled {
+		t.Fatalf("a cancel while paused must record the cancellation: %+v", h.finishIn)
+	}
+}
+
 func TestTaskWorkflowContinuesAsNewKeepingAnswers(t *testing.T) {
 	h := newHarness(t)
 	h.clarify = func(in task.ClarifyIn) []task.Question {
