@@ -51,6 +51,7 @@ func (a *app) follow(ctx context.Context, c *client, id string) error {
 		}
 		select {
 		case <-ctx.Done():
+			p.suspend()
 			return ctx.Err()
 		case err := <-w.errs:
 			p.suspend()
