@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"ai-platform/internal/app"
+	"ai-platform/internal/cli"
 	"ai-platform/internal/config"
 	"ai-platform/internal/store"
 )
@@ -28,6 +29,10 @@ Usage:
   aiplatform worker    the Temporal worker only (needs TEMPORAL_ADDRESS)
   aiplatform migrate   apply database migrations (needs DATABASE_URL)
   aiplatform version   print the version
+
+Client of a running server's HTTP API (details: aiplatform task --help):
+  aiplatform task create|list|show|logs|answer|cancel|pause|unpause|retry|download|files ...
+  aiplatform login | logout
 
 Configuration comes from the environment and ./.env; see docs/ENV.md.
 `
@@ -43,6 +48,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if cli.IsCommand(args[0]) {
+		// The client reads only its own variables, through os.LookupEnv.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return cli.Run(ctx, args, os.Stdin, stdout, stderr, os.LookupEnv)
 	}
 	if args[0] == "version" {
 		fmt.Fprintln(stdout, "aiplatform", version())
