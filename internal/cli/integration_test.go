@@ -279,3 +279,53 @@ func zipNames(t *testing.T, raw []byte) map[string]bool {
 	}
 	return names
 }
+
+// TestLoginAgainstTheRealAuthServer logs in to a platform with user accounts
+// (AUTH_MODE=hybrid), creates and follows a task as that user, refreshes
+// through the rotated cookie, and logs out.
+func TestLoginAgainstTheRealAuthServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	p := apptest.Start(t, apptest.Options{Env: map[string]string{"AUTH_MODE": "hybrid",
+		"AUTH_JWT_SECRET": "cli-login-test-secret-0123456789abcdef", "AUTH_ACCESS_TOKEN_TTL_MINUTES": "1"}})
+	code, raw := p.DoKey(t, "", http.MethodPost, "/auth/register", map[string]any{"email": "cli@example.com", "password": "long enough pw"}, nil)
+	if code != http.StatusOK {
+		t.Fatalf("register: %d %s", code, raw)
+	}
+	home := t.TempDir()
+	env := envOf(t, map[string]string{"AIPLATFORM_URL": p.URL, "HOME": home})
+	expect(t, runCtx(t, env, "cli@example.com\nwrong password\n", "login"), ExitError, "Invalid credentials")
+	r := runCtx(t, env, "cli@example.com\nlong enough pw\n", "login")
+	expect(t, r, ExitOK, "Logged in")
+	if strings.Contains(r.out+r.errOut, "long enough pw") {
+		t.Fatal("the password was printed")
+	}
+	r = runCtx(t, env, "", "task", "create", "A CLI that keeps a reading list in a JSON file", "--template", "python_cli", "--follow")
+	expect(t, r, ExitOK)
+	id := createdID(t, r)
+	// The task belongs to the user: an API key cannot see it.
+	if code, _ := p.DoKey(t, "some-key", http.MethodGet, "/api/tasks/"+id, nil, nil); code != http.StatusNotFound {
+		t.Fatalf("an API key saw the user's task: %d", code)
+	}
+	// Force a refresh: the stored access token is made stale.
+	credFile := filepath.Join(home, ".config", "aiplatform", "credentials.json")
+	c := readCreds(t, credFile)
+	oldRefresh := c.RefreshToken
+	c.AccessExpires = time.Now().Add(-time.Minute)
+	if _, err := saveCredentials(env, c); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, runCtx(t, env, "", "task", "show", id), ExitOK, "completed")
+	if readCreds(t, credFile).RefreshToken == oldRefresh {
+		t.Fatal("the refresh token was not rotated")
+	}
+	expect(t, runCtx(t, env, "", "logout"), ExitOK)
+	if _, err := os.Stat(credFile); !os.IsNotExist(err) {
+		t.Fatal("logout must remove the stored credentials")
+	}
+	r = runCtx(t, env, "", "task", "show", id)
+	if r.code == ExitOK {
+		t.Fatal("after logout the client must not be signed in")
+	}
+}
