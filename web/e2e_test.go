@@ -170,6 +170,10 @@ func startPlatform(t *testing.T, root string) (string, string) {
 		"WORKSPACE_ROOT="+filepath.Join(dir, "workspaces"),
 		"TEMPLATES_ROOT="+templates,
 		"APP_API_KEY="+key,
+		// hybrid: API keys work as before, and the account tests use the
+		// real /auth endpoints.
+		"AUTH_MODE=hybrid",
+		"AUTH_JWT_SECRET="+key+"-jwt-secret-for-e2e-tests",
 		"ENVIRONMENT=development",
 		"DATABASE_URL=",
 		"LLM_PROVIDER=mock",

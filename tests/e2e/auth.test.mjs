@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, watchPage } from './lib.mjs';
+import { BASE, launch, watchPage, waitForStatus } from './lib.mjs';
 
 let browser;
 before(async () => {
@@ -79,4 +79,47 @@ test('email/password sign-in keeps the access token in memory and refreshes sile
   assert.equal(calls.logout, 1);
   assert.deepEqual(seen.dialogs, []);
   await page.close();
+});
+
+// The same journey against the server's real /auth endpoints (the server
+// under test runs with AUTH_MODE=hybrid): register, create a task as the
+// user, keep the session across a reload through the HttpOnly refresh
+// cookie, and end it with sign-out.
+test('real accounts: register, create a task, reload, sign out', { timeout: 300000 }, async () => {
+  const own = await launch();
+  try {
+    const page = await own.context.newPage();
+    const seen = watchPage(page);
+    const email = `e2e-${Date.now()}@example.com`;
+    await page.goto(`${BASE}/`);
+    await page.getByRole('heading', { name: 'With email and password' }).waitFor();
+    await page.getByRole('textbox', { name: 'Email' }).fill(email);
+    await page.getByLabel('Password', { exact: true }).fill('a long enough password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Your tasks' }).waitFor();
+    assert.match(await page.locator('#identity').textContent(), new RegExp(email.replace('.', '\\.')));
+    const cookies = await own.context.cookies();
+    const refresh = cookies.find((c) => c.name === 'refresh_token');
+    assert.ok(refresh && refresh.httpOnly && refresh.path === '/auth', 'an HttpOnly refresh cookie scoped to /auth');
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie);
+    assert.ok(!/eyJ/.test(stored), `no token may be stored by the page: ${stored}`);
+
+    await page.getByRole('link', { name: 'New task' }).first().click();
+    await page.getByLabel('What should be built?').fill('A command line tool that keeps a list of films to watch');
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await waitForStatus(page, 'Completed');
+
+    await page.reload();
+    await page.getByRole('heading', { name: /Task/ }).first().waitFor();
+    await waitForStatus(page, 'Completed', 60000);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'With email and password' }).waitFor();
+    assert.deepEqual(seen.dialogs, []);
+    assert.deepEqual(seen.errors, []);
+  } finally {
+    await own.close();
+  }
 });
