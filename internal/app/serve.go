@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -31,10 +32,14 @@ import (
 )
 
 // APIServer builds the HTTP server (not yet listening).
+// Its /metrics serves the app's registry, which in `run` also holds the
+// worker's metrics.
 func (a *App) APIServer(c client.Client) *api.Server {
+	a.Metrics.WatchTasks(a.Store, 5*time.Second)
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
-		Web: web.Handler(),
+		Web: web.Handler(), Metrics: a.Metrics,
+		Extra: []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
 	})
 }
 
@@ -105,7 +110,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		Runner: run, Tools: activities.ProbeTools(ctx, run, log), Codex: a.Codex,
 		Limits:          store.FileLimits{MaxFiles: minPositive(cfg.MaxTaskFiles, a.Codex.MaxTotalFiles), MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
-		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(),
+		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -186,7 +191,7 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 		}()
 		address = dev.Address()
 	}
-	c, err := Dial(ctx, cfg, a.Log, address, time.Minute)
+	c, err := a.Dial(ctx, address)
 	if err != nil {
 		return err
 	}
