@@ -19,6 +19,7 @@ import (
 	"ai-platform/internal/agents"
 	"ai-platform/internal/codex"
 	"ai-platform/internal/llm"
+	"ai-platform/internal/redact"
 	"ai-platform/internal/runner"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
@@ -57,7 +58,7 @@ type Deps struct {
 // activities, named as in package task.
 type Activities struct {
 	Deps
-	redact *redactor
+	redact *redact.Redactor
 }
 
 // New checks the dependencies and returns the activities.
@@ -88,7 +89,7 @@ func New(d Deps) (*Activities, error) {
 	if d.Now == nil {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
-	return &Activities{Deps: d, redact: newRedactor(d.Secrets)}, nil
+	return &Activities{Deps: d, redact: redact.New(d.Secrets...)}, nil
 }
 
 // Register registers every activity under its contract name.

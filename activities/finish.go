@@ -52,7 +52,7 @@ func (a *Activities) Finish(ctx context.Context, in task.FinishIn) (task.Result,
 			"max_iterations": row.MaxIterations, "failure_reason": nilIfEmpty(in.FailureReason),
 			"error": nilIfEmpty(in.Error), "review_summary": review,
 		}
-		raw, err := a.redact.json(res)
+		raw, err := a.redact.JSON(res)
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func (a *Activities) saveSnapshot(ctx context.Context, taskID, stage, note strin
 	if mutate != nil {
 		mutate(&s)
 	}
-	raw, err := a.redact.json(s)
+	raw, err := a.redact.JSON(s)
 	if err != nil {
 		return fmt.Errorf("encoding snapshot: %w", err)
 	}
@@ -197,7 +197,7 @@ func (a *Activities) writeState(ctx context.Context, t store.Task, role string) 
 			"total_tokens": t.TokensIn + t.TokensOut},
 		"timestamps": map[string]any{"created_at": task.FormatTime(t.CreatedAt), "updated_at": task.FormatTime(t.UpdatedAt)},
 	}
-	raw, err := a.redact.json(doc)
+	raw, err := a.redact.JSON(doc)
 	if err != nil {
 		return fmt.Errorf("encoding state: %w", err)
 	}

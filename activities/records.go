@@ -1,9 +1,7 @@
 package activities
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"mime"
 	"path"
@@ -16,40 +14,6 @@ import (
 	"ai-platform/internal/workspace"
 )
 
-// redactor replaces secret values in anything about to be stored.
-type redactor struct {
-	secrets [][]byte
-}
-
-func newRedactor(secrets []string) *redactor {
-	r := &redactor{}
-	for _, s := range secrets {
-		// Very short values would redact ordinary text; config refuses them
-		// for real secrets anyway.
-		if len(s) >= 8 {
-			r.secrets = append(r.secrets, []byte(s))
-		}
-	}
-	return r
-}
-
-func (r *redactor) bytes(b []byte) []byte {
-	for _, s := range r.secrets {
-		if bytes.Contains(b, s) {
-			b = bytes.ReplaceAll(b, s, []byte("[redacted]"))
-		}
-	}
-	return b
-}
-
-func (r *redactor) json(v any) (json.RawMessage, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return r.bytes(b), nil
-}
-
 // event appends an event whose id derives from the step and sub, so a retry
 // writes the same row. Payloads always carry task_id and request_id.
 func (a *Activities) event(ctx context.Context, step task.Step, sub, typ string, payload map[string]any) error {
@@ -61,7 +25,7 @@ func (a *Activities) event(ctx context.Context, step task.Step, sub, typ string,
 	if step.RequestID != "" {
 		p["request_id"] = step.RequestID
 	}
-	raw, err := a.redact.json(p)
+	raw, err := a.redact.JSON(p)
 	if err != nil {
 		return fmt.Errorf("encoding %s event: %w", typ, err)
 	}
@@ -79,7 +43,7 @@ var artifactsAnnounced = map[string]bool{
 
 // artifact appends an artifact keyed by step and sub and returns its id.
 func (a *Activities) artifact(ctx context.Context, step task.Step, sub, typ, producedBy string, payload any) (string, error) {
-	raw, err := a.redact.json(payload)
+	raw, err := a.redact.JSON(payload)
 	if err != nil {
 		return "", fmt.Errorf("encoding %s artifact: %w", typ, err)
 	}
@@ -171,7 +135,7 @@ func (a *Activities) putFiles(ctx context.Context, taskID string, files []worksp
 	}
 	rows := make([]store.File, 0, len(files))
 	for i := range files {
-		files[i].Content = a.redact.bytes(files[i].Content)
+		files[i].Content = a.redact.Bytes(files[i].Content)
 		rows = append(rows, store.File{Path: files[i].Path, Content: files[i].Content, MimeType: mimeOf(files[i].Path, files[i].Content)})
 	}
 	if err := a.Store.PutFiles(ctx, taskID, rows, remove, a.Limits); err != nil {

@@ -98,6 +98,10 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 		{"compile", tb.Compile, hasPy, "Compileall skipped: no Python files", &rep.Compileall},
 		{"tests", tb.Tests, hasTests, "Pytest skipped: no tests found", &rep.Pytest},
 	}
+	if hasPy && lint.Available() && lint.Name != "ruff" {
+		// The stand-in linter ran, but ruff itself did not: say so.
+		rep.skip("ruff", "ruff", "ruff is not installed or not in ALLOWED_COMMANDS; "+lint.Name+" ran in its place")
+	}
 	for _, s := range steps {
 		if !s.need {
 			rep.skip(s.purpose, s.tool.Name, s.none)
@@ -198,7 +202,19 @@ func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Tas
 	}
 	out.TokensIn, out.TokensOut = call.Usage.InputTokens, call.Usage.OutputTokens
 	rep.ModelReview = &reply
-	for _, s := range append(reply.Issues, reply.Warnings...) {
+	// A model that asks for changes fails the review with its issues; its
+	// warnings, and issues under an approval, stay advisory.
+	for _, s := range reply.Issues {
+		if reply.Verdict == "request_changes" {
+			rep.Issues = append(rep.Issues, "model: "+s)
+		} else {
+			rep.Warnings = append(rep.Warnings, "model: "+s)
+		}
+	}
+	if reply.Verdict == "request_changes" && len(reply.Issues) == 0 {
+		rep.Issues = append(rep.Issues, "model: requested changes: "+firstNonEmpty(reply.Summary, "no details given"))
+	}
+	for _, s := range reply.Warnings {
 		rep.Warnings = append(rep.Warnings, "model: "+s)
 	}
 	return nil

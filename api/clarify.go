@@ -108,6 +108,11 @@ func (s *Server) postInput(c *gin.Context) {
 			gin.H{"invalid": ids, "problems": problems})
 		return
 	}
+	for id, a := range req.Answers {
+		if str, ok := a.(string); ok {
+			req.Answers[id] = s.redact.String(str)
+		}
+	}
 	merged := task.MergeAnswers(v.Answers, req.Answers)
 	missing := task.MissingRequired(v.Pending, merged)
 	resume := req.AutoResume && len(missing) == 0

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"ai-platform/internal/config"
+	"ai-platform/internal/redact"
 	"ai-platform/internal/store"
 	"ai-platform/internal/workspace"
 )
@@ -39,12 +40,15 @@ type Deps struct {
 	Now   func() time.Time
 	// WatchEvery is how often a WebSocket checks its task for changes.
 	WatchEvery time.Duration
+	// Secrets are scrubbed from anything a client sends before it is stored.
+	Secrets []string
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
 	Deps
 	engine *gin.Engine
+	redact *redact.Redactor
 }
 
 // New builds the router.
@@ -65,7 +69,7 @@ func New(d Deps) *Server {
 		d.WatchEvery = 300 * time.Millisecond
 	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{Deps: d, engine: gin.New()}
+	s := &Server{Deps: d, engine: gin.New(), redact: redact.New(d.Secrets...)}
 	s.routes()
 	return s
 }

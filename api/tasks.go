@@ -76,7 +76,7 @@ func (s *Server) createTask(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "description is required")
 		return
 	}
-	desc := strings.TrimSpace(*req.Description)
+	desc := s.redact.String(strings.TrimSpace(*req.Description))
 	if desc == "" {
 		fail(c, http.StatusBadRequest, "description must not be empty")
 		return

@@ -326,17 +326,9 @@ func (r *taskRun) implement(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	if rev.Passed {
-		r.cp.Fix = nil
-	} else {
-		targets := rev.FilesToFix
-		if len(targets) == 0 {
-			targets = code.FilesWritten
-		}
-		r.cp.Fix = &task.CodeTask{
-			Type: task.CodeFix, TargetFiles: targets, Findings: rev.Findings,
-			Description: "Fix review findings: " + summarise(rev.Findings),
-		}
+	r.cp.Fix = nil
+	if !rev.Passed {
+		r.cp.Fix = r.fixTask(rev, code.FilesWritten)
 	}
 	return r.update(ctx, task.Update{Progress: ptr(r.implementationProgress())})
 }
@@ -420,11 +412,30 @@ func (r *taskRun) review(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	if !rev.Passed {
+	if rev.Passed {
+		r.cp.Stage = stepFinish
+		return nil
+	}
+	if r.cp.Iteration >= r.plan().MaxIterations {
 		return pipelineFailure(task.ReasonReviewFailed, "Final review failed: "+summarise(rev.Findings))
 	}
-	r.cp.Stage = stepFinish
+	// Iterations are left: the coder gets the final review's findings, then
+	// the final review runs again.
+	r.cp.Fix = r.fixTask(rev, nil)
+	r.cp.Stage = stepImplement
 	return nil
+}
+
+// fixTask turns a failed review into the next coder task.
+func (r *taskRun) fixTask(rev task.ReviewOut, written []string) *task.CodeTask {
+	targets := rev.FilesToFix
+	if len(targets) == 0 {
+		targets = written
+	}
+	return &task.CodeTask{
+		Type: task.CodeFix, TargetFiles: targets, Findings: rev.Findings,
+		Description: "Fix review findings: " + summarise(rev.Findings),
+	}
 }
 
 // finish runs post-processing and writes the terminal projection. It runs on

@@ -38,7 +38,7 @@ func (a *App) APIServer(c client.Client) *api.Server {
 	a.Metrics.WatchTasks(a.Store, 5*time.Second)
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
-		Web: web.Handler(), Metrics: a.Metrics,
+		Web: web.Handler(), Secrets: a.secrets(), Metrics: a.Metrics,
 		Extra: []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -84,6 +83,8 @@ type Options struct {
 	Temporal string
 	// NoWorker starts only the API.
 	NoWorker bool
+	// Log receives the platform's JSON logs (default: discarded).
+	Log io.Writer
 }
 
 // Start runs the platform until the test ends.
@@ -106,7 +107,11 @@ func Start(t testing.TB, o Options) *Platform {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logw := o.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if os.Getenv("APPTEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -288,5 +293,3 @@ func (quiet) Debug(string, ...interface{}) {}
 func (quiet) Info(string, ...interface{})  {}
 func (quiet) Warn(string, ...interface{})  {}
 func (quiet) Error(string, ...interface{}) {}
-
-var _ = fmt.Sprintf

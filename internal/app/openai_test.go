@@ -1,0 +1,199 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"ai-platform/internal/app/apptest"
+	"ai-platform/internal/llm"
+	"ai-platform/internal/task"
+)
+
+// fakeOpenAI speaks the chat-completions wire format. Replies come from the
+// offline mock (so the project is real); it plays one transient 500 at the
+// design stage and one invalid-JSON reply at the first code call.
+type fakeOpenAI struct {
+	t    *testing.T
+	mock llm.Provider
+	mu   sync.Mutex
+	reqs []map[string]any
+	auth []string
+
+	failedDesign, sentInvalid bool
+}
+
+func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/chat/completions" || r.Method != http.MethodPost {
+		http.Error(w, `{"error":{"message":"not found"}}`, http.StatusNotFound)
+		return
+	}
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, `{"error":{"message":"bad json"}}`, http.StatusBadRequest)
+		return
+	}
+	var msgs []llm.Message
+	for _, m := range body["messages"].([]any) {
+		mm := m.(map[string]any)
+		msgs = append(msgs, llm.Message{Role: mm["role"].(string), Content: mm["content"].(string)})
+	}
+	var brief struct {
+		Stage string `json:"stage"`
+	}
+	_ = json.Unmarshal([]byte(msgs[len(msgs)-1].Content), &brief)
+	f.mu.Lock()
+	f.reqs = append(f.reqs, body)
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	failDesign := brief.Stage == "design" && !f.failedDesign
+	f.failedDesign = f.failedDesign || failDesign
+	invalid := brief.Stage == "code" && !f.sentInvalid
+	f.sentInvalid = f.sentInvalid || invalid
+	f.mu.Unlock()
+	if failDesign {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error":{"message":"upstream overloaded","type":"server_error"}}`))
+		return
+	}
+	text := "Sure! Here is the code you asked for: {\"files\": [oops"
+	usage := llm.Usage{InputTokens: 11, OutputTokens: 7}
+	if !invalid {
+		resp, err := f.mock.Complete(r.Context(), llm.Request{Messages: msgs, Attempt: 2})
+		if err != nil {
+			http.Error(w, `{"error":{"message":"mock failed"}}`, http.StatusBadRequest)
+			return
+		}
+		text, usage = resp.Text, resp.Usage
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"id": "chatcmpl-1", "object": "chat.completion", "created": time.Now().Unix(), "model": body["model"],
+		"choices": []any{map[string]any{"index": 0, "finish_reason": "stop",
+			"message": map[string]any{"role": "assistant", "content": text}}},
+		"usage": map[string]any{"prompt_tokens": usage.InputTokens, "completion_tokens": usage.OutputTokens,
+			"total_tokens": usage.InputTokens + usage.OutputTokens},
+	})
+}
+
+const (
+	llmKey = "sk-test-SECRET-llm-key-0123456789abcdef"
+	appKey = "app-SECRET-key-0123456789abcdef"
+)
+
+// TestOpenAIProviderAndNoSecretLeaks runs a task with LLM_PROVIDER=openai
+// against a local OpenAI-compatible server, then searches every stored byte
+// (store files, workspace, Temporal history, logs, API answers) for secrets.
+func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	requirePython(t)
+	fake := &fakeOpenAI{t: t, mock: llm.NewMock("test-model")}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	p := apptest.Start(t, apptest.Options{
+		Log: lockedWriter{&logs, &logMu},
+		Env: map[string]string{
+			"LLM_PROVIDER": "openai", "LLM_BASE_URL": srv.URL + "/v1", "LLM_API_KEY": llmKey, "LLM_MODEL": "test-model",
+			"LLM_TEMPERATURE": "0.2", "LLM_MAX_TOKENS": "1024", "APP_API_KEY": appKey,
+			"AUTH_JWT_SECRET": "jwt-SECRET-0123456789abcdef0123456789", "AUTH_MODE": "hybrid",
+		},
+	})
+	p.APIKey = appKey
+	id := p.CreateTask(t, map[string]any{"description": "A CLI that tracks books I have read, and mentions " + llmKey,
+		"template_id": "python_cli"})
+	task := p.WaitStatus(t, id, 4*time.Minute, "completed")
+	if task.TokensIn == 0 {
+		t.Fatal("no token usage recorded")
+	}
+
+	fake.mu.Lock()
+	reqs, auths := fake.reqs, fake.auth
+	fake.mu.Unlock()
+	if len(reqs) < 5 {
+		t.Fatalf("only %d requests reached the provider", len(reqs))
+	}
+	for i, r := range reqs {
+		rf, _ := r["response_format"].(map[string]any)
+		if r["model"] != "test-model" || r["temperature"] != 0.2 || r["max_tokens"] != 1024.0 || rf["type"] != "json_object" {
+			t.Fatalf("request %d lacks model/temperature/max_tokens/JSON mode: %v", i, r)
+		}
+		if auths[i] != "Bearer "+llmKey {
+			t.Fatalf("request %d Authorization %q", i, auths[i])
+		}
+	}
+	if !fake.failedDesign || !fake.sentInvalid {
+		t.Fatal("the transient failure and the invalid reply were not both played")
+	}
+	if countEvents(t, p, id, "llm_error") == 0 {
+		t.Error("the 500 should be recorded as an llm_error event")
+	}
+
+	// The description mentioned the key on purpose: it must have been scrubbed
+	// before anything was stored.
+	secrets := []string{llmKey, appKey, "jwt-SECRET-0123456789abcdef0123456789"}
+	var stored bytes.Buffer
+	for _, dir := range []string{p.Config.DataDir, p.Config.WorkspaceRoot} {
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				b, _ := os.ReadFile(path)
+				stored.Write(b)
+			}
+			return nil
+		})
+	}
+	for _, path := range []string{"/events?limit=1000", "/artifacts?limit=1000", "/state", "/files", "/questions", "/patch"} {
+		_, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+path, nil, nil)
+		stored.Write(raw)
+	}
+	hist := p.Client.GetWorkflowHistory(t.Context(), "task-"+id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for hist.HasNext() {
+		ev, err := hist.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(ev)
+		stored.Write(b)
+	}
+	logMu.Lock()
+	stored.Write(logs.Bytes())
+	logMu.Unlock()
+	if stored.Len() < 10000 {
+		t.Fatalf("suspiciously little was scanned: %d bytes", stored.Len())
+	}
+	for _, s := range secrets {
+		if i := bytes.Index(stored.Bytes(), []byte(s)); i >= 0 {
+			lo := max(0, i-120)
+			t.Errorf("secret %q found in stored data: ...%s...", s[:10], stored.Bytes()[lo:min(stored.Len(), i+40)])
+		}
+	}
+	if !strings.Contains(stored.String(), "[redacted]") {
+		t.Error("the key in the description should appear as [redacted]")
+	}
+}
+
+type lockedWriter struct {
+	b  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+var _ = task.WorkflowID
