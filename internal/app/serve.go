@@ -36,6 +36,7 @@ import (
 // worker's metrics.
 func (a *App) APIServer(c client.Client) *api.Server {
 	a.Metrics.WatchTasks(a.Store, 5*time.Second)
+	a.Metrics.RateLimitScopes(api.ScopeCreate, api.ScopeRerunReview, api.ScopeDownload)
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
 		Web: web.Handler(), Secrets: a.secrets(), Metrics: a.Metrics,

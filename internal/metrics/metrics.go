@@ -120,6 +120,14 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 // RateLimited implements api.Metrics.
 func (m *Metrics) RateLimited(scope string) { m.rateLimited.WithLabelValues(scope).Inc() }
 
+// RateLimitScopes reports the scopes at zero before any rejection, so the
+// series exist for alerts and dashboards from the start.
+func (m *Metrics) RateLimitScopes(scopes ...string) {
+	for _, s := range scopes {
+		m.rateLimited.WithLabelValues(s)
+	}
+}
+
 // TaskCreated implements api.Metrics.
 func (m *Metrics) TaskCreated() { m.tasksCreated.Inc() }
 
