@@ -165,7 +165,7 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 	case err = <-errc: // the port is taken
 		served = true
 	}
-	w.Stop()
+	a.StopWorker(w)
 	stopOps()
 	if !served {
 		err = <-errc

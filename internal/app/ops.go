@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
 
 	"ai-platform/internal/config"
 	"ai-platform/internal/store"
@@ -51,6 +52,14 @@ func (a *App) ServeWorkerOps(ctx context.Context, addr string, ready chan<- stri
 		_, _ = w.Write([]byte(`{"status":"healthy"}` + "\n"))
 	})
 	return a.ServeHTTP(ctx, mux, addr, ready)
+}
+
+// StopWorker stops polling and waits (bounded) for running activities.
+func (a *App) StopWorker(w worker.Worker) {
+	a.Log.Info("stopping the worker: no new tasks; running activities get up to " + workerStopTimeout.String() +
+		" to finish, the rest are retried")
+	w.Stop()
+	a.Log.Info("worker stopped")
 }
 
 // sdkLogger is the Temporal SDK's logger: the process logger, tagged as the

@@ -44,6 +44,14 @@ func (a *App) APIServer(c client.Client) *api.Server {
 	})
 }
 
+// drainTimeout bounds how long a shutdown waits for in-flight requests.
+const drainTimeout = 15 * time.Second
+
+// workerStopTimeout bounds how long a stopping worker waits for running
+// activities; those still running are then cancelled and, failing, retried
+// by another worker (or this one after a restart).
+const workerStopTimeout = 10 * time.Second
+
 // ServeHTTP listens on addr until ctx ends, then drains in-flight requests
 // (bounded) before returning. ready, if set, receives the bound address.
 func (a *App) ServeHTTP(ctx context.Context, h http.Handler, addr string, ready chan<- string) error {
@@ -62,7 +70,8 @@ func (a *App) ServeHTTP(ctx context.Context, h http.Handler, addr string, ready 
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	a.Log.Info("shutting down: no new connections; draining in-flight requests", "addr", ln.Addr().String(), "timeout", drainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("api: shutdown: %w", err)
@@ -118,7 +127,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 	}
 	w := worker.New(c, cfg.TemporalTaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: max(16, 4*cfg.MaxConcurrentTasks),
-		WorkerStopTimeout:                  10 * time.Second,
+		WorkerStopTimeout:                  workerStopTimeout,
 	})
 	workflows.Register(w)
 	acts.Register(w)
@@ -204,7 +213,7 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	defer w.Stop()
+	defer a.StopWorker(w)
 	a.EnsureCleanupSchedule(ctx, c)
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
