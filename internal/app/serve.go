@@ -70,7 +70,7 @@ func (a *App) ServeHTTP(ctx context.Context, h http.Handler, addr string, ready 
 		return err
 	case <-ctx.Done():
 	}
-	a.Log.Info("shutting down: no new connections; draining in-flight requests", "addr", ln.Addr().String(), "timeout", drainTimeout)
+	a.Log.Info("shutting down: no new connections; draining in-flight requests", "addr", ln.Addr().String(), "timeout", drainTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
