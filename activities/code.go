@@ -60,6 +60,7 @@ func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, er
 	if err := a.putFiles(ctx, t.ID, writes, nil); err != nil {
 		return task.CodeOut{}, err
 	}
+	a.log(ctx, in.Step).Info("code written", "iteration", in.Iteration, "task_type", in.Task.Type, "files", len(writes))
 	out := task.CodeOut{TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}
 	summary := make([]map[string]any, 0, len(writes))
 	for _, w := range writes {

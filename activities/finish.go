@@ -69,6 +69,8 @@ func (a *Activities) Finish(ctx context.Context, in task.FinishIn) (task.Result,
 			return task.Result{}, err
 		}
 	}
+	a.log(ctx, in.Step).Info("task finished", "status", final.Status, "failure_reason", final.FailureReason,
+		"iterations", final.Iterations, "files", final.FilesCount)
 	endType := "TaskCompleted"
 	if in.Status == task.StatusCancelled {
 		endType = "task_cancelled"

@@ -134,6 +134,8 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 			return task.ReviewOut{}, err
 		}
 	}
+	a.log(ctx, in.Step).Info("review done", "kind", in.Kind, "iteration", in.Iteration, "status", rep.Status,
+		"errors", len(rep.Errors), "warnings", len(rep.Warnings), "sandbox", rep.Sandbox)
 	out.Passed, out.Status, out.IssuesCount, out.WarningsCount = rep.Passed, rep.Status, len(rep.Errors), len(rep.Warnings)
 	out.Findings, out.FilesToFix, out.CommandTimeout, out.ReportID = findings(rep), rep.FilesToFix, rep.CommandTimeout, id
 	if limit := max(1, in.Plan.MaxFilesPerIteration); len(out.FilesToFix) > limit {

@@ -22,7 +22,7 @@ func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) error {
 	}
 	queue := firstNonEmpty(in.TaskQueue, a.TaskQueue)
 	id := task.SlotsWorkflowID(queue)
-	req := task.SlotRequest{WorkflowID: in.WorkflowID, Token: in.Token, Capacity: in.Capacity}
+	req := task.SlotRequest{WorkflowID: in.WorkflowID, Token: in.Token, Capacity: in.Capacity, QueuedAt: in.QueuedAt}
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue}
 	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, task.SignalAcquire, req, opts, task.SlotsWorkflowName,
 		slotsStart{Capacity: in.Capacity})
@@ -46,7 +46,7 @@ func (a *Activities) CheckHolders(ctx context.Context, ids []string) ([]string, 
 	var closed []string
 	for _, id := range ids {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		desc, err := a.Temporal.DescribeWorkflowExecution(cctx, id, "")
+		desc, err := a.Temporal.DescribeWorkflow(cctx, id, "")
 		cancel()
 		var nf *serviceerror.NotFound
 		switch {
@@ -54,7 +54,7 @@ func (a *Activities) CheckHolders(ctx context.Context, ids []string) ([]string, 
 			closed = append(closed, id)
 		case err != nil:
 			return nil, fmt.Errorf("describe %s: %w", id, err)
-		case desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		case desc.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 			closed = append(closed, id)
 		}
 	}

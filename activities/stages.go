@@ -75,6 +75,7 @@ func (a *Activities) llmFailure(ctx context.Context, step task.Step, stage strin
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	a.log(ctx, step).Warn("llm call failed", "stage", stage, "error", err)
 	_ = a.event(ctx, step, "llm_error", "llm_error", map[string]any{"stage": stage, "error": err.Error(), "attempt": attempt(ctx)})
 	if errors.Is(err, agents.ErrInvalidReply) {
 		return nonRetryable(task.ErrTypeLLMInvalid, "%s", err.Error())
@@ -125,6 +126,7 @@ func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.Resear
 	if err := a.saveSnapshot(ctx, t.ID, "research", "requirements written", nil); err != nil {
 		return task.ResearchOut{}, err
 	}
+	a.log(ctx, in.Step).Info("research done", "requirements", len(reply.Requirements), "open_questions", len(reply.OpenQuestions))
 	out := task.ResearchOut{Requirements: len(reply.Requirements), TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}
 	for _, q := range reply.OpenQuestions {
 		if len(out.OpenQuestions) >= max(1, in.Plan.MaxQuestions) {
@@ -182,6 +184,7 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 	if err := a.saveSnapshot(ctx, t.ID, "design", "architecture planned", nil); err != nil {
 		return task.DesignOut{}, err
 	}
+	a.log(ctx, in.Step).Info("design done", "components", len(reply.Components), "planned_files", len(reply.Files))
 	out := task.DesignOut{TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}
 	for _, f := range reply.Files {
 		clean, _ := workspace.CleanPath(f.Path)

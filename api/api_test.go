@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -429,3 +431,32 @@ func uuidFor(t *testing.T, i int) string {
 
 var _ = gin.H{}
 var _ = http.StatusOK
+
+// downStore is a store whose database has gone away.
+type downStore struct{ store.Store }
+
+func (downStore) GetTask(context.Context, string) (store.Task, error) {
+	return store.Task{}, fmt.Errorf("postgres: get task: %w", store.ErrUnavailable)
+}
+
+func (downStore) ListTasks(context.Context, store.TaskFilter) (store.Page[store.Task], error) {
+	return store.Page[store.Task]{}, fmt.Errorf("postgres: list: %w", store.ErrUnavailable)
+}
+
+func (downStore) CreateTask(context.Context, store.Task) (store.Task, error) {
+	return store.Task{}, fmt.Errorf("postgres: create: %w", store.ErrUnavailable)
+}
+
+func TestStoreOutageIs503(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv = New(Deps{Config: f.cfg, Store: downStore{f.store}, Temporal: f.client,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/api/tasks/00000000-0000-4000-8000-000000000000"}, {"GET", "/api/tasks"}, {"POST", "/api/tasks"},
+	} {
+		w := f.do(r.method, r.path, "k", map[string]any{"description": "x"})
+		if w.Code != 503 || !strings.Contains(w.Body.String(), "database is not reachable") || strings.Contains(w.Body.String(), "postgres:") {
+			t.Errorf("%s %s: %d %s", r.method, r.path, w.Code, w.Body)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -84,6 +85,16 @@ func (s *Server) retryTask(c *gin.Context) {
 			gin.H{"status": t.Status})
 		return
 	}
+	// The failed run records its failure just before its workflow closes;
+	// a retry must wait for that, or Temporal would see the id still in use.
+	if err := s.awaitClosed(c.Request.Context(), task.WorkflowID(t.ID)); err != nil {
+		if temporalUnavailable(err) {
+			s.temporalFailure(c, err, "describe workflow")
+			return
+		}
+		failCode(c, http.StatusConflict, "task_still_finishing", "The failed run is still closing; retry in a moment", nil)
+		return
+	}
 	cp, err := s.retryCheckpoint(c.Request.Context(), t)
 	if err != nil {
 		s.storeFailure(c, err, "build retry checkpoint")
@@ -146,13 +157,32 @@ func (s *Server) retryCheckpoint(ctx context.Context, t store.Task) (*task.Check
 	if err := json.Unmarshal(art.Payload, &design); err != nil {
 		return nil, err
 	}
-	files, err := s.Store.ListFiles(ctx, t.ID)
-	if err != nil {
-		return nil, err
-	}
+	// Done are the planned files the coder has written (template files that
+	// the plan rewrites exist from the start, so file presence is not enough).
 	have := map[string]bool{}
-	for _, f := range files {
-		have[f.Path] = true
+	cursor := ""
+	for {
+		page, err := s.Store.ListArtifacts(ctx, t.ID, store.ListOptions{Type: "code_summary", Limit: 1000, Order: "asc", After: cursor})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range page.Items {
+			var summary struct {
+				Files []struct {
+					Path string `json:"path"`
+				} `json:"files"`
+			}
+			if err := json.Unmarshal(a.Payload, &summary); err != nil {
+				return nil, err
+			}
+			for _, f := range summary.Files {
+				have[f.Path] = true
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
 	}
 	for _, f := range design.Files {
 		cp.Files = append(cp.Files, task.PlannedFile{Path: f.Path, Component: f.Component, Kind: f.Kind})
@@ -194,4 +224,27 @@ func (s *Server) rerunReview(c *gin.Context) {
 	}
 	c.JSON(http.StatusAccepted, gin.H{"task_id": t.ID, "run_id": runID, "status": "started",
 		"workflow_id": task.ReviewWorkflowID(t.ID)})
+}
+
+// awaitClosed waits (bounded) until the workflow's current run has closed.
+func (s *Server) awaitClosed(ctx context.Context, workflowID string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		desc, err := s.Temporal.DescribeWorkflow(ctx, workflowID, "")
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+			return nil
+		case err != nil:
+			return err
+		case desc.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("workflow still running")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

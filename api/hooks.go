@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"ai-platform/internal/ratelimit"
 )
 
 // Rate-limit scopes, as in the reference.
@@ -17,14 +19,7 @@ const (
 )
 
 // RateDecision is a limiter's answer for one request.
-type RateDecision struct {
-	// Enabled is false when the scope has no limit (limit 0).
-	Enabled   bool
-	Allowed   bool
-	Limit     int64
-	Remaining int64
-	Reset     time.Time
-}
+type RateDecision = ratelimit.Decision
 
 // RateLimiter counts requests per scope and principal.
 type RateLimiter interface {

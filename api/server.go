@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"ai-platform/internal/auth"
 	"ai-platform/internal/config"
 	"ai-platform/internal/redact"
 	"ai-platform/internal/store"
@@ -27,8 +28,10 @@ type Deps struct {
 	Temporal client.Client
 	Catalog  *workspace.Catalog
 	Logger   *slog.Logger
-	// Auth authenticates requests; nil means API keys as configured.
+	// Auth authenticates requests; nil builds one for AUTH_MODE.
 	Auth Authenticator
+	// Accounts serves /auth/* and verifies access tokens (auth/hybrid modes).
+	Accounts *auth.Service
 	// Web serves the browser UI at /; nil serves a minimal page.
 	Web http.Handler
 	// Limiter enforces per-principal rate limits; nil disables them.
@@ -60,7 +63,7 @@ func New(d Deps) *Server {
 		d.Now = func() time.Time { return time.Now().UTC() }
 	}
 	if d.Auth == nil {
-		d.Auth = NewKeyAuth(d.Config)
+		d.Auth = NewAuthenticator(d.Config, d.Accounts)
 	}
 	if d.Catalog == nil {
 		d.Catalog = workspace.EmptyCatalog()
@@ -122,6 +125,7 @@ func (s *Server) routes() {
 	t.GET("/download.zip", s.rateLimit(ScopeDownload), s.downloadZip)
 	t.GET("/git-export.zip", s.rateLimit(ScopeDownload), s.gitExportZip)
 
+	s.authRoutes(e)
 	for _, f := range s.Extra {
 		f(e)
 	}

@@ -184,8 +184,9 @@ func (s *Server) createTask(c *gin.Context) {
 	})
 }
 
-// startTask starts the task's workflow; starting one that already runs (a
-// retried create) is success.
+// startTask starts the task's workflow. For a first run (cp == nil),
+// finding it already running (a retried create) is success; a retry must
+// start a new run, so there it is an error.
 func (s *Server) startTask(ctx context.Context, t store.Task, generation int, cp *task.Checkpoint) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -195,14 +196,19 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int, cp
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		StaticSummary:         "Task " + t.ID,
 	}
+	// A new task queues by its creation time, a retry from now.
+	queuedAt := t.CreatedAt
+	if generation > 0 || queuedAt.IsZero() {
+		queuedAt = s.Now()
+	}
 	in := task.Input{
 		TaskID: t.ID, TemplateID: t.TemplateID, CodexVersion: t.CodexVersion, OwnerKey: t.OwnerKeyHash,
 		MaxConcurrent: s.Config.MaxConcurrentTasks, RequestID: t.RequestID, TaskTTLDays: s.Config.TaskTTLDays,
-		Generation: generation, Checkpoint: cp,
+		Generation: generation, Checkpoint: cp, QueuedAt: queuedAt,
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, task.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
+	if errors.As(err, &started) && cp == nil {
 		return nil
 	}
 	return err

@@ -132,12 +132,10 @@ func (s *Server) wsAuthenticate(ctx context.Context, r *http.Request, conn *webs
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, msg, err := conn.Read(rctx)
-	if err != nil {
-		return Principal{}, &AuthError{Status: http.StatusUnauthorized, Detail: "API key required"}
-	}
 	var m wsAuthMessage
-	if json.Unmarshal(msg, &m) != nil || m.Type != "auth" {
-		return Principal{}, &AuthError{Status: http.StatusUnauthorized, Detail: "API key required"}
+	if err != nil || json.Unmarshal(msg, &m) != nil || m.Type != "auth" {
+		// No credentials at all: the mode's own "required" answer.
+		return s.Auth.Credentials(r, "", "")
 	}
 	return s.Auth.Credentials(r, m.APIKey, m.AccessToken)
 }

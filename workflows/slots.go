@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -113,7 +114,19 @@ func (s *slots) acquire(req SlotRequest) {
 			return
 		}
 	}
-	s.Waiters = append(s.Waiters, req)
+	// Waiters are kept in QueuedAt order (ties and zero times in arrival
+	// order): requests race each other from many workers, but the queue is
+	// the order the tasks were created in.
+	at := len(s.Waiters)
+	if !req.QueuedAt.IsZero() {
+		for i, w := range s.Waiters {
+			if !w.QueuedAt.IsZero() && w.QueuedAt.After(req.QueuedAt) {
+				at = i
+				break
+			}
+		}
+	}
+	s.Waiters = slices.Insert(s.Waiters, at, req)
 }
 
 func (s *slots) release(rel task.SlotRelease) {

@@ -78,3 +78,55 @@ type gone struct{}
 func (gone) Error() string { return "workflow not found" }
 
 var errGone = gone{}
+
+// TestSlotsWorkflowQueuesByQueuedAt: requests that arrive out of order
+// (their tasks prepared at different speeds) are granted in QueuedAt order;
+// requests without a time keep their arrival place.
+func TestSlotsWorkflowQueuesByQueuedAt(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	var mu sync.Mutex
+	var granted []string
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
+		func(_ string, id, _ string, _ string, _ any) error {
+			mu.Lock()
+			defer mu.Unlock()
+			granted = append(granted, id)
+			return nil
+		})
+	env.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
+		activityOpts{Name: task.ActCheckHolders})
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	req := func(id string, minute int) task.SlotRequest {
+		r := task.SlotRequest{WorkflowID: id, Token: id, Capacity: 1}
+		if minute >= 0 {
+			r.QueuedAt = t0.Add(time.Duration(minute) * time.Minute)
+		}
+		return r
+	}
+	env.RegisterDelayedCallback(func() {
+		// "holder" takes the only slot; the rest wait and arrive scrambled.
+		for _, r := range []task.SlotRequest{req("holder", 0), req("t5", 5), req("legacy", -1), req("t2", 2),
+			req("t4", 4), req("t1", 1), req("t3", 3), req("t2", 9)} {
+			env.SignalWorkflow(task.SignalAcquire, r)
+		}
+	}, time.Second)
+	for i := 1; i <= 6; i++ {
+		env.RegisterDelayedCallback(func() {
+			mu.Lock()
+			last := granted[len(granted)-1]
+			mu.Unlock()
+			env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: last, Token: last})
+		}, time.Duration(i)*time.Minute)
+	}
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 10*time.Minute)
+	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 1, CheckEvery: time.Hour})
+	// "legacy" (no time, as from an older worker) arrived right after t5 and
+	// keeps that place; timed requests sort among themselves. A second
+	// request from t2 keeps t2's place.
+	want := []string{"holder", "t1", "t2", "t3", "t4", "t5", "legacy"}
+	if !slices.Equal(granted, want) {
+		t.Fatalf("grants %v, want %v", granted, want)
+	}
+}

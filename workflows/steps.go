@@ -96,12 +96,20 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 			return err
 		}
 	}
+	// The first slot is queued by the task's creation time; a task that
+	// gave its slot back (questions, pause) queues again from now.
+	queuedAt := r.in.QueuedAt
+	if queuedAt.IsZero() || r.queuedAtUsed {
+		queuedAt = workflow.Now(ctx)
+	}
+	r.queuedAtUsed = true
 	req := task.AcquireIn{
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		TaskID:     r.in.TaskID,
 		Token:      r.slotToken,
 		Capacity:   max(1, r.in.MaxConcurrent),
 		TaskQueue:  workflow.GetInfo(ctx).TaskQueueName,
+		QueuedAt:   queuedAt,
 	}
 	if err := workflow.ExecuteActivity(bookkeeping(ctx), task.ActAcquireSlot, req).Get(ctx, nil); err != nil {
 		return err

@@ -6,6 +6,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -48,12 +49,12 @@ type taskRun struct {
 
 	slotToken   string
 	slotGranted bool
-	holdsSlot   bool
+	// queuedAtUsed is set once in.QueuedAt placed a slot request.
+	queuedAtUsed bool
 
 	inbox           []task.InputSignal
 	resumeRequested bool
 	pauseRequested  bool
-	cancelRequested bool
 	written         map[string]bool
 	design          task.DesignOut
 	lastReview      *task.ReviewOut
@@ -232,6 +233,9 @@ func (r *taskRun) betweenSteps(ctx workflow.Context) error {
 
 func (r *taskRun) continuedInput() task.Input {
 	in := r.in
+	if r.queuedAtUsed {
+		in.QueuedAt = time.Time{}
+	}
 	cp := r.cp
 	cp.InputSeq = r.eventSeq
 	cp.Paused = r.pauseRequested

@@ -125,7 +125,11 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer c.Close()
-	return a.ServeHTTP(ctx, a.APIServer(c).Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), nil)
+	srv, err := a.APIServer(ctx, c)
+	if err != nil {
+		return err
+	}
+	return a.ServeHTTP(ctx, srv.Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), nil)
 }
 
 func runWorker(ctx context.Context, cfg config.Config) error {

@@ -36,6 +36,8 @@ type App struct {
 	// Metrics is the process's Prometheus registry, shared by the API,
 	// the worker and the Temporal client.
 	Metrics *metrics.Metrics
+	// closers release what the API built (the rate limiter's Redis client).
+	closers []func() error
 }
 
 // NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT.
@@ -75,8 +77,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx, Metrics: metrics.New(log)}, nil
 }
 
-// Close releases the store and stops the Temporal metrics scope.
-func (a *App) Close() error { return errors.Join(a.Store.Close(), a.Metrics.Close()) }
+// Close releases the store, whatever the API built and the Temporal
+// metrics scope.
+func (a *App) Close() error {
+	for _, c := range a.closers {
+		if err := c(); err != nil {
+			a.Log.Warn("closing", "error", err)
+		}
+	}
+	return errors.Join(a.Store.Close(), a.Metrics.Close())
+}
 
 func loadCatalog(cfg config.Config) (*workspace.Catalog, error) {
 	var fsys fs.FS = templates.FS

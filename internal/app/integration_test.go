@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"ai-platform/internal/app/apptest"
+	"ai-platform/internal/store/pgtest"
 )
 
 // TestTaskEndToEnd runs a task over HTTP on a real Temporal dev server, the
@@ -98,8 +98,32 @@ func TestTaskEndToEnd(t *testing.T) {
 		t.Errorf("zip entries %v", names)
 	}
 	// The workflow is visible under its documented id.
-	desc, err := p.Client.DescribeWorkflowExecution(t.Context(), "task-"+id, "")
-	if err != nil || !strings.Contains(desc.WorkflowExecutionInfo.Type.Name, "TaskWorkflow") {
+	desc, err := p.Client.DescribeWorkflow(t.Context(), "task-"+id, "")
+	if err != nil || desc.WorkflowType.Name != "TaskWorkflow" {
 		t.Fatalf("describe task-%s: %v", id, err)
+	}
+}
+
+// TestTaskEndToEndPostgres is the same journey on the PostgreSQL store.
+func TestTaskEndToEndPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	p := apptest.Start(t, apptest.Options{Env: map[string]string{"DATABASE_URL": pgtest.Schema(t)}})
+	id := p.CreateTask(t, map[string]any{"description": "A REST API that stores bookmarks with tags",
+		"template_id": "python_fastapi"})
+	task := p.WaitStatus(t, id, 3*time.Minute, "completed")
+	if task.FilesCount < 5 || task.TokensIn == 0 {
+		t.Fatalf("task %+v", task)
+	}
+	var page struct {
+		Total int `json:"total"`
+	}
+	if code, _ := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/artifacts?type=review_report", nil, &page); code != 200 || page.Total == 0 {
+		t.Fatalf("review reports: %d", page.Total)
+	}
+	code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/download.zip", nil, nil)
+	if code != 200 || len(raw) < 1000 {
+		t.Fatalf("zip %d (%d bytes)", code, len(raw))
 	}
 }

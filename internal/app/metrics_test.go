@@ -25,13 +25,15 @@ func scrapeMetrics(t *testing.T, p *apptest.Platform) metricstest.Families {
 	return metricstest.Parse(t, string(body))
 }
 
-// TestMetricsAfterTasks runs two tasks through one slot and reads /metrics:
-// every family an operator relies on is there with real, non-zero values.
+// TestMetricsAfterTasks runs two tasks through one slot, trips the download
+// rate limit and reads /metrics: every family an operator relies on is there
+// with real, non-zero values.
 func TestMetricsAfterTasks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	p := apptest.Start(t, apptest.Options{Env: map[string]string{"MAX_CONCURRENT_TASKS": "1"}})
+	p := apptest.Start(t, apptest.Options{Env: map[string]string{"MAX_CONCURRENT_TASKS": "1",
+		"RATE_LIMIT_DOWNLOADS_PER_MIN": "1"}})
 	// The first task holds the only slot for a few seconds, so the second
 	// waits in the queue.
 	first := p.CreateTask(t, map[string]any{"template_id": "python_cli",
@@ -43,6 +45,12 @@ func TestMetricsAfterTasks(t *testing.T) {
 	}
 	p.WaitStatus(t, first, 5*time.Minute, "completed")
 	p.WaitStatus(t, second, 5*time.Minute, "completed")
+	// One download a minute: the second is refused.
+	for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
+		if code, _ := p.Do(t, http.MethodGet, "/api/tasks/"+first+"/download.zip", nil, nil); code != want {
+			t.Fatalf("download %d: status %d, want %d", i+1, code, want)
+		}
+	}
 
 	nonZero := []struct {
 		name   string
@@ -52,6 +60,7 @@ func TestMetricsAfterTasks(t *testing.T) {
 		{"aiplatform_http_requests_total", map[string]string{"route": "/api/tasks/:task_id"}},
 		{"aiplatform_http_request_duration_seconds", map[string]string{"route": "/api/tasks"}},
 		{"aiplatform_tasks_created_total", nil},
+		{"aiplatform_rate_limited_total", map[string]string{"scope": "download"}},
 		{"aiplatform_tasks", map[string]string{"status": "completed"}},
 		{"aiplatform_llm_requests_total", map[string]string{"provider": "mock", "outcome": "ok"}},
 		{"aiplatform_llm_request_duration_seconds", map[string]string{"provider": "mock"}},
@@ -88,10 +97,14 @@ func TestMetricsAfterTasks(t *testing.T) {
 	if v, _ := f.Sum("aiplatform_tasks", map[string]string{"status": "completed"}); v != 2 {
 		t.Errorf("aiplatform_tasks{completed} = %v, want 2", v)
 	}
-	// Present at zero: nothing is queued now and no limit refused anything.
-	for _, name := range []string{"aiplatform_queue_length", "aiplatform_rate_limited_total"} {
-		if _, ok := f.Sum(name, nil); !ok {
-			t.Errorf("%s is not exported", name)
-		}
+	if v, _ := f.Sum("aiplatform_rate_limited_total", map[string]string{"scope": "download"}); v != 1 {
+		t.Errorf("aiplatform_rate_limited_total{download} = %v, want 1", v)
+	}
+	// Present at zero: nothing is queued now and creation was never limited.
+	if _, ok := f.Sum("aiplatform_queue_length", nil); !ok {
+		t.Error("aiplatform_queue_length is not exported")
+	}
+	if v, ok := f.Sum("aiplatform_rate_limited_total", map[string]string{"scope": "create_task"}); !ok || v != 0 {
+		t.Errorf("aiplatform_rate_limited_total{create_task} = %v (present %v), want 0", v, ok)
 	}
 }

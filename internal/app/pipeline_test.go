@@ -3,8 +3,6 @@ package app_test
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -308,10 +306,3 @@ func TestRerunReviewAndGitExport(t *testing.T) {
 		}
 	}
 }
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-var _ = fmt.Sprintf

@@ -31,17 +31,25 @@ import (
 	"ai-platform/workflows"
 )
 
-// APIServer builds the HTTP server (not yet listening).
-// Its /metrics serves the app's registry, which in `run` also holds the
-// worker's metrics.
-func (a *App) APIServer(c client.Client) *api.Server {
+// APIServer builds the HTTP server (not yet listening), with the account
+// service (auth/hybrid modes) and the rate limiter. Its /metrics serves the
+// app's registry, which in `run` also holds the worker's metrics.
+func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, error) {
+	accounts, err := a.accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := a.rateLimiter(ctx)
+	if err != nil {
+		return nil, err
+	}
 	a.Metrics.WatchTasks(a.Store, 5*time.Second)
 	a.Metrics.RateLimitScopes(api.ScopeCreate, api.ScopeRerunReview, api.ScopeDownload)
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
-		Web: web.Handler(), Secrets: a.secrets(), Metrics: a.Metrics,
+		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(), Metrics: a.Metrics,
 		Extra: []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
-	})
+	}), nil
 }
 
 // drainTimeout bounds how long a shutdown waits for in-flight requests.
@@ -215,10 +223,14 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 	}
 	defer a.StopWorker(w)
 	a.EnsureCleanupSchedule(ctx, c)
+	srv, err := a.APIServer(ctx, c)
+	if err != nil {
+		return err
+	}
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- a.ServeHTTP(ctx, a.APIServer(c).Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), ready)
+		errc <- a.ServeHTTP(ctx, srv.Handler(), net.JoinHostPort("", strconv.Itoa(cfg.Port)), ready)
 	}()
 	select {
 	case addr := <-ready:

@@ -87,8 +87,11 @@ func (o *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
 		messages = append(messages, openai.ChatCompletionMessage{Role: m.Role, Content: m.Content})
 	}
 	body := openai.ChatCompletionRequest{
-		Model:       o.model,
-		Messages:    messages,
+		Model:    o.model,
+		Messages: messages,
+		// max_tokens, not max_completion_tokens: OpenAI-compatible servers
+		// (Ollama, vLLM, LM Studio) accept only the former.
+		//lint:ignore SA1019 see above
 		MaxTokens:   maxTokens,
 		Temperature: float32(temperature),
 	}

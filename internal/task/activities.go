@@ -1,5 +1,7 @@
 package task
 
+import "time"
+
 // Registered activity names. Workflows call activities by these names only, so
 // the workflows package never imports the activities package.
 const (
@@ -140,6 +142,8 @@ type AcquireIn struct {
 	Token      string `json:"token"`
 	Capacity   int    `json:"capacity"`
 	TaskQueue  string `json:"task_queue"`
+	// QueuedAt orders the request among waiters (see SlotRequest).
+	QueuedAt time.Time `json:"queued_at,omitzero"`
 }
 
 // SlotRequest is the acquire signal payload of the slots workflow.
@@ -147,6 +151,10 @@ type SlotRequest struct {
 	WorkflowID string `json:"workflow_id"`
 	Token      string `json:"token"`
 	Capacity   int    `json:"capacity"`
+	// QueuedAt places the request among the waiters (earliest first), so
+	// the order is the tasks' and not the order in which their requests
+	// happened to arrive; zero queues at the end.
+	QueuedAt time.Time `json:"queued_at,omitzero"`
 }
 
 // SlotRelease is the release signal payload of the slots workflow.

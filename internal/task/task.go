@@ -180,6 +180,11 @@ type Input struct {
 	// ContinueAsNewAfter forces continue-as-new once a run has taken this
 	// many steps (0 = only when Temporal suggests it); tests use it.
 	ContinueAsNewAfter int `json:"continue_as_new_after,omitempty"`
+	// QueuedAt is when the task joined the queue (its creation, or a
+	// retry): its place in the FIFO of the slots workflow for its first
+	// slot, however long its preparation took. Later acquisitions (after
+	// questions or a pause) queue at their own time.
+	QueuedAt time.Time `json:"queued_at,omitzero"`
 }
 
 // Checkpoint is the small state carried across continue-as-new.

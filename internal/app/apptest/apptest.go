@@ -139,11 +139,19 @@ func Start(t testing.TB, o Options) *Platform {
 		}
 		p.worker = w
 	}
+	srv, err := a.APIServer(ctx, c)
+	if err != nil {
+		if p.worker != nil {
+			p.worker.Stop()
+		}
+		cancel()
+		t.Fatal(err)
+	}
 	ready := make(chan string, 1)
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
-		if err := a.ServeHTTP(ctx, a.APIServer(c).Handler(), "127.0.0.1:0", ready); err != nil {
+		if err := a.ServeHTTP(ctx, srv.Handler(), "127.0.0.1:0", ready); err != nil {
 			t.Errorf("api: %v", err)
 		}
 	}()
