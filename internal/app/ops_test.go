@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	sdklog "go.temporal.io/sdk/log"
+
+	"ai-platform/internal/config"
 )
 
 func TestSDKLogLinesGetTheTaskID(t *testing.T) {
@@ -47,6 +51,36 @@ func TestSDKLogLinesGetTheTaskID(t *testing.T) {
 			}
 			if n := strings.Count(line, `"task_id":`); n > 1 {
 				t.Errorf("task_id appears %d times: %s", n, line)
+			}
+		})
+	}
+}
+
+func TestOpenPostgresWaitsBoundedOnlyForUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cases := []struct {
+		name, url, want string
+		retried         bool
+	}{
+		{"unreachable: retried until STARTUP_WAIT", "postgres://u@" + closed + "/db?sslmode=disable&connect_timeout=1",
+			"PostgreSQL still unreachable after 2s", true},
+		{"bad URL: no wait", "postgres://u@host:notaport/db", "invalid database URL", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := config.Config{DatabaseURL: c.url, StartupWait: 2 * time.Second}
+			_, err := openPostgres(t.Context(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want it to mention %q", err, c.want)
+			}
+			if waited := strings.Contains(logs.String(), "waiting for PostgreSQL"); waited != c.retried {
+				t.Errorf("retried = %v, want %v; logs:\n%s", waited, c.retried, logs.String())
 			}
 		})
 	}
