@@ -128,7 +128,12 @@ func (deny) Allow(context.Context, string, string) (api.RateDecision, error) {
 func TestAPIReportsRequestsAndRateLimits(t *testing.T) {
 	m := metrics.New(nil)
 	t.Cleanup(func() { _ = m.Close() })
-	srv := api.New(api.Deps{Config: config.Config{APIKeyHashSecret: strings.Repeat("k", 32)}, Limiter: deny{}, Metrics: m,
+	cfg, err := config.Load(func(string) (string, bool) { return "", false }) // the defaults
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.APIKeyHashSecret = strings.Repeat("k", 32)
+	srv := api.New(api.Deps{Config: cfg, Limiter: deny{}, Metrics: m,
 		Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
