@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build test test-unit test-integration lint temporal staticcheck bench bench-micro e2e clean compose-check image-binary
+.PHONY: run build test test-unit test-integration lint temporal staticcheck bench bench-micro e2e screenshots clean compose-check image-binary
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
 run: build temporal
@@ -54,6 +54,10 @@ compose-check: image-binary
 	docker-compose -f docker-compose.yml config -q
 	cd tools/composecheck && $(GO) run . ../../docker-compose.yml
 	for f in temporal-config/scripts/*.sh; do sh -n "$$f"; done
+
+## screenshots: run the browser tests and save the main screens to docs/screenshots/
+screenshots: build temporal
+	E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserEndToEnd ./web/
 
 clean:
 	rm -rf bin/aiplatform bin/aiplatform-image

@@ -51,8 +51,12 @@ func TestCancelWhileACommandRuns(t *testing.T) {
 	id := p.CreateTask(t, map[string]any{"description": "A tool that waits a long time in its tests [mock:sleepy-tests=60]"})
 	waitEvent(t, p, id, "command_started", `"purpose":"tests"`, 3*time.Minute)
 	ws, _ := filepath.Abs(filepath.Join(p.Config.WorkspaceRoot, id))
-	if len(processesIn(ws)) == 0 {
-		t.Fatal("the test command should be running in the workspace")
+	// command_started is written just before the process starts.
+	for deadline := time.Now().Add(time.Minute); len(processesIn(ws)) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the test command should be running in the workspace")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	for i := 0; i < 2; i++ { // cancel is idempotent
 		if code, raw := p.Do(t, http.MethodPost, "/api/tasks/"+id+"/cancel", nil, nil); code != http.StatusAccepted && code != http.StatusOK {

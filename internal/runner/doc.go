@@ -27,4 +27,13 @@
 //     private /tmp, and the workspace as the only writable host directory.
 //     Without bwrap ("none") the child runs as the server's user with the
 //     server's view of the filesystem; only the measures above apply.
+//
+// Limits: a process that calls setsid leaves the group; in none mode it
+// survives the group kill (Run still returns after WaitDelay), while in bwrap
+// it dies with the sandbox's PID namespace. If the server dies, Pdeathsig
+// kills only the direct child, so in none mode grandchildren live on; bwrap
+// takes the whole sandbox down, except when the server dies during bwrap's
+// few milliseconds of setup (bwrap's --die-with-parent race,
+// containers/bubblewrap#633). There are no CPU, memory or process-count
+// limits; those need cgroups.
 package runner

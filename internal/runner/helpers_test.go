@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,8 +114,18 @@ func alive(pid int) bool {
 }
 
 // liveWithArg returns the pids of live processes one of whose arguments is
-// arg. It sees processes inside bwrap's PID namespace too, under host pids.
+// arg (bwrap's own processes included, as the command is in their argv). It
+// sees processes inside bwrap's PID namespace too, under host pids.
 func liveWithArg(arg string) []int {
+	return liveMatching(func(argv []string) bool { return slices.Contains(argv, arg) })
+}
+
+// liveCommand returns the pids of live processes whose argv is exactly argv.
+func liveCommand(argv ...string) []int {
+	return liveMatching(func(a []string) bool { return slices.Equal(a, argv) })
+}
+
+func liveMatching(match func(argv []string) bool) []int {
 	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -123,14 +134,11 @@ func liveWithArg(arg string) []int {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
+		if err != nil || len(cmdline) == 0 {
 			continue
 		}
-		for _, a := range strings.Split(string(cmdline), "\x00") {
-			if a == arg && alive(pid) {
-				pids = append(pids, pid)
-				break
-			}
+		if match(strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")) && alive(pid) {
+			pids = append(pids, pid)
 		}
 	}
 	return pids

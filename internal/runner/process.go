@@ -14,8 +14,9 @@ import (
 
 // execute starts cmd in its own session and process group, waits for it while
 // heartbeating, and fills res. runCtx is the caller's context with the
-// run's timeout; cmd must have been made with it.
-func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, hb func(time.Duration), res *Result) {
+// run's timeout; cmd must have been made with it. begin is when the run's
+// clock started.
+func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time, hb func(time.Duration), res *Result) {
 	stdout, stderr := newCapture(r.cfg.MaxOutput), newCapture(r.cfg.MaxOutput)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Setsid makes the child the leader of a new session and so of a new
@@ -24,7 +25,7 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, hb func(time.Dur
 	// would not. Pdeathsig ends the child if the server dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	cmd.WaitDelay = waitDelay
+	cmd.WaitDelay = r.waitDelay
 
 	// Pdeathsig and bwrap's --die-with-parent fire when the *thread* that
 	// forked the child exits. Pin this goroutine to its thread until the child
@@ -32,7 +33,6 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, hb func(time.Dur
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		res.Error = err.Error()
 		return

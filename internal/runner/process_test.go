@@ -75,6 +75,9 @@ func TestRunExecFailure(t *testing.T) {
 // the output pipe open, keeps the partial output, and returns promptly.
 func TestRunTimeoutKillsProcessGroup(t *testing.T) {
 	eachMode(t, func(c *Config) { c.Timeout = time.Second }, func(t *testing.T, r *Runner) {
+		// The group kill itself must end the grandchild and so close the
+		// pipe; a long WaitDelay makes leaning on that backstop obvious.
+		r.waitDelay = time.Minute
 		marker := fmt.Sprintf("37.%d", time.Now().UnixNano()%1e9)
 		code := `import subprocess, sys, time
 p = subprocess.Popen(["sleep", sys.argv[1]])  # inherits stdout
@@ -84,9 +87,7 @@ time.sleep(60)`
 		start := time.Now()
 		res := run(t, r, workspace(t), py(code, marker)...)
 		took := time.Since(start)
-		// Well under timeout + waitDelay: the group kill itself must end the
-		// grandchild and close the pipe, not the WaitDelay backstop.
-		if took > time.Second+waitDelay*3/4 {
+		if took > 5*time.Second {
 			t.Errorf("Run took %v with a 1s timeout", took)
 		}
 		if !res.Ran || !res.TimedOut || res.Error != ErrTimeout || res.ExitCode != nil {
@@ -114,23 +115,26 @@ time.sleep(60)`
 // grandchild holding the pipe delays Run by at most WaitDelay.
 func TestRunKillsLeftoversAfterExit(t *testing.T) {
 	tests := []struct {
-		name    string
-		stdio   string // the grandchild's stdout and stderr
-		maxTook time.Duration
+		name      string
+		stdio     string // the grandchild's stdout and stderr
+		waitDelay time.Duration
 	}{
-		{"detached from output", "subprocess.DEVNULL", time.Second},
-		{"holding the output pipes", "None", waitDelay + 2*time.Second},
+		// Nothing holds the pipes: Run must not wait for the backstop.
+		{"detached from output", "subprocess.DEVNULL", time.Minute},
+		{"holding the output pipes", "None", defaultWaitDelay},
 	}
 	eachMode(t, nil, func(t *testing.T, r *Runner) {
 		for _, tt := range tests {
+			r.waitDelay = tt.waitDelay
+			maxTook := min(tt.waitDelay, 10*time.Second) + 10*time.Second
 			marker := fmt.Sprintf("38.%d", time.Now().UnixNano()%1e9)
 			code := "import subprocess, sys\nsubprocess.Popen(['sleep', sys.argv[1]], stdout=" + tt.stdio + ", stderr=" + tt.stdio + ")\nprint('bye')"
 			start := time.Now()
 			res := run(t, r, workspace(t), py(code, marker)...)
 			took := time.Since(start)
 			mustExit(t, res, 0)
-			if res.Stdout != "bye\n" || took > tt.maxTook {
-				t.Errorf("%s: stdout %q, took %v (max %v)", tt.name, res.Stdout, took, tt.maxTook)
+			if res.Stdout != "bye\n" || took > maxTook {
+				t.Errorf("%s: stdout %q, took %v (max %v)", tt.name, res.Stdout, took, maxTook)
 			}
 			if !eventually(2*time.Second, func() bool { return len(liveWithArg(marker)) == 0 }) {
 				t.Errorf("%s: leftover still alive: pids %v", tt.name, liveWithArg(marker))
@@ -139,26 +143,45 @@ func TestRunKillsLeftoversAfterExit(t *testing.T) {
 	})
 }
 
+// The caller giving up (cancel, or its own deadline before Config.Timeout)
+// kills the group and reports "cancelled", not a timeout of the command.
 func TestRunCancelled(t *testing.T) {
+	tests := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"cancel", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(300*time.Millisecond, cancel)
+			return ctx, cancel
+		}},
+		{"caller deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}},
+	}
 	eachMode(t, nil, func(t *testing.T, r *Runner) {
-		marker := fmt.Sprintf("39.%d", time.Now().UnixNano()%1e9)
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(300*time.Millisecond, cancel)
-		start := time.Now()
-		res := r.Run(ctx, Spec{Argv: []string{"python3", "-c", "import os, sys; os.execvp('sleep', ['sleep', sys.argv[1]])", marker}, Dir: workspace(t)})
-		if took := time.Since(start); took > 3*time.Second {
-			t.Errorf("Run took %v after cancellation at 300ms", took)
-		}
-		if !res.Ran || res.Error != ErrCancelled || res.TimedOut || res.ExitCode != nil {
-			t.Errorf("ran=%v error=%q timed_out=%v exit=%s; want cancelled", res.Ran, res.Error, res.TimedOut, fmtExit(res.ExitCode))
-		}
-		if len(liveWithArg(marker)) != 0 {
-			t.Errorf("command still alive after cancellation")
-		}
+		r.waitDelay = time.Minute // the group kill must do it, not the backstop
+		for _, tt := range tests {
+			marker := fmt.Sprintf("39.%d", time.Now().UnixNano()%1e9)
+			ctx, cancel := tt.ctx()
+			start := time.Now()
+			res := r.Run(ctx, Spec{Argv: py("import os, sys; os.execvp('sleep', ['sleep', sys.argv[1]])", marker), Dir: workspace(t)})
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("%s: Run took %v after the context ended at 300ms", tt.name, took)
+			}
+			if !res.Ran || res.Error != ErrCancelled || res.TimedOut || res.ExitCode != nil {
+				t.Errorf("%s: ran=%v error=%q timed_out=%v exit=%s; want cancelled",
+					tt.name, res.Ran, res.Error, res.TimedOut, fmtExit(res.ExitCode))
+			}
+			if !eventually(2*time.Second, func() bool { return len(liveWithArg(marker)) == 0 }) {
+				t.Errorf("%s: command still alive: pids %v", tt.name, liveWithArg(marker))
+			}
 
-		res = r.Run(ctx, Spec{Argv: py("pass"), Dir: workspace(t)})
-		if res.Ran || res.Error != ErrCancelled {
-			t.Errorf("already-cancelled context: ran=%v error=%q", res.Ran, res.Error)
+			res = r.Run(ctx, Spec{Argv: py("pass"), Dir: workspace(t)})
+			if res.Ran || res.Error != ErrCancelled {
+				t.Errorf("%s: context already done: ran=%v error=%q", tt.name, res.Ran, res.Error)
+			}
+			cancel()
 		}
 	})
 }
@@ -299,15 +322,21 @@ func TestHelperServer(t *testing.T) {
 
 // A server killed with SIGKILL mid-command takes the command with it, so a
 // restarted worker never races a ghost from its previous life.
+//
+// The kill waits until the command itself runs. Killed while bwrap is still
+// setting up, its inner process can miss --die-with-parent and live on: a
+// known bwrap race (containers/bubblewrap#633) this package cannot close.
 func TestServerDeathKillsCommand(t *testing.T) {
 	eachMode(t, nil, func(t *testing.T, r *Runner) {
 		marker := fmt.Sprintf("41.%d", time.Now().UnixNano()%1e9)
 		server := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
-		server.Env = append(os.Environ(), helperEnv+"="+r.Sandbox()+"|"+marker+"|"+workspace(t))
+		// A server killed mid-run never removes its scratch HOME; keep that
+		// inside the test's temp dir.
+		server.Env = append(os.Environ(), helperEnv+"="+r.Sandbox()+"|"+marker+"|"+workspace(t), "TMPDIR="+t.TempDir())
 		if err := server.Start(); err != nil {
 			t.Fatal(err)
 		}
-		started := eventually(10*time.Second, func() bool { return len(liveWithArg(marker)) > 0 })
+		started := eventually(10*time.Second, func() bool { return len(liveCommand("sleep", marker)) > 0 })
 		_ = server.Process.Kill()
 		_ = server.Wait()
 		if !started {

@@ -33,10 +33,11 @@ const DefaultPath = "/usr/local/bin:/usr/bin:/bin"
 // DefaultHeartbeatEvery is the heartbeat period when Config.HeartbeatEvery is zero.
 const DefaultHeartbeatEvery = 5 * time.Second
 
-// waitDelay bounds how long Run still waits for the output pipes once the
-// child has exited or been killed: a grandchild outside the process group may
-// hold them open indefinitely.
-const waitDelay = 2 * time.Second
+// defaultWaitDelay bounds how long Run still waits for the output pipes once
+// the child has exited or been killed: a process that left the group (or, in
+// none mode, outlives its parent while holding them) could keep them open
+// indefinitely.
+const defaultWaitDelay = 2 * time.Second
 
 // Config comes from the platform config (ALLOWED_COMMANDS,
 // COMMAND_TIMEOUT_SECONDS, COMMAND_MAX_OUTPUT_BYTES, COMMAND_SANDBOX).
@@ -89,10 +90,11 @@ type Result struct {
 type Runner struct {
 	cfg       Config
 	pathDirs  []string
-	mode      string   // effective sandbox: config.SandboxBwrap or config.SandboxNone
-	note      string   // why mode was chosen
-	bwrap     string   // bwrap executable, in bwrap mode
-	bwrapBase []string // bwrap arguments shared by every run
+	mode      string        // effective sandbox: config.SandboxBwrap or config.SandboxNone
+	note      string        // why mode was chosen
+	bwrap     string        // bwrap executable, in bwrap mode
+	bwrapBase []string      // bwrap arguments shared by every run
+	waitDelay time.Duration // defaultWaitDelay; tests lengthen it to catch reliance on it
 }
 
 // New validates cfg and settles the sandbox mode. In "auto" and "bwrap" it
@@ -116,7 +118,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, pathDirs: dirs, mode: config.SandboxNone}
+	r := &Runner{cfg: cfg, pathDirs: dirs, mode: config.SandboxNone, waitDelay: defaultWaitDelay}
 	if cfg.Sandbox == config.SandboxNone {
 		r.note = "sandbox disabled by configuration"
 		return r, nil
@@ -222,26 +224,32 @@ func (r *Runner) run(ctx context.Context, s Spec, res *Result) {
 		return
 	}
 
-	runCtx, cancel := context.WithTimeoutCause(ctx, r.cfg.Timeout, errTimeout)
-	defer cancel()
-	var cmd *exec.Cmd
-	if r.mode == config.SandboxBwrap {
-		env := childEnv(r.cfg.Path, sandboxHome, cwd)
-		cmd = exec.CommandContext(runCtx, r.bwrap, bwrapArgs(r.bwrapBase, dir, cwd, env, path, s.Argv[1:])...)
-		cmd.Env = []string{}
-		cmd.Dir = "/"
-	} else {
-		home, err := os.MkdirTemp("", "runner-home-")
+	home := sandboxHome
+	if r.mode == config.SandboxNone {
+		h, err := os.MkdirTemp("", "runner-home-")
 		if err != nil {
 			res.Error = err.Error()
 			return
 		}
-		defer os.RemoveAll(home)
-		cmd = exec.CommandContext(runCtx, path, s.Argv[1:]...)
-		cmd.Env = childEnv(r.cfg.Path, home, cwd)
-		cmd.Dir = cwd
+		defer os.RemoveAll(h)
+		home = h
 	}
-	r.execute(runCtx, cmd, s.Heartbeat, res)
+	env := childEnv(r.cfg.Path, home, cwd)
+
+	// The clock starts before the timeout does, so a timed-out run always
+	// reports at least Config.Timeout.
+	begin := time.Now()
+	runCtx, cancel := context.WithTimeoutCause(ctx, r.cfg.Timeout, errTimeout)
+	defer cancel()
+	var cmd *exec.Cmd
+	if r.mode == config.SandboxBwrap {
+		cmd = exec.CommandContext(runCtx, r.bwrap, bwrapArgs(r.bwrapBase, dir, cwd, env, path, s.Argv[1:])...)
+		cmd.Env, cmd.Dir = []string{}, "/"
+	} else {
+		cmd = exec.CommandContext(runCtx, path, s.Argv[1:]...)
+		cmd.Env, cmd.Dir = env, cwd
+	}
+	r.execute(runCtx, cmd, begin, s.Heartbeat, res)
 }
 
 // errTimeout is the cancel cause of a run that exceeded Config.Timeout.

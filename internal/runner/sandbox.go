@@ -23,6 +23,25 @@ const sandboxHome = "/tmp"
 // host, bound read-only when it is a directory, and left out when absent.
 var systemDirs = []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
 
+// etcAllow are the /etc entries that interpreters and test runners read. The
+// rest of /etc (shadow files, private keys, anything an operator keeps there)
+// stays out of the sandbox: the server runs as root, so a plain read-only
+// bind of /etc would let generated code read root-only files.
+var etcAllow = []string{
+	"/etc/passwd", "/etc/group", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/localtime",
+	"/etc/timezone", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+	"/etc/mime.types", "/etc/locale.alias", "/etc/os-release", "/etc/debian_version",
+}
+
+// etcEntries returns etcAllow plus the Python configuration directories.
+func etcEntries() []string {
+	out := append([]string{}, etcAllow...)
+	if py, err := filepath.Glob("/etc/python3*"); err == nil {
+		out = append(out, py...)
+	}
+	return out
+}
+
 // bwrapBase builds the per-Runner part of the bwrap command line: every
 // namespace unshared (so no network), no capabilities, a read-only system, a
 // private /proc, /dev and /tmp, and an empty environment. Directories of
@@ -37,7 +56,7 @@ func bwrapBase(pathDirs []string) []string {
 		"--cap-drop", "ALL",
 		"--ro-bind", "/usr", "/usr",
 	}
-	visible := []string{"/usr", "/etc"}
+	visible := []string{"/usr"}
 	for _, d := range systemDirs {
 		fi, err := os.Lstat(d)
 		switch {
@@ -56,8 +75,14 @@ func bwrapBase(pathDirs []string) []string {
 		}
 		visible = append(visible, d)
 	}
+	// /etc is a private tmpfs holding only the allowed entries, then made
+	// read-only like the rest of the system.
+	args = append(args, "--tmpfs", "/etc")
+	for _, e := range etcEntries() {
+		args = append(args, "--ro-bind-try", e, e)
+	}
+	args = append(args, "--remount-ro", "/etc")
 	args = append(args,
-		"--ro-bind", "/etc", "/etc",
 		"--proc", "/proc",
 		"--dev", "/dev",
 		"--tmpfs", "/tmp",
