@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build test test-unit test-integration lint temporal staticcheck bench bench-micro e2e screenshots clean
+.PHONY: run build test test-unit test-integration lint temporal staticcheck bench bench-micro e2e screenshots clean compose-check image-binary
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
 run: build temporal
@@ -43,9 +43,21 @@ staticcheck: bin/staticcheck
 bin/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+## image-binary: the binary exactly as the Dockerfile's build stage makes it (static, no cgo)
+image-binary:
+	CGO_ENABLED=0 GOFLAGS=-buildvcs=false $(GO) build -trimpath -ldflags="-s -w" -o bin/aiplatform-image ./cmd/aiplatform
+	$(GO) version -m bin/aiplatform-image | grep -q 'CGO_ENABLED=0'
+
+## compose-check: validate docker-compose.yml without a Docker engine (compose v1 and v2 loaders), the
+## Temporal setup scripts, and build the image's binary. Needs Debian's docker-compose package.
+compose-check: image-binary
+	docker-compose -f docker-compose.yml config -q
+	cd tools/composecheck && $(GO) run . ../../docker-compose.yml
+	for f in temporal-config/scripts/*.sh; do sh -n "$$f"; done
+
 ## screenshots: run the browser tests and save the main screens to docs/screenshots/
 screenshots: build temporal
 	E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserEndToEnd ./web/
 
 clean:
-	rm -rf bin/aiplatform
+	rm -rf bin/aiplatform bin/aiplatform-image

@@ -47,6 +47,8 @@ type Deps struct {
 	// Secrets are values that must never be written anywhere (API keys,
 	// JWT secrets); a last line of defence redacts them from every write.
 	Secrets []string
+	// Metrics observes LLM requests and command runs; nil disables it.
+	Metrics Metrics
 	// HeartbeatEvery is how often long activities heartbeat (default 3s).
 	HeartbeatEvery time.Duration
 	Now            func() time.Time
@@ -69,6 +71,11 @@ func New(d Deps) (*Activities, error) {
 	}
 	if d.Agents == nil {
 		d.Agents = &agents.Agents{Provider: d.Provider, MaxTokens: 1024, Temperature: 0.2}
+	}
+	if d.Metrics != nil {
+		observed := *d.Agents
+		observed.Provider = observedProvider{Provider: observed.Provider, metrics: d.Metrics}
+		d.Agents = &observed
 	}
 	if d.Tools == nil {
 		d.Tools = &Toolbox{}

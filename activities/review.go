@@ -166,6 +166,7 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 		return err
 	}
 	res := a.Runner.Run(ctx, runner.Spec{Argv: tool.Argv, Dir: dir, Purpose: purpose, RunID: runID})
+	a.observeCommand(purpose, res)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

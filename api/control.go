@@ -37,7 +37,7 @@ func (s *Server) cancelTask(c *gin.Context) {
 		s.temporalFailure(c, err, "cancel workflow")
 		return
 	}
-	s.logger(c).Info("task cancel requested", "task_id", t.ID)
+	s.logger(c).Info("task cancel requested")
 	c.JSON(http.StatusAccepted, gin.H{"task_id": t.ID, "status": "cancelling"})
 }
 

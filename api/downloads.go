@@ -41,7 +41,7 @@ func (s *Server) downloadZip(c *gin.Context) {
 	}
 	var buf bytes.Buffer
 	if err := workspace.WriteTaskZip(&buf, t.ID, files, manifest, t.UpdatedAt); err != nil {
-		s.logger(c).Error("building task zip", "task_id", t.ID, "error", err)
+		s.logger(c).Error("building task zip", "error", err)
 		fail(c, http.StatusInternalServerError, "Could not build the zip: "+err.Error())
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Server) gitExportZip(c *gin.Context) {
 	}
 	var buf bytes.Buffer
 	if err := workspace.WriteGitExportZip(&buf, t.ID, p); err != nil {
-		s.logger(c).Error("building git export", "task_id", t.ID, "error", err)
+		s.logger(c).Error("building git export", "error", err)
 		fail(c, http.StatusInternalServerError, "Could not build the git export")
 		return
 	}

@@ -11,6 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+
+	"ai-platform/internal/store"
+	"ai-platform/internal/task"
 )
 
 const (
@@ -39,6 +42,13 @@ func (s *Server) requestID() gin.HandlerFunc {
 
 func requestIDOf(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
+// scopeTask makes t the request's task: every later log line of the request
+// (handler, errors, access log) carries its task and workflow ids.
+func (s *Server) scopeTask(c *gin.Context, t store.Task) {
+	c.Set(ctxTask, t)
+	c.Set(ctxLogger, s.logger(c).With("task_id", t.ID, "workflow_id", task.WorkflowID(t.ID)))
+}
+
 // logger returns the request-scoped logger.
 func (s *Server) logger(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get(ctxLogger); ok {
@@ -62,9 +72,6 @@ func (s *Server) accessLog() gin.HandlerFunc {
 		}
 		attrs := []any{"method", c.Request.Method, "route", route, "status", c.Writer.Status(),
 			"duration_ms", float64(d.Microseconds()) / 1000}
-		if t, ok := c.Get(ctxTask); ok {
-			attrs = append(attrs, "task_id", taskOf(t).ID)
-		}
 		level := slog.LevelDebug
 		if c.Writer.Status() >= 500 {
 			level = slog.LevelError

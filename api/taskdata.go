@@ -141,7 +141,7 @@ func (s *Server) getState(c *gin.Context) {
 	}
 	live, ok, err := s.liveState(c.Request.Context(), t)
 	if err != nil {
-		s.logger(c).Warn("state query failed; answering from the store", "task_id", t.ID, "error", err)
+		s.logger(c).Warn("state query failed; answering from the store", "error", err)
 	}
 	if ok {
 		doc["status"], doc["progress"], doc["current_stage"] = live.Status, live.Progress, live.Stage

@@ -157,6 +157,7 @@ func (s *Server) createTask(c *gin.Context) {
 		s.storeFailure(c, err, "create task")
 		return
 	}
+	s.scopeTask(c, created)
 	if !replay {
 		_, err = s.Store.AppendEvent(c.Request.Context(), store.Event{
 			ID: uuid.NewSHA1(idNamespace, []byte(created.ID+"/created")).String(), TaskID: created.ID, Type: "TaskCreated",
@@ -176,7 +177,7 @@ func (s *Server) createTask(c *gin.Context) {
 	if s.Metrics != nil && !replay {
 		s.Metrics.TaskCreated()
 	}
-	s.logger(c).Info("task created", "task_id", created.ID, "template_id", created.TemplateID, "replay", replay)
+	s.logger(c).Info("task created", "template_id", created.TemplateID, "replay", replay)
 	c.JSON(http.StatusOK, gin.H{
 		"task_id": created.ID, "status": created.Status, "message": "Task queued for processing",
 		"progress": created.Progress, "estimated_time": 60,
@@ -226,7 +227,7 @@ func (s *Server) abandonStart(c *gin.Context, t store.Task, err error) {
 		return nil
 	})
 	if uerr != nil {
-		s.logger(c).Error("could not mark unstarted task", "task_id", t.ID, "error", uerr)
+		s.logger(c).Error("could not mark unstarted task", "error", uerr)
 	}
 	s.temporalFailure(c, err, "start workflow")
 }
@@ -264,7 +265,7 @@ func (s *Server) loadOwnedTask() gin.HandlerFunc {
 			s.storeFailure(c, err, "load task")
 			return
 		}
-		c.Set(ctxTask, t)
+		s.scopeTask(c, t)
 		c.Next()
 	}
 }

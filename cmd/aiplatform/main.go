@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -29,6 +30,8 @@ Usage:
   aiplatform worker    the Temporal worker only (needs TEMPORAL_ADDRESS)
   aiplatform migrate   apply database migrations (needs DATABASE_URL)
   aiplatform version   print the version
+  aiplatform healthcheck [api|worker]
+                       exit 0 if the local API (PORT) or worker (METRICS_PORT) answers /health
 
 Client of a running server's HTTP API (details: aiplatform task --help):
   aiplatform task create|list|show|logs|answer|cancel|pause|unpause|retry|download|files ...
@@ -63,6 +66,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if args[0] == "healthcheck" {
+		return healthcheck(cfg, args[1:], stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -125,7 +131,7 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer a.Close()
-	c, err := app.Dial(ctx, cfg, a.Log, cfg.TemporalAddress, 2*time.Minute)
+	c, err := a.Dial(ctx, cfg.TemporalAddress)
 	if err != nil {
 		return err
 	}
@@ -146,7 +152,7 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer a.Close()
-	c, err := app.Dial(ctx, cfg, a.Log, cfg.TemporalAddress, 2*time.Minute)
+	c, err := a.Dial(ctx, cfg.TemporalAddress)
 	if err != nil {
 		return err
 	}
@@ -159,9 +165,48 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 	if err := w.Start(); err != nil {
 		return err
 	}
-	<-ctx.Done()
-	w.Stop()
-	return nil
+	// /metrics and /health; on SIGTERM the worker stops first (in-flight
+	// activities get WorkerStopTimeout to finish, the rest are retried by
+	// another worker), then this server.
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopOps()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- a.ServeWorkerOps(opsCtx, net.JoinHostPort("", strconv.Itoa(cfg.MetricsPort)), nil)
+	}()
+	served := false
+	select {
+	case <-ctx.Done():
+	case err = <-errc: // the port is taken
+		served = true
+	}
+	a.StopWorker(w)
+	stopOps()
+	if !served {
+		err = <-errc
+	}
+	return err
+}
+
+// healthcheck probes the local /health (the API's on PORT, or the worker's
+// on METRICS_PORT) for the container HEALTHCHECK, which has no curl.
+func healthcheck(cfg config.Config, args []string, stderr io.Writer) int {
+	port := cfg.Port
+	if len(args) > 0 && args[0] == "worker" {
+		port = cfg.MetricsPort
+	}
+	hc := &http.Client{Timeout: 3 * time.Second}
+	resp, err := hc.Get("http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + "/health")
+	if err != nil {
+		fmt.Fprintln(stderr, "unhealthy:", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "unhealthy: /health answered", resp.Status)
+		return 1
+	}
+	return 0
 }
 
 func migrate(ctx context.Context, cfg config.Config, stdout io.Writer) error {

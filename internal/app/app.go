@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"ai-platform/internal/codex"
 	"ai-platform/internal/config"
+	"ai-platform/internal/metrics"
 	"ai-platform/internal/store"
 	"ai-platform/internal/workspace"
 	"ai-platform/templates"
@@ -33,6 +33,9 @@ type App struct {
 	Store   store.Store
 	Catalog *workspace.Catalog
 	Codex   *codex.Codex
+	// Metrics is the process's Prometheus registry, shared by the API,
+	// the worker and the Temporal client.
+	Metrics *metrics.Metrics
 	// closers release what the API built (the rate limiter's Redis client).
 	closers []func() error
 }
@@ -71,17 +74,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		log.Warn("APP_API_KEY is unset: every distinct X-API-Key is its own tenant (anyone can create tasks). " +
 			"Set APP_API_KEY for a private deployment.")
 	}
-	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx}, nil
+	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx, Metrics: metrics.New(log)}, nil
 }
 
-// Close releases the store and whatever the API built.
+// Close releases the store, whatever the API built and the Temporal
+// metrics scope.
 func (a *App) Close() error {
 	for _, c := range a.closers {
 		if err := c(); err != nil {
 			a.Log.Warn("closing", "error", err)
 		}
 	}
-	return a.Store.Close()
+	return errors.Join(a.Store.Close(), a.Metrics.Close())
 }
 
 func loadCatalog(cfg config.Config) (*workspace.Catalog, error) {
@@ -101,7 +105,7 @@ func loadCatalog(cfg config.Config) (*workspace.Catalog, error) {
 
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
 	if cfg.DatabaseURL != "" {
-		pg, err := store.OpenPostgres(ctx, cfg.DatabaseURL)
+		pg, err := openPostgres(ctx, cfg, log)
 		if err != nil {
 			return nil, err
 		}
@@ -147,12 +151,23 @@ func localSecret(dataDir, name string) (string, error) {
 // Dial connects to Temporal, retrying for up to wait, so a worker or API
 // started before Temporal waits instead of crashing.
 func Dial(ctx context.Context, cfg config.Config, log *slog.Logger, address string, wait time.Duration) (client.Client, error) {
+	return dial(ctx, cfg, log, address, wait, nil)
+}
+
+// Dial connects to Temporal like the package's Dial, waiting up to
+// STARTUP_WAIT_SECONDS, with the SDK's metrics in the app's registry.
+func (a *App) Dial(ctx context.Context, address string) (client.Client, error) {
+	return dial(ctx, a.Config, a.Log, address, a.Config.StartupWait, a.Metrics.Temporal())
+}
+
+func dial(ctx context.Context, cfg config.Config, log *slog.Logger, address string, wait time.Duration,
+	mh client.MetricsHandler) (client.Client, error) {
 	deadline := time.Now().Add(wait)
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		c, err := client.DialContext(cctx, client.Options{
-			HostPort: address, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+			HostPort: address, Namespace: cfg.TemporalNamespace, Logger: sdkLogger(log), MetricsHandler: mh,
 		})
 		if err == nil {
 			_, err = c.CheckHealth(cctx, &client.CheckHealthRequest{})
@@ -177,7 +192,8 @@ func Dial(ctx context.Context, cfg config.Config, log *slog.Logger, address stri
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	return nil, fmt.Errorf("cannot reach Temporal at %s after %s: %w", address, wait, lastErr)
+	return nil, fmt.Errorf("cannot reach Temporal at %s after waiting %s (check TEMPORAL_ADDRESS and that the server is up; "+
+		"STARTUP_WAIT_SECONDS sets the wait): %w", address, wait, lastErr)
 }
 
 // ErrNoTemporal explains how to get a Temporal server.

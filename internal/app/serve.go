@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -31,7 +32,8 @@ import (
 )
 
 // APIServer builds the HTTP server (not yet listening), with the account
-// service (auth/hybrid modes) and the rate limiter.
+// service (auth/hybrid modes) and the rate limiter. Its /metrics serves the
+// app's registry, which in `run` also holds the worker's metrics.
 func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, error) {
 	accounts, err := a.accounts(ctx)
 	if err != nil {
@@ -41,11 +43,22 @@ func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, erro
 	if err != nil {
 		return nil, err
 	}
+	a.Metrics.WatchTasks(a.Store, 5*time.Second)
+	a.Metrics.RateLimitScopes(api.ScopeCreate, api.ScopeRerunReview, api.ScopeDownload)
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
-		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(),
+		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(), Metrics: a.Metrics,
+		Extra: []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
 	}), nil
 }
+
+// drainTimeout bounds how long a shutdown waits for in-flight requests.
+const drainTimeout = 15 * time.Second
+
+// workerStopTimeout bounds how long a stopping worker waits for running
+// activities; those still running are then cancelled and, failing, retried
+// by another worker (or this one after a restart).
+const workerStopTimeout = 10 * time.Second
 
 // ServeHTTP listens on addr until ctx ends, then drains in-flight requests
 // (bounded) before returning. ready, if set, receives the bound address.
@@ -65,7 +78,8 @@ func (a *App) ServeHTTP(ctx context.Context, h http.Handler, addr string, ready 
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	a.Log.Info("shutting down: no new connections; draining in-flight requests", "addr", ln.Addr().String(), "timeout", drainTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("api: shutdown: %w", err)
@@ -114,14 +128,14 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		Runner: run, Tools: activities.ProbeTools(ctx, run, log), Codex: a.Codex,
 		Limits:          store.FileLimits{MaxFiles: minPositive(cfg.MaxTaskFiles, a.Codex.MaxTotalFiles), MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
-		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(),
+		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics,
 	})
 	if err != nil {
 		return nil, err
 	}
 	w := worker.New(c, cfg.TemporalTaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: max(16, 4*cfg.MaxConcurrentTasks),
-		WorkerStopTimeout:                  10 * time.Second,
+		WorkerStopTimeout:                  workerStopTimeout,
 	})
 	workflows.Register(w)
 	acts.Register(w)
@@ -195,7 +209,7 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 		}()
 		address = dev.Address()
 	}
-	c, err := Dial(ctx, cfg, a.Log, address, time.Minute)
+	c, err := a.Dial(ctx, address)
 	if err != nil {
 		return err
 	}
@@ -207,7 +221,7 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
-	defer w.Stop()
+	defer a.StopWorker(w)
 	a.EnsureCleanupSchedule(ctx, c)
 	srv, err := a.APIServer(ctx, c)
 	if err != nil {

@@ -34,6 +34,11 @@ type Config struct {
 	DataDir     string
 	LogLevel    string
 	LogFormat   string
+	// MetricsPort is where `aiplatform worker` serves /metrics and /health.
+	MetricsPort int
+	// StartupWait bounds how long api and worker wait for PostgreSQL and
+	// Temporal at start before giving up.
+	StartupWait time.Duration
 
 	AllowedOrigins []string
 
@@ -130,6 +135,8 @@ func Load(lookup Lookup) (Config, error) {
 	c.DataDir = r.str("DATA_DIR", "data")
 	c.LogLevel = r.choice("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFormat = r.choice("LOG_FORMAT", "json", "json", "text")
+	c.MetricsPort = r.intRange("METRICS_PORT", 9090, 0, 65535)
+	c.StartupWait = time.Duration(r.intRange("STARTUP_WAIT_SECONDS", 120, 1, 3600)) * time.Second
 
 	c.AllowedOrigins = r.list("ALLOWED_ORIGINS", nil)
 	if len(c.AllowedOrigins) == 0 && !prod {

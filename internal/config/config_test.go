@@ -53,6 +53,8 @@ func TestDefaultsMatchENVmd(t *testing.T) {
 		{"ENABLE_FILE_PERSISTENCE", c.EnableFilePersistence, true},
 		{"PORT", c.Port, 8080},
 		{"DATA_DIR", c.DataDir, "data"},
+		{"METRICS_PORT", c.MetricsPort, 9090},
+		{"STARTUP_WAIT_SECONDS", c.StartupWait, 120 * time.Second},
 		{"TEMPORAL_NAMESPACE", c.TemporalNamespace, "default"},
 		{"TEMPORAL_TASK_QUEUE", c.TemporalTaskQueue, "ai-platform"},
 		{"TEMPORAL_DEV_PORT", c.TemporalDevPort, 7233},

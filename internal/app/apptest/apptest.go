@@ -98,7 +98,7 @@ func Start(t testing.TB, o Options) *Platform {
 	env := map[string]string{
 		"DATA_DIR": dir, "WORKSPACE_ROOT": filepath.Join(dir, "workspaces"), "TEMPORAL_ADDRESS": address,
 		"TEMPORAL_TASK_QUEUE": "test-" + uuid.NewString()[:8], "PORT": "0", "LOG_LEVEL": "warn",
-		"TEMPLATES_ROOT": filepath.Join(RepoRoot(), "templates"), "ENVIRONMENT": "test",
+		"TEMPLATES_ROOT": filepath.Join(RepoRoot(), "templates"), "ENVIRONMENT": "test", "STARTUP_WAIT_SECONDS": "30",
 	}
 	for k, v := range o.Env {
 		env[k] = v
@@ -121,7 +121,7 @@ func Start(t testing.TB, o Options) *Platform {
 		cancel()
 		t.Fatal(err)
 	}
-	c, err := app.Dial(ctx, cfg, log, address, 30*time.Second)
+	c, err := a.Dial(ctx, address)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

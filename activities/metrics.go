@@ -1,0 +1,66 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"ai-platform/internal/llm"
+	"ai-platform/internal/runner"
+)
+
+// Metrics receives the worker's observations (Deps.Metrics; nil disables).
+type Metrics interface {
+	// LLMRequest is one provider request: its stage, outcome (ok, error,
+	// cancelled), the tokens the provider reported and its latency.
+	LLMRequest(provider, model, stage, outcome string, tokensIn, tokensOut int64, d time.Duration)
+	// CommandRun is one command run by the safe runner.
+	CommandRun(purpose, outcome string, d time.Duration)
+}
+
+// observedProvider reports every request of the agents to Metrics. It sits
+// between the agents and the provider, so corrective follow-ups and retried
+// activity attempts are counted as the provider sees them: these are the
+// tokens actually spent, while the task's totals charge each step once.
+type observedProvider struct {
+	llm.Provider
+	metrics Metrics
+}
+
+func (p observedProvider) Complete(ctx context.Context, req llm.Request) (llm.Response, error) {
+	start := time.Now()
+	resp, err := p.Provider.Complete(ctx, req)
+	outcome := "ok"
+	switch {
+	case err != nil && (errors.Is(err, context.Canceled) || ctx.Err() != nil):
+		outcome = "cancelled"
+	case err != nil:
+		outcome = "error"
+	}
+	p.metrics.LLMRequest(p.Name(), firstNonEmpty(resp.Model, p.Model()), req.Stage, outcome,
+		resp.Usage.InputTokens, resp.Usage.OutputTokens, time.Since(start))
+	return resp, err
+}
+
+// commandOutcome is the outcome label of a runner result.
+func commandOutcome(res runner.Result) string {
+	switch {
+	case res.Skipped:
+		return "skipped"
+	case res.TimedOut:
+		return "timeout"
+	case res.Blocked:
+		return "blocked"
+	case !res.Ran || res.ExitCode == nil:
+		return "error"
+	case *res.ExitCode == 0:
+		return "passed"
+	}
+	return "failed"
+}
+
+func (a *Activities) observeCommand(purpose string, res runner.Result) {
+	if a.Metrics != nil {
+		a.Metrics.CommandRun(purpose, commandOutcome(res), time.Duration(res.DurationSeconds*float64(time.Second)))
+	}
+}

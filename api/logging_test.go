@@ -1,0 +1,66 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"ai-platform/internal/task"
+)
+
+// syncBuffer is a log sink safe for the handler's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
+}
+
+// TestTaskLogLinesCarryIDs checks that every log line of a task request,
+// creation included, names the request, the task and its workflow, once.
+func TestTaskLogLinesCarryIDs(t *testing.T) {
+	f := newFixture(t, nil)
+	var sink syncBuffer
+	f.srv = New(Deps{Config: f.cfg, Store: f.store, Temporal: f.client, Catalog: f.srv.Catalog,
+		Logger: slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	f.expectStart()
+	id := f.create("k1", "A command line tool that counts words in files")
+	for _, path := range []string{"/api/tasks/" + id, "/api/tasks/" + id + "/events", "/api/tasks/" + id + "/files/missing.py"} {
+		f.do("GET", path, "k1", nil, "X-Request-ID", "req-"+strings.ReplaceAll(path, "/", "."))
+	}
+	lines := sink.lines()
+	if len(lines) < 5 {
+		t.Fatalf("expected a creation line and four access lines, got %d:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+		if rec["request_id"] == nil || rec["request_id"] == "" {
+			t.Errorf("no request_id: %s", l)
+		}
+		if rec["route"] == "/api/tasks" && rec["method"] == "GET" {
+			continue // a list names no task
+		}
+		if rec["task_id"] != id || rec["workflow_id"] != task.WorkflowID(id) {
+			t.Errorf("line lacks task_id/workflow_id %s: %s", id, l)
+		}
+		if n := strings.Count(l, `"task_id":`); n != 1 {
+			t.Errorf("task_id appears %d times: %s", n, l)
+		}
+	}
+}
