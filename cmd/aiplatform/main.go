@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"ai-platform/internal/app"
 	"ai-platform/internal/cli"
 	"ai-platform/internal/config"
@@ -122,20 +124,30 @@ func runAll(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 	})
 }
 
-func runAPI(ctx context.Context, cfg config.Config) error {
+// connect opens the app and dials the configured Temporal, for the
+// subcommands that run against an existing server; done releases both.
+func connect(ctx context.Context, cfg config.Config) (*app.App, client.Client, func(), error) {
 	if cfg.TemporalAddress == "" {
-		return app.ErrNoTemporal
+		return nil, nil, nil, app.ErrNoTemporal
 	}
 	a, err := app.Open(ctx, cfg, app.NewLogger(cfg))
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer a.Close()
 	c, err := a.Dial(ctx, cfg.TemporalAddress)
+	if err != nil {
+		a.Close()
+		return nil, nil, nil, err
+	}
+	return a, c, func() { c.Close(); a.Close() }, nil
+}
+
+func runAPI(ctx context.Context, cfg config.Config) error {
+	a, c, done, err := connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 	srv, err := a.APIServer(ctx, c)
 	if err != nil {
 		return err
@@ -144,19 +156,11 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 }
 
 func runWorker(ctx context.Context, cfg config.Config) error {
-	if cfg.TemporalAddress == "" {
-		return app.ErrNoTemporal
-	}
-	a, err := app.Open(ctx, cfg, app.NewLogger(cfg))
+	a, c, done, err := connect(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	c, err := a.Dial(ctx, cfg.TemporalAddress)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer done()
 	w, err := a.NewWorker(ctx, c)
 	if err != nil {
 		return err

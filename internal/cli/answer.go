@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"ai-platform/internal/task"
 )
 
-// maxAnswerChars is the server's limit on one text answer (task.MaxAnswerChars).
-const maxAnswerChars = 4000
+// maxAnswerChars is the server's limit on one text answer.
+const maxAnswerChars = task.MaxAnswerChars
 
 // question is one clarification question.
 type question struct {
@@ -193,7 +195,7 @@ func (a *app) ask(ctx context.Context, w io.Writer, q question, n, of int, curre
 			fmt.Fprintf(w, "      %d) %s\n", i+1, ch)
 		}
 	}
-	has := answered(current)
+	has := task.Answered(current)
 	if has {
 		fmt.Fprintf(w, "      Current answer: %s (Enter keeps it)\n", render(current))
 	}
@@ -272,19 +274,6 @@ func choice(choices []string, s string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%q is not a choice: enter a number from 1 to %d", s, len(choices))
-}
-
-// answered mirrors the server's rule: not blank, not an empty list.
-func answered(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case string:
-		return strings.TrimSpace(x) != ""
-	case []any:
-		return len(x) > 0
-	}
-	return true
 }
 
 func render(v any) string {
