@@ -1,6 +1,10 @@
 // Package workflows holds the deterministic workflow code: the task pipeline,
 // the concurrency-slot semaphore, rerun-review and retention clean-up. It calls
 // activities by their registered names (package task) and never does I/O.
+//
+// Running workflows replay through this code after every worker restart, so
+// a change to its logic must go behind workflow.GetVersion; replay_test.go
+// checks recorded histories in testdata/ (see README.md).
 package workflows
 
 import (
@@ -48,7 +52,6 @@ type taskRun struct {
 
 	slotToken   string
 	slotGranted bool
-	holdsSlot   bool
 
 	inbox           []task.InputSignal
 	resumeRequested bool
