@@ -71,11 +71,17 @@ func TestKillDuringLLMCall(t *testing.T) {
 func TestKillDuringCommand(t *testing.T) {
 	killTrial(t, "A library that validates and stores user records [mock:sleepy-tests=8]", "python_lib",
 		func(s *stack, id string) string {
+			st := s.api.App.Store
 			var pytest []int
-			waitFor(t, 3*time.Minute, "pytest to run", func() bool {
+			waitFor(t, 3*time.Minute, "the task's pytest run", func() bool {
+				o := collect(t, st, id)
+				if !slices.ContainsFunc(o.payloads("command_started"), func(p map[string]any) bool { return p["purpose"] == "tests" }) {
+					return false
+				}
+				// The review's pytest, not the worker's start-up probe (--version).
 				pytest = nil
 				for _, p := range descendants(s.pid()) {
-					if strings.Contains(cmdline(p), "pytest") {
+					if c := cmdline(p); strings.Contains(c, "pytest") && strings.Contains(c, "no:cacheprovider") {
 						pytest = append(pytest, p)
 					}
 				}
@@ -83,6 +89,9 @@ func TestKillDuringCommand(t *testing.T) {
 			})
 			time.Sleep(2 * time.Second)
 			procs := descendants(s.pid())
+			if !slices.ContainsFunc(procs, func(p int) bool { return slices.Contains(pytest, p) }) {
+				t.Fatalf("pytest %v ended within 2 s; the sleeping test should keep it running", pytest)
+			}
 			s.killWorker()
 			waitFor(t, 15*time.Second, "the command's processes to end with the worker", func() bool {
 				for _, p := range procs {
