@@ -9,6 +9,7 @@ package durability_test
 // Each prints its figures with t.Log.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -84,11 +85,20 @@ func TestBenchPausedMemory(t *testing.T) {
 	close(next)
 	wg.Wait()
 	created := time.Since(start)
-	ctx := ctxT(t)
-	waitFor(t, 20*time.Minute, "1,000 tasks in needs_input", func() bool {
+	// Every task takes a processing slot for its research; the slots
+	// workflow grants about one every few hundred milliseconds, so parking
+	// 1,000 tasks takes many minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Minute)
+	defer cancel()
+	lastLog := time.Now()
+	waitFor(t, 80*time.Minute, "1,000 tasks in needs_input", func() bool {
 		counts, err := s.api.App.Store.CountTasksByStatus(ctx)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if time.Since(lastLog) > time.Minute {
+			t.Logf("%s: %v", time.Since(start).Round(time.Second), counts)
+			lastLog = time.Now()
 		}
 		return counts[task.StatusNeedsInput] >= n+1
 	})

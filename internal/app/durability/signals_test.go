@@ -49,13 +49,13 @@ func TestSignalBurstWhileWaiting(t *testing.T) {
 	}
 }
 
-// TestPauseWhileBusy pauses a task while its design LLM call runs: the
+// TestPauseWhileBusy pauses a task while its design LLM call runs (3 s): the
 // signal is not lost (the task pauses once the call returns), repeated
 // pause and unpause requests are harmless, and the task completes with
 // every stage run once.
 func TestPauseWhileBusy(t *testing.T) {
 	s := newStack(t, nil)
-	id := s.create("A command line tool that counts words and lines in text files [mock:slow=2]", "python_cli")
+	id := s.create("A command line tool that counts words and lines in text files [mock:slow=3]", "python_cli")
 	ctx := ctxT(t)
 	waitFor(t, 2*time.Minute, "the design activity", func() bool {
 		_, ok := startedActivity(ctx, s.api.Client, task.WorkflowID(id), task.ActDesign)

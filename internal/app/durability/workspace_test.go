@@ -45,17 +45,19 @@ func workspaceFiles(t *testing.T, dir string) map[string]string {
 }
 
 // TestWorkspaceLostBetweenStages deletes the task's workspace directory
-// while the design runs and again after the first implementation
-// iteration, as if the next activities ran on a machine that never saw the
-// task: they rebuild it from the store, and the task completes with every
-// file, on disk and in the store.
+// while the design's LLM call runs and again while the second code
+// iteration's call runs ([mock:slow] makes each take 3 s), as if those
+// activities ran on a machine that never saw the task: they and the reviews
+// after them rebuild the workspace from the store, nothing is retried, and
+// the task completes with every file, on disk and in the store.
 func TestWorkspaceLostBetweenStages(t *testing.T) {
 	s := newStack(t, nil)
-	id := s.create("A command line tool that counts words and lines in text files [mock:slow=2]", "python_cli")
+	id := s.create("A command line tool that counts words and lines in text files [mock:slow=3]", "python_cli")
 	ctx := ctxT(t)
+	wfID := task.WorkflowID(id)
 	ws := filepath.Join(s.wsRoot, id)
 	waitFor(t, 2*time.Minute, "the design activity", func() bool {
-		_, ok := startedActivity(ctx, s.api.Client, task.WorkflowID(id), task.ActDesign)
+		_, ok := startedActivity(ctx, s.api.Client, wfID, task.ActDesign)
 		return ok
 	})
 	if _, err := os.Stat(filepath.Join(ws, "requirements.md")); err != nil {
@@ -64,8 +66,12 @@ func TestWorkspaceLostBetweenStages(t *testing.T) {
 	if err := os.RemoveAll(ws); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Minute, "the first code iteration", func() bool {
-		return len(collect(t, s.api.App.Store, id).payloads("code_generated")) > 0
+	waitFor(t, 2*time.Minute, "the second code iteration", func() bool {
+		if row, err := s.api.App.Store.GetTask(ctx, id); err != nil || row.Iterations != 2 {
+			return false
+		}
+		_, ok := startedActivity(ctx, s.api.Client, wfID, task.ActCode)
+		return ok
 	})
 	if err := os.RemoveAll(ws); err != nil {
 		t.Fatal(err)
@@ -79,7 +85,7 @@ func TestWorkspaceLostBetweenStages(t *testing.T) {
 		}
 	}
 	// Nothing had to be retried: each activity rebuilt what it needed.
-	for typ, n := range attempts(history(t, s.api.Client, task.WorkflowID(id), "")) {
+	for typ, n := range attempts(history(t, s.api.Client, wfID, "")) {
 		if n != 1 {
 			t.Errorf("%s took %d attempts", typ, n)
 		}
