@@ -4,11 +4,13 @@ GO ?= go
 BIN := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
+# workflowcheck flags non-deterministic calls (time.Now, map ranges, goroutines...) in workflows/.
+WORKFLOWCHECK_VERSION := v0.6.0
 # Integration tests run against real PostgreSQL when reachable (required when CI=true).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build test test-unit test-integration lint temporal staticcheck bench bench-micro e2e screenshots clean compose-check image-binary
+.PHONY: run build test test-unit test-integration test-durability lint temporal staticcheck workflowcheck bench bench-micro e2e screenshots clean compose-check image-binary
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
 run: build temporal
@@ -29,15 +31,21 @@ test: build temporal
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+## test-durability: the worker-kill tests (build tag durability; a few minutes)
+test-durability: build temporal
+	$(GO) test -race -count=1 -timeout 30m -tags durability -run TestKill ./internal/app/durability/...
+
 ## test-unit: fast tests only (no dev server)
 test-unit:
 	$(GO) test -race -count=1 -short ./...
 
-## lint: gofmt, go vet, staticcheck
-lint: staticcheck
+## lint: gofmt, go vet, staticcheck, workflowcheck (determinism of workflows/)
+lint: staticcheck workflowcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	./bin/staticcheck ./...
+	./bin/staticcheck -tags durability,bench ./internal/app/durability/
+	./bin/workflowcheck ./workflows/...
 
 staticcheck: bin/staticcheck
 bin/staticcheck:
@@ -58,6 +66,10 @@ compose-check: image-binary
 ## screenshots: run the browser tests and save the main screens to docs/screenshots/
 screenshots: build temporal
 	E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserEndToEnd ./web/
+
+workflowcheck: bin/workflowcheck
+bin/workflowcheck:
+	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 clean:
 	rm -rf bin/aiplatform bin/aiplatform-image

@@ -66,6 +66,12 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 		if handled >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			s.drain(ctx, acquireCh, releaseCh)
 			s.grant(ctx)
+			// grant blocks until its signals are delivered; releases and
+			// acquires that arrived meanwhile would die with this run (a
+			// holder that never frees its slot, a waiter never granted).
+			// Drain them into the state without blocking again; the next run
+			// grants them.
+			s.drain(ctx, acquireCh, releaseCh)
 			return workflow.NewContinueAsNewError(ctx, SlotsWorkflow, s.SlotsState)
 		}
 		sel := workflow.NewSelector(ctx)

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"ai-platform/internal/task"
 )
@@ -128,5 +130,42 @@ func TestSlotsWorkflowQueuesByQueuedAt(t *testing.T) {
 	want := []string{"holder", "t1", "t2", "t3", "t4", "t5", "legacy"}
 	if !slices.Equal(granted, want) {
 		t.Fatalf("grants %v, want %v", granted, want)
+	}
+}
+
+// TestSlotsWorkflowKeepsSignalsAcrossContinueAsNew sends a release and an
+// acquire while the run that is about to continue as new still waits for a
+// grant signal to be delivered: both reach the next run's state instead of
+// being dropped with the old run (which left holders that never release and
+// waiters that never hear back).
+func TestSlotsWorkflowKeepsSignalsAcrossContinueAsNew(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
+		func(_ string, id, _ string, _ string, _ any) error {
+			if id == "b" {
+				// b finishes at once and c arrives, while b's grant is in flight.
+				env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: "b", Token: "b-1"})
+				env.SignalWorkflow(task.SignalAcquire, task.SlotRequest{WorkflowID: "c", Token: "c-1", Capacity: 1})
+			}
+			return nil
+		})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(task.SignalAcquire, task.SlotRequest{WorkflowID: "a", Token: "a-1", Capacity: 1})
+		env.SignalWorkflow(task.SignalAcquire, task.SlotRequest{WorkflowID: "b", Token: "b-1", Capacity: 1})
+		env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: "a", Token: "a-1"})
+	}, time.Second)
+	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 1, HandledLimit: 2, CheckEvery: time.Hour})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("want continue-as-new, got %v", err)
+	}
+	var next SlotsState
+	if err := decodeInput(can, &next); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Holders) != 0 || len(next.Waiters) != 1 || next.Waiters[0].WorkflowID != "c" {
+		t.Fatalf("state handed to the next run: holders %+v waiters %+v; want no holder and c waiting", next.Holders, next.Waiters)
 	}
 }

@@ -165,6 +165,13 @@ func (r *taskRun) research(ctx workflow.Context) error {
 // waits, holding no slot and no activity, until the answers arrive and the
 // task is resumed.
 func (r *taskRun) awaitAnswers(ctx workflow.Context) error {
+	if len(r.cp.Questions) > 0 {
+		// This run continued as new while waiting: the questions are out
+		// already, so it waits for their answers instead of asking anew.
+		if err := r.waitForAnswers(ctx, r.cp.Questions); err != nil {
+			return err
+		}
+	}
 	for {
 		if err := r.applyInbox(ctx); err != nil {
 			return err
@@ -196,6 +203,10 @@ func (r *taskRun) askAndWait(ctx workflow.Context, qs []task.Question) error {
 		r.cp.Asked = append(r.cp.Asked, q.ID)
 	}
 	r.state.RequestedAt = task.FormatTime(workflow.Now(ctx))
+	// A resume from before these questions is stale. Forget it now, before
+	// the query can show needs_input: a resume sent while the update below
+	// runs is meant for these questions and must be kept.
+	r.resumeRequested = false
 	err := r.update(ctx, task.Update{
 		Status: task.StatusNeedsInput, Stage: ptr(task.StageNeedsInput),
 		PendingQuestions: &qs, ResumeFromStage: ptr(task.StageDesign),
@@ -204,7 +215,12 @@ func (r *taskRun) askAndWait(ctx workflow.Context, qs []task.Question) error {
 		return err
 	}
 	r.releaseSlot(ctx)
-	r.resumeRequested = false
+	return r.waitForAnswers(ctx, qs)
+}
+
+// waitForAnswers blocks on the input and resume signals until every required
+// question of qs is answered and a resume (or auto_resume) arrives.
+func (r *taskRun) waitForAnswers(ctx workflow.Context, qs []task.Question) error {
 	for {
 		ok, err := r.awaitSignal(ctx, func() bool { return len(r.inbox) > 0 || r.resumeRequested })
 		if err != nil {
@@ -225,9 +241,8 @@ func (r *taskRun) askAndWait(ctx workflow.Context, qs []task.Question) error {
 			// that raced an answer being cleared is ignored.
 			r.resumeRequested = false
 		}
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			r.drainSignals(ctx)
-			return workflow.NewContinueAsNewError(ctx, TaskWorkflow, r.continuedInput())
+		if r.continueAsNewDue(ctx) {
+			return r.continueAsNew(ctx)
 		}
 	}
 	r.resumeRequested = false
@@ -397,7 +412,6 @@ func (r *taskRun) runReview(ctx workflow.Context, kind string) (task.ReviewOut, 
 		return rev, err
 	}
 	r.addTokens(rev.TokensIn, rev.TokensOut)
-	r.lastReview = &rev
 	if rev.CommandTimeout {
 		return rev, pipelineFailure(task.ReasonCommandTimeout, "A review command exceeded COMMAND_TIMEOUT_SECONDS")
 	}

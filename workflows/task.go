@@ -1,6 +1,10 @@
 // Package workflows holds the deterministic workflow code: the task pipeline,
 // the concurrency-slot semaphore, rerun-review and retention clean-up. It calls
 // activities by their registered names (package task) and never does I/O.
+//
+// Running workflows replay through this code after every worker restart, so
+// a change to its logic must go behind workflow.GetVersion; replay_test.go
+// checks recorded histories in testdata/ (see README.md).
 package workflows
 
 import (
@@ -56,8 +60,6 @@ type taskRun struct {
 	resumeRequested bool
 	pauseRequested  bool
 	written         map[string]bool
-	design          task.DesignOut
-	lastReview      *task.ReviewOut
 	eventSeq        int
 	// stepsThisRun counts activity steps since this run started.
 	stepsThisRun int
@@ -79,6 +81,8 @@ func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
 	}
 	r.eventSeq = r.cp.InputSeq
 	r.pauseRequested = r.cp.Paused
+	r.inbox, r.resumeRequested = r.cp.Inbox, r.cp.Resume
+	r.cp.Inbox, r.cp.Resume = nil, false
 	r.state = task.State{
 		TaskID:          in.TaskID,
 		Status:          task.StatusQueued,
@@ -91,6 +95,9 @@ func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
 	}
 	if r.cp.Plan != nil {
 		r.state.MaxIterations = r.cp.Plan.MaxIterations
+	}
+	if v := r.cp.View; v != nil {
+		r.state.Status, r.state.Stage, r.state.Progress, r.state.ResumeFromStage = v.Status, v.Stage, v.Progress, v.ResumeFromStage
 	}
 	if r.cp.Stage == stepGate && len(r.cp.Questions) > 0 {
 		r.state.PendingQuestions = r.cp.Questions
@@ -221,16 +228,28 @@ func (r *taskRun) run(ctx workflow.Context) (task.Result, error) {
 // betweenSteps is where continue-as-new and pausing happen: never in the
 // middle of a step.
 func (r *taskRun) betweenSteps(ctx workflow.Context) error {
-	info := workflow.GetInfo(ctx)
-	forced := r.in.ContinueAsNewAfter > 0 && r.stepsThisRun > r.in.ContinueAsNewAfter
-	if forced || info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewEvery {
-		r.drainSignals(ctx)
-		return workflow.NewContinueAsNewError(ctx, TaskWorkflow, r.continuedInput())
+	if r.continueAsNewDue(ctx) {
+		return r.continueAsNew(ctx)
 	}
 	if r.pauseRequested && r.cp.Stage != stepPrepare {
 		return r.pause(ctx)
 	}
 	return nil
+}
+
+// continueAsNewDue reports whether the history should be cut now: Temporal
+// suggests it, it is very long, or the test threshold of steps is passed.
+func (r *taskRun) continueAsNewDue(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	forced := r.in.ContinueAsNewAfter > 0 && r.stepsThisRun > r.in.ContinueAsNewAfter
+	return forced || info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewEvery
+}
+
+// continueAsNew drains the signals already delivered into the checkpoint and
+// ends this run with a continue-as-new carrying it.
+func (r *taskRun) continueAsNew(ctx workflow.Context) error {
+	r.drainSignals(ctx)
+	return workflow.NewContinueAsNewError(ctx, TaskWorkflow, r.continuedInput())
 }
 
 func (r *taskRun) continuedInput() task.Input {
@@ -245,18 +264,19 @@ func (r *taskRun) continuedInput() task.Input {
 	cp.RequestedAt = r.state.RequestedAt
 	cp.ContinuedTimes++
 	cp.Done = nil
-	for _, p := range r.design.Files {
+	for _, p := range r.cp.Files {
 		if r.written[p.Path] {
 			cp.Done = append(cp.Done, p.Path)
 		}
 	}
-	// Pending inputs become answers now; the next run persists them.
-	for _, s := range r.inbox {
-		cp.Answers = task.MergeAnswers(cp.Answers, s.Answers)
+	// Clarification signals not yet acted on go to the next run, which
+	// validates and records them as this one would have. After the gate
+	// they would be ignored anyway, so they are dropped there.
+	if cp.Stage == stepGate {
+		cp.Inbox, cp.Resume = r.inbox, r.resumeRequested
 	}
-	if r.resumeRequested {
-		cp.Questions = nil
-	}
+	cp.View = &task.View{Status: r.state.Status, Stage: r.state.Stage, Progress: r.state.Progress,
+		ResumeFromStage: r.state.ResumeFromStage}
 	in.Checkpoint = &cp
 	return in
 }

@@ -39,6 +39,10 @@ type harness struct {
 	code     func(in task.CodeIn) (task.CodeOut, error)
 	designFn func() (task.DesignOut, error)
 	answers  []task.AnswersIn
+	// onUpdate and onCode, when set, run inside those activities (to send
+	// signals while the workflow is busy).
+	onUpdate func(task.Update)
+	onCode   func(task.CodeIn)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -82,6 +86,9 @@ func (h *harness) register() {
 		h.mu.Lock()
 		h.updates = append(h.updates, u)
 		h.mu.Unlock()
+		if h.onUpdate != nil {
+			h.onUpdate(u)
+		}
 		return nil
 	}, activityName(task.ActUpdateTask))
 	env.RegisterActivityWithOptions(func(_ context.Context, in task.AcquireIn) error {
@@ -113,6 +120,9 @@ func (h *harness) register() {
 		h.mu.Lock()
 		h.codeIns = append(h.codeIns, in)
 		h.mu.Unlock()
+		if h.onCode != nil {
+			h.onCode(in)
+		}
 		return h.code(in)
 	}, activityName(task.ActCode))
 	env.RegisterActivityWithOptions(func(_ context.Context, in task.ReviewIn) (task.ReviewOut, error) {

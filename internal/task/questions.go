@@ -47,7 +47,8 @@ func ValidateAnswers(qs []Question, answers map[string]any) map[string]string {
 	for _, q := range qs {
 		byID[q.ID] = q
 	}
-	for id, v := range answers {
+	for _, id := range SortedKeys(answers) {
+		v := answers[id]
 		q, ok := byID[id]
 		if !ok {
 			problems[id] = "unknown question id"
@@ -96,6 +97,8 @@ func ValidateAnswers(qs []Question, answers map[string]any) map[string]string {
 // through it, so iteration order never depends on the runtime.
 func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
+	// The order is random here and sorted below.
+	//workflowcheck:ignore
 	for k := range m {
 		keys = append(keys, k)
 	}

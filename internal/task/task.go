@@ -210,6 +210,21 @@ type Checkpoint struct {
 	// RetryFrom is the step a retried run jumps to once prepared.
 	RetryFrom string `json:"retry_from,omitempty"`
 	SlotToken string `json:"slot_token,omitempty"`
+	// Inbox and Resume are clarification signals received but not yet acted
+	// on when the run continued as new; the next run acts on them.
+	Inbox  []InputSignal `json:"inbox,omitempty"`
+	Resume bool          `json:"resume,omitempty"`
+	// View is what the state query showed, so the next run answers the same
+	// (needs_input with its questions, say) before its first update.
+	View *View `json:"view,omitempty"`
+}
+
+// View is the visible part of State carried across continue-as-new.
+type View struct {
+	Status          Status  `json:"status"`
+	Stage           string  `json:"stage"`
+	Progress        float64 `json:"progress"`
+	ResumeFromStage string  `json:"resume_from_stage,omitempty"`
 }
 
 // Plan is what the prepare activity learns from the codex and the template.

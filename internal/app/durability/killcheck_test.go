@@ -1,0 +1,69 @@
+//go:build durability
+
+package durability_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"ai-platform/internal/store"
+)
+
+func (o outcome) artifactTypes() map[string]int {
+	return countTypes(o.Artifacts, func(a store.Artifact) string { return a.Type })
+}
+
+// checkSameAs compares a task with a reference run of the same request that
+// nothing disturbed: the same events and artifacts by type and count, the
+// same files with the same content, the same iterations and tokens.
+func checkSameAs(t *testing.T, got, ref outcome) {
+	t.Helper()
+	if g, w := got.eventTypes(), ref.eventTypes(); !maps.Equal(g, w) {
+		t.Errorf("event types differ from the undisturbed run\n got %v\nwant %v", g, w)
+	}
+	if g, w := got.artifactTypes(), ref.artifactTypes(); !maps.Equal(g, w) {
+		t.Errorf("artifact types differ from the undisturbed run\n got %v\nwant %v", g, w)
+	}
+	if !maps.Equal(got.Files, ref.Files) {
+		var diff []string
+		for p, h := range ref.Files {
+			if got.Files[p] != h {
+				diff = append(diff, p)
+			}
+		}
+		for p := range got.Files {
+			if _, ok := ref.Files[p]; !ok {
+				diff = append(diff, p+" (extra)")
+			}
+		}
+		slices.Sort(diff)
+		t.Errorf("files differ from the undisturbed run: %v", diff)
+	}
+	if got.Task.Iterations != ref.Task.Iterations || got.Task.TokensIn != ref.Task.TokensIn || got.Task.TokensOut != ref.Task.TokensOut {
+		t.Errorf("iterations/tokens %d/%d/%d, undisturbed run %d/%d/%d", got.Task.Iterations, got.Task.TokensIn,
+			got.Task.TokensOut, ref.Task.Iterations, ref.Task.TokensIn, ref.Task.TokensOut)
+	}
+}
+
+// storeHasFile reports whether the task has stored path.
+func storeHasFile(ctx context.Context, st store.Store, id, path string) bool {
+	_, err := st.GetFile(ctx, id, path)
+	return err == nil
+}
+
+// listHas reports whether v, a decoded JSON list, holds the string s.
+func listHas(v any, s string) bool {
+	list, _ := v.([]any)
+	return slices.Contains(list, any(s))
+}
+
+func since(start time.Time) string { return time.Since(start).Round(100 * time.Millisecond).String() }
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	state, _ := procStat(pid)
+	return state != "" && state != "Z"
+}
