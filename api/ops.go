@@ -72,6 +72,7 @@ func (s *Server) publicConfig(c *gin.Context) {
 		"version": Version, "auth_mode": s.Config.AuthMode, "registration_enabled": s.Config.PublicRegistration,
 		"max_description_chars": s.Config.MaxDescription, "llm_provider": s.Config.LLMProvider,
 		"api_key_required": s.Config.AuthMode != "auth",
+		"temporal_ui_url":  nilIfEmpty(s.TemporalUIURL), "temporal_namespace": s.Config.TemporalNamespace,
 	})
 }
 

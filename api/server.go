@@ -45,6 +45,8 @@ type Deps struct {
 	WatchEvery time.Duration
 	// Secrets are scrubbed from anything a client sends before it is stored.
 	Secrets []string
+	// TemporalUIURL, when known, lets the web UI link a task to its workflow.
+	TemporalUIURL string
 }
 
 // Server holds the handlers' dependencies.

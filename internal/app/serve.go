@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,7 +49,8 @@ func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, erro
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
 		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(), Metrics: a.Metrics,
-		Extra: []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
+		TemporalUIURL: a.Config.TemporalUIURL,
+		Extra:         []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
 	}), nil
 }
 
@@ -208,6 +210,9 @@ func (a *App) RunAll(ctx context.Context, started func(Urls)) error {
 			}
 		}()
 		address = dev.Address()
+		if a.Config.TemporalUIURL == "" {
+			a.Config.TemporalUIURL = strings.Replace(dev.UIURL(), "127.0.0.1", "localhost", 1)
+		}
 	}
 	c, err := a.Dial(ctx, address)
 	if err != nil {

@@ -100,6 +100,7 @@ type Config struct {
 	TemporalTaskQueue string
 	TemporalDevPort   int
 	TemporalUIPort    int
+	TemporalUIURL     string
 	TemporalBin       string
 }
 
@@ -199,6 +200,7 @@ func Load(lookup Lookup) (Config, error) {
 	c.TemporalTaskQueue = r.str("TEMPORAL_TASK_QUEUE", "ai-platform")
 	c.TemporalDevPort = r.intRange("TEMPORAL_DEV_PORT", 7233, 1, 65535)
 	c.TemporalUIPort = r.intRange("TEMPORAL_UI_PORT", 8233, 1, 65535)
+	c.TemporalUIURL = r.str("TEMPORAL_UI_URL", "")
 	c.TemporalBin = r.str("TEMPORAL_BIN", filepath.Join("bin", "temporal"))
 
 	if r.err != nil {

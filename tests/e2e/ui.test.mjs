@@ -73,6 +73,8 @@ test('create a task and watch it reach completed without a reload', T, async () 
   await page.getByRole('button', { name: 'Create task' }).click();
   await page.waitForURL(/\/app\/tasks\/[0-9a-f-]{36}$/);
   completedId = page.url().split('/').pop();
+  const temporalHref = await page.getByRole('link', { name: 'Open in Temporal UI' }).getAttribute('href');
+  assert.match(temporalHref, new RegExp(`^http://localhost:\\d+/namespaces/default/workflows/task-${completedId}$`));
   // A marker on window survives only if the page is never reloaded.
   await page.evaluate(() => {
     window.e2eMarker = 'same-page';

@@ -43,6 +43,15 @@ function metric(label, value) {
 }
 
 /** taskView is the live page of one task. */
+// temporalLink opens the task's workflow in the Temporal Web UI, when the
+// server says where that UI is.
+function temporalLink(config, id) {
+  if (!config.temporal_ui_url) return null;
+  const ns = encodeURIComponent(config.temporal_namespace || 'default');
+  const href = `${config.temporal_ui_url.replace(/\/$/, '')}/namespaces/${ns}/workflows/${encodeURIComponent(`task-${id}`)}`;
+  return h('a', { class: 'btn', href, target: '_blank', rel: 'noopener noreferrer' }, 'Open in Temporal UI');
+}
+
 export function taskView(app, id) {
   const head = h('div', { class: 'task-head' });
   const conn = h('p', { class: 'conn' });
@@ -96,7 +105,7 @@ export function taskView(app, id) {
     replace(
       head,
       h('h1', {}, 'Task ', h('code', { class: 'task-id' }, t.task_id)),
-      h('div', { class: 'head-actions' }, copyButton(t.task_id, 'Copy id')),
+      h('div', { class: 'head-actions' }, copyButton(t.task_id, 'Copy id'), temporalLink(app.config, t.task_id)),
       h('p', { class: 'task-desc' }, t.description),
     );
   }
