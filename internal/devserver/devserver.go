@@ -150,6 +150,14 @@ func (s *Server) Address() string {
 	return net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.Port))
 }
 
+// Pid is the server's process id, so callers can measure its resources.
+func (s *Server) Pid() int {
+	if s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // UIURL is the Temporal Web UI address ("" when headless).
 func (s *Server) UIURL() string {
 	if s.opts.UIPort <= 0 {
