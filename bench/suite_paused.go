@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+)
+
+// Suite 5: many tasks parked in needs_input. It has a dev server of its own
+// and, with PostgreSQL, runs the worker and the API as separate
+// `aiplatform worker` / `aiplatform api` processes so that each one's RSS
+// can be read; the memory store cannot be shared between processes, so
+// without PostgreSQL the API and worker run in this process (one RSS). The
+// baseline is the same number of raw waiting workflows on a worker process
+// of its own, resumed with the same two signals.
+
+// pausedSide is one measured process.
+type pausedSide struct {
+	name string
+	pid  int
+	rss  [3]float64 // before, parked, after resume
+}
+
+func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) {
+	n := b.opts.paused
+	dir, err := os.MkdirTemp(b.work, "paused-")
+	if err != nil {
+		return nil, err
+	}
+	dev, err := startDevServer(ctx, filepath.Join(b.root, "bin", "temporal"), filepath.Join(dir, "temporal"), b.log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = dev.Stop() }()
+	c, err := dialTemporal(ctx, dev.Address())
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+
+	env := platformEnv(b.root, dir)
+	env["TEMPORAL_ADDRESS"] = dev.Address()
+	env["ALLOWED_COMMANDS"] = "true"
+	env["MAX_CONCURRENT_TASKS"] = "64" // parking is not what the cap is for
+	var api *apiClient
+	sides := []*pausedSide{{name: "dev server", pid: dev.Pid()}}
+	var workerProc *proc
+	if kind == storePostgres {
+		url, drop, err := newSchema(ctx, b.pgURL)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		env["DATABASE_URL"], env["PORT"] = url, fmt.Sprint(port)
+		bin, err := filepath.Abs(filepath.Join(b.root, b.opts.aiplatform))
+		if err != nil {
+			return nil, err
+		}
+		if workerProc, err = startProc("worker", bin, dir, env, "worker"); err != nil {
+			return nil, fmt.Errorf("%w (run `make build`)", err)
+		}
+		defer workerProc.stop()
+		apiProc, err := startProc("api", bin, dir, env, "api")
+		if err != nil {
+			return nil, err
+		}
+		defer apiProc.stop()
+		if err := waitHTTP(ctx, apiProc, fmt.Sprintf("http://127.0.0.1:%d/health", port), time.Minute); err != nil {
+			return nil, err
+		}
+		api = newAPIClient(fmt.Sprintf("http://127.0.0.1:%d", port), 32)
+		sides = append(sides, &pausedSide{name: "worker", pid: workerProc.pid()}, &pausedSide{name: "API", pid: apiProc.pid()})
+	} else {
+		p, err := b.startPlatformAt(ctx, kind, dev.Address(), env)
+		if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		api = p.api
+		sides = append(sides, &pausedSide{name: "API + worker (one process, with the load generator)", pid: os.Getpid()})
+	}
+	rawQueue := "bench-raw-" + uuid.NewString()[:8]
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	rawProc, err := startProc("raw-worker", self, dir, map[string]string{}, "raw-worker", "-address", dev.Address(), "-queue", rawQueue)
+	if err != nil {
+		return nil, err
+	}
+	defer rawProc.stop()
+	rawSide := &pausedSide{name: "raw worker", pid: rawProc.pid()}
+	sides = append(sides, rawSide)
+
+	measure := func(i int) error {
+		time.Sleep(2 * time.Second) // let the processes settle after a burst
+		for _, s := range sides {
+			v, err := rssMiB(s.pid)
+			if err != nil {
+				return fmt.Errorf("RSS of %s: %w", s.name, err)
+			}
+			s.rss[i] = v
+		}
+		return nil
+	}
+	if err := measure(0); err != nil {
+		return nil, err
+	}
+	devBefore := sides[0].rss[0]
+
+	// Park n platform tasks.
+	t0 := time.Now()
+	ids := make([]string, n)
+	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
+		var err error
+		ids[i], err = api.createTask(ctx, descClarify)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := waitParked(ctx, api, n, 20*time.Minute); err != nil {
+		return nil, err
+	}
+	park := time.Since(t0)
+	if err := measure(1); err != nil {
+		return nil, err
+	}
+	devParked := sides[0].rss[1]
+
+	// Park n raw workflows (the dev server's growth from here is theirs).
+	t0 = time.Now()
+	rawIDs := make([]string, n)
+	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
+		rawIDs[i] = "bench-wait-" + uuid.NewString()
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: rawIDs[i], TaskQueue: rawQueue}, rawWaitWorkflow, WaitIn{}); err != nil {
+			return err
+		}
+		_, err := queryRaw(ctx, c, rawIDs[i])
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	rawPark := time.Since(t0)
+	if err := measure(2); err != nil {
+		return nil, err
+	}
+	devRaw := sides[0].rss[2]
+	rawWorkerParked := rawSide.rss[2]
+
+	// Resume the raw workflows first, while the platform's tasks are idle.
+	t0 = time.Now()
+	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
+		if err := c.SignalWorkflow(ctx, rawIDs[i], "", rawSignalInput, map[string]any{"scope": "minimal"}); err != nil {
+			return err
+		}
+		if err := c.SignalWorkflow(ctx, rawIDs[i], "", rawSignalResume, nil); err != nil {
+			return err
+		}
+		return c.GetWorkflow(ctx, rawIDs[i], "").Get(ctx, nil)
+	}); err != nil {
+		return nil, err
+	}
+	rawResume := time.Since(t0)
+
+	// Resume the platform's: POST /input and /resume, until none is in needs_input.
+	t0 = time.Now()
+	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
+		if _, err := api.do(ctx, http.MethodPost, "/api/tasks/"+ids[i]+"/input",
+			map[string]any{"answers": map[string]any{"scope": "minimal"}}, nil); err != nil {
+			return err
+		}
+		_, err := api.do(ctx, http.MethodPost, "/api/tasks/"+ids[i]+"/resume", map[string]any{}, nil)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	accepted := time.Since(t0)
+	if err := waitUnparked(ctx, api, 20*time.Minute); err != nil {
+		return nil, err
+	}
+	resume := time.Since(t0)
+	workerProc.stop() // the resumed tasks would run on; they are not measured
+
+	const suite = "5 paused tasks"
+	one := func(v float64) Summary { return Summary{N: 1, P50: v, P95: v, P99: v} }
+	perTask := func(mib float64) float64 { return mib * 1024 / float64(n) }
+	figs := []Figure{
+		Figure{Suite: suite, Name: fmt.Sprintf("park %d tasks: create -> all needs_input", n), Store: kind, Unit: "s",
+			Value: one(park.Seconds())}.withBase("start raw waiting workflows -> each answers a query", one(rawPark.Seconds())),
+		Figure{Suite: suite, Name: fmt.Sprintf("dev-server RSS growth per parked task (%d)", n), Store: kind, Unit: "KiB",
+			Value: one(perTask(devParked - devBefore)),
+			Note:  fmt.Sprintf("dev server RSS %.0f MiB before, %.0f MiB with %d tasks, %.0f MiB with the raw workflows too", devBefore, devParked, n, devRaw)}.
+			withBase("per raw waiting workflow", one(perTask(devRaw-devParked))),
+	}
+	for _, s := range sides[1 : len(sides)-1] {
+		f := Figure{Suite: suite, Name: fmt.Sprintf("%s RSS growth per parked task (%d)", s.name, n), Store: kind, Unit: "KiB",
+			Value: one(perTask(s.rss[1] - s.rss[0])),
+			Note:  fmt.Sprintf("%s RSS %.0f MiB before, %.0f MiB with %d parked tasks", s.name, s.rss[0], s.rss[1], n)}
+		if s.name == "worker" || sides[1].name != "worker" {
+			f = f.withBase("raw worker, per raw waiting workflow", one(perTask(rawWorkerParked-rawSide.rss[1])))
+			f.Note += fmt.Sprintf("; raw worker %.0f -> %.0f MiB", rawSide.rss[1], rawWorkerParked)
+		}
+		figs = append(figs, f)
+	}
+	figs = append(figs,
+		Figure{Suite: suite, Name: fmt.Sprintf("resume all %d: POST /input + /resume -> none in needs_input", n), Store: kind,
+			Unit: "s", Value: one(resume.Seconds()),
+			Note: fmt.Sprintf("the %d input+resume pairs were accepted in %.1f s (16 clients)", n, accepted.Seconds())}.
+			withBase("signal input + resume -> each raw workflow completed", one(rawResume.Seconds())),
+	)
+	return figs, nil
+}
+
+func queryRaw(ctx context.Context, c client.Client, id string) (WaitState, error) {
+	var st WaitState
+	v, err := c.QueryWorkflow(ctx, id, "", rawQueryState)
+	if err != nil {
+		return st, fmt.Errorf("query %s: %w", id, err)
+	}
+	return st, v.Get(&st)
+}
+
+// waitParked waits until n tasks are in needs_input; a failed task is an error.
+func waitParked(ctx context.Context, api *apiClient, n int, timeout time.Duration) error {
+	return waitFor(ctx, timeout, func() (bool, error) {
+		parked, err := countTasks(ctx, api, "needs_input")
+		if err != nil {
+			return false, err
+		}
+		if failed, err := countTasks(ctx, api, "failed"); err == nil && failed > 0 {
+			return false, fmt.Errorf("%d tasks failed while parking", failed)
+		}
+		return parked >= n, nil
+	})
+}
+
+func waitUnparked(ctx context.Context, api *apiClient, timeout time.Duration) error {
+	return waitFor(ctx, timeout, func() (bool, error) {
+		parked, err := countTasks(ctx, api, "needs_input")
+		return parked == 0, err
+	})
+}
+
+func waitFor(ctx context.Context, timeout time.Duration, done func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := done()
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not done after %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// countTasks is the number of the client's tasks in a status (the list's total).
+func countTasks(ctx context.Context, api *apiClient, status string) (int, error) {
+	var page struct {
+		Total int `json:"total"`
+	}
+	_, err := api.do(ctx, http.MethodGet, "/api/tasks?limit=1&status="+status, nil, &page)
+	return page.Total, err
+}

@@ -1,0 +1,70 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"ai-platform/internal/store"
+	"ai-platform/internal/task"
+)
+
+// BenchmarkMemoryGetTask is the memory store's read: a lookup and a deep
+// copy of the row.
+func BenchmarkMemoryGetTask(b *testing.B) {
+	m, err := store.NewMemory(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	tk, err := m.CreateTask(ctx, store.Task{ID: uuid.NewString(), Description: "bench", Status: task.StatusProcessing,
+		PendingQuestions: []task.Question{{ID: "scope", Text: "How much?", Type: task.QuestionChoice, Choices: []string{"a", "b"}}},
+		ProvidedAnswers:  map[string]any{"scope": "a", "format": "json"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.GetTask(ctx, tk.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMemoryAppendEvent appends to a task that already has `events`
+// events, with JSON persistence on: every append rewrites and fsyncs the
+// task's whole file, so the cost grows with the task's history.
+func BenchmarkMemoryAppendEvent(b *testing.B) {
+	payload := []byte(`{"stage": "implementation", "step": 3, "message": "ran pytest: 12 passed"}`)
+	for _, events := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("events=%d", events), func(b *testing.B) {
+			p, err := store.NewPersister(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := store.NewMemory(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			tk, err := m.CreateTask(ctx, store.Task{ID: uuid.NewString(), Description: "bench", Status: task.StatusProcessing})
+			if err != nil {
+				b.Fatal(err)
+			}
+			add := func() {
+				if _, err := m.AppendEvent(ctx, store.Event{ID: uuid.NewString(), TaskID: tk.ID, Type: "command_finished", Payload: payload}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range events {
+				add()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				add()
+			}
+		})
+	}
+}
