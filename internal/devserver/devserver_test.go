@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -50,4 +51,36 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestServerArgs(t *testing.T) {
+	base := Options{Bin: "temporal", DBFile: "/d/t.db", IP: "127.0.0.1", Port: 7233, Namespace: "default"}
+	withUI := base
+	withUI.UIPort = 8233
+	tests := []struct {
+		name string
+		o    Options
+		want []string
+		not  []string
+	}{
+		{"headless", base, []string{"--headless", "--db-filename /d/t.db", "--port 7233",
+			"--dynamic-config-value history.transferProcessorMaxPollRPS=1000"}, []string{"--ui-port"}},
+		{"with UI", withUI, []string{"--ui-port 8233", "--ui-ip 127.0.0.1",
+			"--dynamic-config-value history.transferProcessorMaxPollRPS=1000"}, []string{"--headless"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := " " + strings.Join(serverArgs(tc.o), " ") + " "
+			for _, w := range tc.want {
+				if !strings.Contains(got, " "+w+" ") {
+					t.Errorf("args %q lack %q", got, w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(got, n) {
+					t.Errorf("args %q contain %q", got, n)
+				}
+			}
+		})
+	}
 }
