@@ -64,8 +64,16 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 	for {
 		s.grant(ctx)
 		if handled >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			s.drain(ctx, acquireCh, releaseCh)
-			s.grant(ctx)
+			// grant waits for its signals to be delivered, and signals that
+			// arrive meanwhile land in the channels: drain until none is
+			// left, or they would be dropped with this run.
+			for {
+				s.drain(ctx, acquireCh, releaseCh)
+				s.grant(ctx)
+				if acquireCh.Len() == 0 && releaseCh.Len() == 0 {
+					break
+				}
+			}
 			return workflow.NewContinueAsNewError(ctx, SlotsWorkflow, s.SlotsState)
 		}
 		sel := workflow.NewSelector(ctx)
