@@ -97,15 +97,24 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 }
 
 // DynamicConfig returns the settings the dev server runs with beyond
-// Temporal's defaults. history.transferProcessorMaxPollRPS (default 20 per shard) paces
-// the history service's reads of its transfer queue, through which every
-// workflow and activity task reaches the task queues. A cluster spreads
-// that over hundreds of shards; the dev server has one, so under steady
-// load every step of every workflow waited ~50 ms for the next read (a task
-// of 15 activities took 1.5 s instead of 0.15 s; see docs/PERFORMANCE.md).
-// The limit only applies when there is work, so a higher one costs nothing idle.
+// Temporal's defaults, which are a cluster's; the dev server is one process
+// with one history shard (make bench measures both, docs/PERFORMANCE.md):
+//   - history.transferProcessorMaxPollRPS (default 20 per shard) paces the
+//     reads of the transfer queue, through which every workflow and activity
+//     task reaches its task queue. A cluster spreads that over hundreds of
+//     shards; with one, every step of every workflow waited ~50 ms once the
+//     limiter's burst was spent (15 no-op activities: 1.5 s instead of 0.1 s).
+//     It applies only when there is work, so a higher limit costs nothing idle.
+//   - matching.numTaskqueueWritePartitions (default 4): a task written to a
+//     partition no poller is waiting on is forwarded to the root one, and
+//     with a worker's few pollers that stalled a task for 2 s every few dozen
+//     tasks. New tasks now all go to the root partition; pollers still read
+//     the default 4, so a backlog an older run left in the others drains.
 func DynamicConfig() []string {
-	return []string{"history.transferProcessorMaxPollRPS=1000"}
+	return []string{
+		"history.transferProcessorMaxPollRPS=1000",
+		"matching.numTaskqueueWritePartitions=1",
+	}
 }
 
 // serverArgs is the command line of `temporal server start-dev`.

@@ -64,7 +64,8 @@ func TestServerArgs(t *testing.T) {
 		not  []string
 	}{
 		{"headless", base, []string{"--headless", "--db-filename /d/t.db", "--port 7233",
-			"--dynamic-config-value history.transferProcessorMaxPollRPS=1000"}, []string{"--ui-port"}},
+			"--dynamic-config-value history.transferProcessorMaxPollRPS=1000",
+			"--dynamic-config-value matching.numTaskqueueWritePartitions=1"}, []string{"--ui-port", "ReadPartitions"}},
 		{"with UI", withUI, []string{"--ui-port 8233", "--ui-ip 127.0.0.1",
 			"--dynamic-config-value history.transferProcessorMaxPollRPS=1000"}, []string{"--headless"}},
 	}
