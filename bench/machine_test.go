@@ -31,3 +31,18 @@ func TestRSSOfThisProcess(t *testing.T) {
 		t.Fatalf("rssMiB(self) = %v, %v", v, err)
 	}
 }
+
+func TestParseCPU(t *testing.T) {
+	// pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+	stat := "1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 5 0"
+	got, err := parseCPU(stat)
+	if err != nil || got != 3 {
+		t.Fatalf("parseCPU = %v, %v; want 3 s", got, err)
+	}
+	if _, err := parseCPU("garbage"); err == nil {
+		t.Error("garbage parsed")
+	}
+	if v, err := cpuSeconds(os.Getpid()); err != nil || v < 0 {
+		t.Errorf("cpuSeconds(self) = %v, %v", v, err)
+	}
+}

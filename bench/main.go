@@ -89,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pgURL, "database-url", os.Getenv("BENCH_DATABASE_URL"), "PostgreSQL for the store (default $BENCH_DATABASE_URL, else "+defaultPGURL+" when it answers; \"off\" for the memory store only)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs of the dev server and the platform)")
 	fs.IntVar(&o.runs, "runs", 3, "repeated load runs per status-read figure")
-	fs.DurationVar(&o.dur, "dur", time.Second, "length of one load run")
+	fs.DurationVar(&o.dur, "dur", 500*time.Millisecond, "length of one load run")
 	fs.IntVar(&o.e2eTasks, "e2e", 20, "tasks per end-to-end variant")
 	fs.IntVar(&o.e2eConc, "e2e-conc", 2, "tasks in flight in the with-commands end-to-end variant")
 	fs.IntVar(&o.capTasks, "cap-tasks", 100, "tasks per concurrency-cap run")
@@ -242,10 +242,11 @@ func (b *bench) suite(ctx context.Context, name, store string, fn func(context.C
 	}
 	b.log.Info("suite", "name", name, "store", store)
 	stopProfile := b.profile(name, store)
+	cpu := b.cpuMeter()
 	start := time.Now()
 	figs, err := fn(ctx)
 	stopProfile()
-	sr := SuiteRun{Suite: name, Store: store, Seconds: time.Since(start).Seconds()}
+	sr := SuiteRun{Suite: name, Store: store, Seconds: time.Since(start).Seconds(), CPU: cpu()}
 	if err != nil {
 		sr.Error = err.Error()
 		b.log.Error("suite failed", "name", name, "store", store, "error", err)
@@ -253,6 +254,30 @@ func (b *bench) suite(ctx context.Context, name, store string, fn func(context.C
 	b.res.Suites = append(b.res.Suites, sr)
 	b.res.Figures = append(b.res.Figures, figs...)
 	b.log.Info("suite done", "name", name, "store", store, "seconds", int(sr.Seconds), "figures", len(figs))
+}
+
+// cpuMeter returns a func giving the CPU seconds this process (API, worker,
+// load generator, raw worker) and the shared dev server have used since.
+func (b *bench) cpuMeter() func() map[string]float64 {
+	pids := map[string]int{"bench": os.Getpid()}
+	if b.dev != nil {
+		pids["dev server"] = b.dev.Pid()
+	}
+	start := map[string]float64{}
+	for k, pid := range pids {
+		if v, err := cpuSeconds(pid); err == nil {
+			start[k] = v
+		}
+	}
+	return func() map[string]float64 {
+		out := map[string]float64{}
+		for k, v0 := range start {
+			if v, err := cpuSeconds(pids[k]); err == nil {
+				out[k] = v - v0
+			}
+		}
+		return out
+	}
 }
 
 // profile starts a CPU profile of this process for one suite when

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -58,6 +59,8 @@ type SuiteRun struct {
 	Seconds float64 `json:"seconds"`
 	Skipped string  `json:"skipped,omitempty"`
 	Error   string  `json:"error,omitempty"`
+	// CPU is the CPU seconds each process used during the suite.
+	CPU map[string]float64 `json:"cpu_seconds,omitempty"`
 }
 
 // Results is the whole run, written as latest.json.
@@ -136,7 +139,15 @@ func (r *Results) Markdown(w io.Writer) error {
 		case s.Skipped != "":
 			fmt.Fprintf(&b, " skipped: %s;", s.Skipped)
 		default:
-			fmt.Fprintf(&b, " %.0f s;", s.Seconds)
+			fmt.Fprintf(&b, " %.0f s", s.Seconds)
+			if len(s.CPU) > 0 {
+				b.WriteString(" (CPU s:")
+				for _, k := range sortedKeys(s.CPU) {
+					fmt.Fprintf(&b, " %s %.1f", k, s.CPU[k])
+				}
+				b.WriteString(")")
+			}
+			b.WriteString(";")
 		}
 	}
 	b.WriteString("\n")
@@ -148,6 +159,15 @@ func (r *Results) Markdown(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func sortedKeys(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func orDash(s string) string {

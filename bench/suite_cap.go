@@ -147,25 +147,18 @@ func (s *capSampler) run(ctx context.Context, b *bench, p *platform) {
 // waitCount waits until n of the client's tasks have completed; a failed
 // task is an error.
 func waitCount(ctx context.Context, p *platform, n int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
+	return waitFor(ctx, timeout, func() (bool, string, error) {
 		done, err := countTasks(ctx, p.api, "completed")
 		if err != nil {
-			return err
+			return false, "", err
 		}
-		if done >= n {
-			return nil
+		c, err := statusCounts(ctx, p.api)
+		if err != nil {
+			return false, "", err
 		}
-		if failed, err := countTasks(ctx, p.api, "failed"); err == nil && failed > 0 {
-			return fmt.Errorf("%d tasks failed", failed)
+		if c["failed"] > 0 {
+			return false, "", fmt.Errorf("%d tasks failed", c["failed"])
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d tasks completed after %s", done, n, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+		return done >= n, fmt.Sprintf("%d completed, %v", done, c), nil
+	})
 }

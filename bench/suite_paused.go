@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -116,10 +118,28 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	if err := measure(0); err != nil {
 		return nil, err
 	}
+	// phaseCPU returns a func that describes the CPU seconds each process
+	// used since, for the notes.
+	phaseCPU := func() func() string {
+		start := make([]float64, len(sides))
+		for i, s := range sides {
+			start[i], _ = cpuSeconds(s.pid)
+		}
+		return func() string {
+			var parts []string
+			for i, s := range sides {
+				if v, err := cpuSeconds(s.pid); err == nil {
+					parts = append(parts, fmt.Sprintf("%s %.0f", s.name, v-start[i]))
+				}
+			}
+			return "CPU s: " + strings.Join(parts, ", ")
+		}
+	}
 	devBefore := sides[0].rss[0]
 
 	// Park n platform tasks.
 	t0 := time.Now()
+	cpu := phaseCPU()
 	ids := make([]string, n)
 	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
 		var err error
@@ -131,14 +151,14 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	if err := waitParked(ctx, api, n, 20*time.Minute); err != nil {
 		return nil, err
 	}
-	park := time.Since(t0)
+	park, parkCPU := time.Since(t0), cpu()
 	if err := measure(1); err != nil {
 		return nil, err
 	}
 	devParked := sides[0].rss[1]
 
 	// Park n raw workflows (the dev server's growth from here is theirs).
-	t0 = time.Now()
+	t0, cpu = time.Now(), phaseCPU()
 	rawIDs := make([]string, n)
 	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
 		rawIDs[i] = "bench-wait-" + uuid.NewString()
@@ -150,7 +170,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	}); err != nil {
 		return nil, err
 	}
-	rawPark := time.Since(t0)
+	rawPark, rawParkCPU := time.Since(t0), cpu()
 	if err := measure(2); err != nil {
 		return nil, err
 	}
@@ -158,7 +178,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	rawWorkerParked := rawSide.rss[2]
 
 	// Resume the raw workflows first, while the platform's tasks are idle.
-	t0 = time.Now()
+	t0, cpu = time.Now(), phaseCPU()
 	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
 		if err := c.SignalWorkflow(ctx, rawIDs[i], "", rawSignalInput, map[string]any{"scope": "minimal"}); err != nil {
 			return err
@@ -170,17 +190,17 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	}); err != nil {
 		return nil, err
 	}
-	rawResume := time.Since(t0)
+	rawResume, rawResumeCPU := time.Since(t0), cpu()
 
 	// Resume the platform's: POST /input and /resume, until none is in needs_input.
-	t0 = time.Now()
+	t0, cpu = time.Now(), phaseCPU()
+	var unavailable atomic.Int64
 	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
-		if _, err := api.do(ctx, http.MethodPost, "/api/tasks/"+ids[i]+"/input",
-			map[string]any{"answers": map[string]any{"scope": "minimal"}}, nil); err != nil {
+		if err := postRetrying(ctx, api, "/api/tasks/"+ids[i]+"/input",
+			map[string]any{"answers": map[string]any{"scope": "minimal"}}, &unavailable); err != nil {
 			return err
 		}
-		_, err := api.do(ctx, http.MethodPost, "/api/tasks/"+ids[i]+"/resume", map[string]any{}, nil)
-		return err
+		return postRetrying(ctx, api, "/api/tasks/"+ids[i]+"/resume", map[string]any{}, &unavailable)
 	}); err != nil {
 		return nil, err
 	}
@@ -188,7 +208,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	if err := waitUnparked(ctx, api, 20*time.Minute); err != nil {
 		return nil, err
 	}
-	resume := time.Since(t0)
+	resume, resumeCPU := time.Since(t0), cpu()
 	workerProc.stop() // the resumed tasks would run on; they are not measured
 
 	const suite = "5 paused tasks"
@@ -196,7 +216,8 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	perTask := func(mib float64) float64 { return mib * 1024 / float64(n) }
 	figs := []Figure{
 		Figure{Suite: suite, Name: fmt.Sprintf("park %d tasks: create -> all needs_input", n), Store: kind, Unit: "s",
-			Value: one(park.Seconds())}.withBase("start raw waiting workflows -> each answers a query", one(rawPark.Seconds())),
+			Value: one(park.Seconds()), Note: fmt.Sprintf("parking: %s; raw: %s", parkCPU, rawParkCPU)}.
+			withBase("start raw waiting workflows -> each answers a query", one(rawPark.Seconds())),
 		Figure{Suite: suite, Name: fmt.Sprintf("dev-server RSS growth per parked task (%d)", n), Store: kind, Unit: "KiB",
 			Value: one(perTask(devParked - devBefore)),
 			Note:  fmt.Sprintf("dev server RSS %.0f MiB before, %.0f MiB with %d tasks, %.0f MiB with the raw workflows too", devBefore, devParked, n, devRaw)}.
@@ -215,10 +236,29 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	figs = append(figs,
 		Figure{Suite: suite, Name: fmt.Sprintf("resume all %d: POST /input + /resume -> none in needs_input", n), Store: kind,
 			Unit: "s", Value: one(resume.Seconds()),
-			Note: fmt.Sprintf("the %d input+resume pairs were accepted in %.1f s (16 clients)", n, accepted.Seconds())}.
+			Note: fmt.Sprintf("the %d input+resume pairs were accepted in %.1f s (16 clients, %d answers were 503 and retried); %s; raw: %s",
+				n, accepted.Seconds(), unavailable.Load(), resumeCPU, rawResumeCPU)}.
 			withBase("signal input + resume -> each raw workflow completed", one(rawResume.Seconds())),
 	)
 	return figs, nil
+}
+
+// postRetrying POSTs until the API stops answering 503 (its Temporal calls
+// timed out: nothing was signalled, so a retry is what a client should do),
+// counting the 503s.
+func postRetrying(ctx context.Context, api *apiClient, path string, body any, unavailable *atomic.Int64) error {
+	for attempt := 1; ; attempt++ {
+		code, err := api.do(ctx, http.MethodPost, path, body, nil)
+		if code != http.StatusServiceUnavailable || attempt == 20 {
+			return err
+		}
+		unavailable.Add(1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func queryRaw(ctx context.Context, c client.Client, id string) (WaitState, error) {
@@ -232,34 +272,47 @@ func queryRaw(ctx context.Context, c client.Client, id string) (WaitState, error
 
 // waitParked waits until n tasks are in needs_input; a failed task is an error.
 func waitParked(ctx context.Context, api *apiClient, n int, timeout time.Duration) error {
-	return waitFor(ctx, timeout, func() (bool, error) {
-		parked, err := countTasks(ctx, api, "needs_input")
+	return waitFor(ctx, timeout, func() (bool, string, error) {
+		c, err := statusCounts(ctx, api)
 		if err != nil {
-			return false, err
+			return false, "", err
 		}
-		if failed, err := countTasks(ctx, api, "failed"); err == nil && failed > 0 {
-			return false, fmt.Errorf("%d tasks failed while parking", failed)
+		if c["failed"] > 0 {
+			return false, "", fmt.Errorf("%d tasks failed while parking", c["failed"])
 		}
-		return parked >= n, nil
+		return c["needs_input"] >= n, fmt.Sprint(c), nil
 	})
 }
 
 func waitUnparked(ctx context.Context, api *apiClient, timeout time.Duration) error {
-	return waitFor(ctx, timeout, func() (bool, error) {
-		parked, err := countTasks(ctx, api, "needs_input")
-		return parked == 0, err
+	return waitFor(ctx, timeout, func() (bool, string, error) {
+		c, err := statusCounts(ctx, api)
+		return err == nil && c["needs_input"] == 0, fmt.Sprint(c), err
 	})
 }
 
-func waitFor(ctx context.Context, timeout time.Duration, done func() (bool, error)) error {
+// stallAfter is how long the task counts may stay the same before a wait
+// gives up: a stall is a finding, not something to wait out.
+const stallAfter = 90 * time.Second
+
+// waitFor polls check until it reports done, fails, times out, or its
+// progress string stops changing for stallAfter.
+func waitFor(ctx context.Context, timeout time.Duration, check func() (done bool, progress string, err error)) error {
 	deadline := time.Now().Add(timeout)
+	last, since := "", time.Now()
 	for {
-		ok, err := done()
-		if err != nil || ok {
+		done, progress, err := check()
+		if err != nil || done {
 			return err
 		}
+		if progress != last {
+			last, since = progress, time.Now()
+		}
+		if time.Since(since) > stallAfter {
+			return fmt.Errorf("stalled for %s at %s", stallAfter, progress)
+		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not done after %s", timeout)
+			return fmt.Errorf("not done after %s: %s", timeout, progress)
 		}
 		select {
 		case <-ctx.Done():
@@ -267,6 +320,20 @@ func waitFor(ctx context.Context, timeout time.Duration, done func() (bool, erro
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// statusCounts counts the client's tasks in the non-terminal statuses and
+// in failed.
+func statusCounts(ctx context.Context, api *apiClient) (map[string]int, error) {
+	out := map[string]int{}
+	for _, st := range []string{"queued", "processing", "needs_input", "failed"} {
+		n, err := countTasks(ctx, api, st)
+		if err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, nil
 }
 
 // countTasks is the number of the client's tasks in a status (the list's total).
