@@ -71,5 +71,20 @@ workflowcheck: bin/workflowcheck
 bin/workflowcheck:
 	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
+## bench: the platform against raw Temporal, side by side (bench/results/latest.md and .json; docs/PERFORMANCE.md).
+## Not part of `make test`. BENCH_FLAGS passes options (e.g. -paused 10000, -cpuprofile DIR, -quick);
+## BENCH_DATABASE_URL picks the PostgreSQL (default: the local one when it answers).
+bench: build temporal
+	$(GO) build -o bin/bench ./bench
+	./bin/bench $(BENCH_FLAGS)
+
+## bench-micro: Go micro-benchmarks of hot paths with -benchmem; compare two runs with benchstat
+MICRO_BENCH ?= TaskViewJSON|GetTaskHandler|MemoryGetTask|MemoryAppendEvent|CleanPath|Diff|WriteTaskZip
+BENCH_COUNT ?= 6
+bench-micro:
+	@mkdir -p bench/results
+	set -o pipefail; $(GO) test -run '^$$' -bench '$(MICRO_BENCH)' -benchmem -count $(BENCH_COUNT) ./api/ ./internal/store/ ./internal/workspace/ \
+		| tee bench/results/micro.txt
+
 clean:
-	rm -rf bin/aiplatform bin/aiplatform-image
+	rm -rf bin/aiplatform bin/aiplatform-image bin/bench

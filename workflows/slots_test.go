@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -167,5 +168,48 @@ func TestSlotsWorkflowKeepsSignalsAcrossContinueAsNew(t *testing.T) {
 	}
 	if len(next.Holders) != 0 || len(next.Waiters) != 1 || next.Waiters[0].WorkflowID != "c" {
 		t.Fatalf("state handed to the next run: holders %+v waiters %+v; want no holder and c waiting", next.Holders, next.Waiters)
+	}
+}
+
+// TestSlotsWorkflowKeepsChainedSignalsAcrossContinueAsNew: signals that arrive
+// while the last grants before continue-as-new are being delivered (the
+// grant waits on a signal of its own, so the workflow yields) must reach
+// the next run; a lost acquire left its task queued forever.
+func TestSlotsWorkflowKeepsChainedSignalsAcrossContinueAsNew(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	req := func(id string) task.SlotRequest { return task.SlotRequest{WorkflowID: id, Token: id, Capacity: 3} }
+	// Each grant lets one more request in while it is on its way.
+	next := map[string]string{"a": "late", "late": "later"}
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
+		func(_ string, id, _ string, _ string, _ any) error {
+			if n, ok := next[id]; ok {
+				env.SignalWorkflow(task.SignalAcquire, req(n))
+			}
+			return nil
+		})
+	env.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
+		activityOpts{Name: task.ActCheckHolders})
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(task.SignalAcquire, req("a")) }, time.Second)
+	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 3, CheckEvery: time.Hour, HandledLimit: 1})
+	var can *workflow.ContinueAsNewError
+	if !errors.As(env.GetWorkflowError(), &can) {
+		t.Fatalf("want continue-as-new, got %v", env.GetWorkflowError())
+	}
+	var next1 SlotsState
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next1); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, h := range next1.Holders {
+		ids = append(ids, h.WorkflowID)
+	}
+	for _, w := range next1.Waiters {
+		ids = append(ids, w.WorkflowID)
+	}
+	slices.Sort(ids)
+	if want := []string{"a", "late", "later"}; !slices.Equal(ids, want) {
+		t.Fatalf("the next run knows %v (holders %v, waiters %v), want %v", ids, next1.Holders, next1.Waiters, want)
 	}
 }

@@ -77,14 +77,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: opening log: %w", err)
 	}
-	args := []string{"server", "start-dev", "--db-filename", o.DBFile, "--ip", o.IP,
-		"--port", strconv.Itoa(o.Port), "--namespace", o.Namespace, "--log-level", "warn", "--log-format", "json"}
-	if o.UIPort > 0 {
-		args = append(args, "--ui-port", strconv.Itoa(o.UIPort), "--ui-ip", o.IP)
-	} else {
-		args = append(args, "--headless")
-	}
-	cmd := exec.Command(o.Bin, args...)
+	cmd := exec.Command(o.Bin, serverArgs(o)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: Ctrl-C in the terminal reaches us, and we stop
 	// the server ourselves, after the worker has drained.
@@ -101,6 +94,42 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	o.Logger.Info("temporal dev server ready", "address", s.Address(), "ui", s.UIURL(), "db", o.DBFile, "log", o.LogFile)
 	return s, nil
+}
+
+// DynamicConfig returns the settings the dev server runs with beyond
+// Temporal's defaults, which are a cluster's; the dev server is one process
+// with one history shard (make bench measures both, docs/PERFORMANCE.md):
+//   - history.transferProcessorMaxPollRPS (default 20 per shard) paces the
+//     reads of the transfer queue, through which every workflow and activity
+//     task reaches its task queue. A cluster spreads that over hundreds of
+//     shards; with one, every step of every workflow waited ~50 ms once the
+//     limiter's burst was spent (15 no-op activities: 1.5 s instead of 0.1 s).
+//     It applies only when there is work, so a higher limit costs nothing idle.
+//   - matching.numTaskqueueWritePartitions (default 4): a task written to a
+//     partition no poller is waiting on is forwarded to the root one, and
+//     with a worker's few pollers that stalled a task for 2 s every few dozen
+//     tasks. New tasks now all go to the root partition; pollers still read
+//     the default 4, so a backlog an older run left in the others drains.
+func DynamicConfig() []string {
+	return []string{
+		"history.transferProcessorMaxPollRPS=1000",
+		"matching.numTaskqueueWritePartitions=1",
+	}
+}
+
+// serverArgs is the command line of `temporal server start-dev`.
+func serverArgs(o Options) []string {
+	args := []string{"server", "start-dev", "--db-filename", o.DBFile, "--ip", o.IP,
+		"--port", strconv.Itoa(o.Port), "--namespace", o.Namespace, "--log-level", "warn", "--log-format", "json"}
+	if o.UIPort > 0 {
+		args = append(args, "--ui-port", strconv.Itoa(o.UIPort), "--ui-ip", o.IP)
+	} else {
+		args = append(args, "--headless")
+	}
+	for _, kv := range DynamicConfig() {
+		args = append(args, "--dynamic-config-value", kv)
+	}
+	return args
 }
 
 func busy(ip string, port int) error {
@@ -148,6 +177,14 @@ func (s *Server) waitReady(ctx context.Context) error {
 // Address is the frontend host:port.
 func (s *Server) Address() string {
 	return net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.Port))
+}
+
+// Pid is the server's process id, so callers can measure its resources.
+func (s *Server) Pid() int {
+	if s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // UIURL is the Temporal Web UI address ("" when headless).
