@@ -460,3 +460,38 @@ func TestStoreOutageIs503(t *testing.T) {
 		}
 	}
 }
+
+// TestQuestionsFallBackToTheStore: with Temporal busy or no worker polling,
+// a task waiting for answers is still served from its row.
+func TestQuestionsFallBackToTheStore(t *testing.T) {
+	f := newFixture(t, nil)
+	f.expectStart()
+	id := f.create("k", "a task")
+	qs := []task.Question{{ID: "scope", Type: task.QuestionText, Required: true}}
+	_, _ = f.store.UpdateTask(t.Context(), id, func(row *store.Task) error {
+		row.Status, row.PendingQuestions = task.StatusNeedsInput, qs
+		return nil
+	})
+	f.client.On("QueryWorkflow", mock.Anything, task.WorkflowID(id), "", task.QueryState).
+		Return(nil, serviceerror.NewUnavailable("busy"))
+	f.client.On("SignalWorkflow", mock.Anything, task.WorkflowID(id), "", task.SignalInput, mock.Anything).Return(nil)
+	w := f.do("GET", "/api/tasks/"+id+"/questions", "k", nil)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"scope"`) {
+		t.Fatalf("questions: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"nope": "x"}}); w.Code != 400 {
+		t.Fatalf("validation against the stored questions: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"scope": "x"}}); w.Code != 200 {
+		t.Fatalf("input: %d %s", w.Code, w.Body)
+	}
+	// A task not waiting for answers still needs the live state: 503.
+	g := newFixture(t, nil)
+	g.expectStart()
+	gid := g.create("k", "another")
+	g.client.On("QueryWorkflow", mock.Anything, task.WorkflowID(gid), "", task.QueryState).
+		Return(nil, serviceerror.NewUnavailable("busy"))
+	if w := g.do("POST", "/api/tasks/"+gid+"/resume", "k", nil); w.Code != 503 {
+		t.Fatalf("resume without the live state: %d %s", w.Code, w.Body)
+	}
+}

@@ -31,7 +31,14 @@ func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool
 	live, ok, err := s.liveState(c.Request.Context(), t)
 	if err != nil {
 		var nf *serviceerror.NotFound
-		if !errors.As(err, &nf) {
+		switch {
+		case errors.As(err, &nf):
+		case t.Status == task.StatusNeedsInput && (temporalUnavailable(err) || noPoller(err)):
+			// A busy Temporal or no worker right now: the row, written when the
+			// questions were asked, holds the same questions; the workflow
+			// validates answers again when it receives them.
+			s.logger(c).Warn("state query failed; answering questions from the store", "task_id", t.ID, "error", err)
+		default:
 			s.temporalFailure(c, err, "query task state")
 			return v, false
 		}

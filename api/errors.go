@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -55,8 +56,19 @@ func temporalUnavailable(err error) bool {
 	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted)
 }
 
+// noPoller reports a query that found no worker polling the task queue:
+// the workers are down or restarting, which is a temporary outage.
+func noPoller(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no poller seen")
+}
+
 // temporalFailure answers a Temporal client error with 503 or 500.
 func (s *Server) temporalFailure(c *gin.Context, err error, what string) {
+	if noPoller(err) {
+		s.logger(c).Warn("no worker is polling", "what", what, "error", err)
+		fail(c, http.StatusServiceUnavailable, "No worker is running right now; try again shortly")
+		return
+	}
 	if temporalUnavailable(err) {
 		s.logger(c).Warn("temporal unavailable", "what", what, "error", err)
 		fail(c, http.StatusServiceUnavailable, msgTemporalDown)

@@ -25,6 +25,7 @@ import (
 
 	"ai-platform/internal/app"
 	"ai-platform/internal/config"
+	"ai-platform/internal/devserver"
 )
 
 // RepoRoot is the repository root (where go.mod is).
@@ -52,8 +53,13 @@ func DevServer(t testing.TB, dbFile string) *testsuite.DevServer {
 	bin := TemporalBin(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The same server settings as `aiplatform run`, so tests see its timing.
+	var extra []string
+	for _, kv := range devserver.DynamicConfig() {
+		extra = append(extra, "--dynamic-config-value", kv)
+	}
 	opts := testsuite.DevServerOptions{ExistingPath: bin, LogLevel: "error", DBFilename: dbFile,
-		ClientOptions: &client.Options{Logger: quiet{}}}
+		ClientOptions: &client.Options{Logger: quiet{}}, ExtraArgs: extra}
 	srv, err := testsuite.StartDevServer(ctx, opts)
 	if err != nil {
 		t.Fatalf("starting the Temporal dev server: %v", err)
