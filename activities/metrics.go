@@ -16,6 +16,9 @@ type Metrics interface {
 	LLMRequest(provider, model, stage, outcome string, tokensIn, tokensOut int64, d time.Duration)
 	// CommandRun is one command run by the safe runner.
 	CommandRun(purpose, outcome string, d time.Duration)
+	// Purged counts what a retention pass removed, by kind (tasks, events,
+	// artifacts, files, usage, workspaces).
+	Purged(kind string, n int64)
 }
 
 // observedProvider reports every request of the agents to Metrics. It sits

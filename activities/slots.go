@@ -94,6 +94,12 @@ func (a *Activities) PurgeExpired(ctx context.Context, in task.PurgeIn) (task.Pu
 		}
 		out.Workspaces = len(removed)
 	}
+	if a.Metrics != nil {
+		for kind, n := range map[string]int64{"tasks": out.Tasks, "events": out.Events, "artifacts": out.Artifacts,
+			"files": out.Files, "usage": out.Usage, "workspaces": int64(out.Workspaces)} {
+			a.Metrics.Purged(kind, n)
+		}
+	}
 	a.Logger.Info("retention purge", "tasks", out.Tasks, "events", out.Events, "artifacts", out.Artifacts,
 		"files", out.Files, "usage_rows", out.Usage, "workspaces", out.Workspaces)
 	return out, nil

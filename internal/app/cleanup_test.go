@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,11 @@ func TestRetentionCleanup(t *testing.T) {
 	}
 	if code, _ := p.Do(t, http.MethodGet, "/health", nil, nil); code != 200 {
 		t.Fatal("platform unhealthy after cleanup")
+	}
+	_, metrics := p.Do(t, http.MethodGet, "/metrics", nil, nil)
+	for _, line := range []string{`aiplatform_retention_purged_total{kind="tasks"} 5`, `aiplatform_retention_purged_total{kind="workspaces"} 5`} {
+		if !strings.Contains(string(metrics), line) {
+			t.Errorf("metrics lack %q", line)
+		}
 	}
 }

@@ -41,6 +41,8 @@ type Metrics struct {
 	commandRuns     *prometheus.CounterVec
 	commandDuration *prometheus.HistogramVec
 
+	purged *prometheus.CounterVec
+
 	// temporal is the SDK's metrics handler and closer of its tally scope.
 	temporal       client.MetricsHandler
 	temporalCloser io.Closer
@@ -82,6 +84,8 @@ func New(log *slog.Logger) *Metrics {
 		commandDuration: f.histogramVec("command_duration_seconds",
 			"Duration of commands run by the safe runner, by purpose and outcome.",
 			[]float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}, "purpose", "outcome"),
+		purged: f.counterVec("retention_purged_total",
+			"Rows and workspaces removed by retention (TASK_TTL_DAYS, WORKSPACE_TTL_DAYS), by kind.", "kind"),
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.temporal, m.temporalCloser = newTemporalHandler(reg, log)
@@ -142,6 +146,9 @@ func (m *Metrics) LLMRequest(provider, model, stage, outcome string, tokensIn, t
 		m.llmTokens.WithLabelValues(provider, model, "output").Add(float64(tokensOut))
 	}
 }
+
+// Purged implements activities.Metrics.
+func (m *Metrics) Purged(kind string, n int64) { m.purged.WithLabelValues(kind).Add(float64(n)) }
 
 // CommandRun implements activities.Metrics: one command run by the runner.
 func (m *Metrics) CommandRun(purpose, outcome string, d time.Duration) {
