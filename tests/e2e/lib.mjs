@@ -68,6 +68,10 @@ export async function signIn(page, key = KEY) {
   await page.goto(`${BASE}/`);
   await page.getByRole('textbox', { name: 'API key' }).fill(key);
   await page.getByRole('button', { name: 'Use this key' }).click();
+  // The key is checked against the server before it is kept: wait for that
+  // answer (the task list, or the error), so a navigation right after does
+  // not load a page that is not signed in yet.
+  await page.getByRole('heading', { name: 'Your tasks' }).or(page.getByRole('alert')).first().waitFor();
 }
 
 /** statusText reads the status badge on a task page. */
