@@ -185,8 +185,8 @@ func TestCreateTaskWhenTemporalIsDown(t *testing.T) {
 	f.client.On("ExecuteWorkflow", mock.Anything, mock.Anything, task.WorkflowName, mock.Anything).
 		Return(nil, serviceerror.NewUnavailable("connection refused"))
 	w := f.do("POST", "/api/tasks", "k1", map[string]any{"description": "build a thing"})
-	if w.Code != 503 {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
+	if w.Code != 503 || w.Header().Get("Retry-After") != "5" {
+		t.Fatalf("status %d, Retry-After %q: %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 	if d, _ := detail(t, w).(string); !strings.Contains(d, "Temporal") || strings.Contains(d, "connection refused") {
 		t.Fatalf("detail %q must explain without leaking internals", d)
@@ -455,7 +455,7 @@ func TestStoreOutageIs503(t *testing.T) {
 		{"GET", "/api/tasks/00000000-0000-4000-8000-000000000000"}, {"GET", "/api/tasks"}, {"POST", "/api/tasks"},
 	} {
 		w := f.do(r.method, r.path, "k", map[string]any{"description": "x"})
-		if w.Code != 503 || !strings.Contains(w.Body.String(), "database is not reachable") || strings.Contains(w.Body.String(), "postgres:") {
+		if w.Code != 503 || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "database is not reachable") || strings.Contains(w.Body.String(), "postgres:") {
 			t.Errorf("%s %s: %d %s", r.method, r.path, w.Code, w.Body)
 		}
 	}

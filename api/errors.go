@@ -12,8 +12,17 @@ import (
 	"ai-platform/internal/store"
 )
 
+// retryAfterUnavailable is the Retry-After (seconds) sent with every 503: the
+// outages behind one (Temporal busy or restarting, no worker polling, the
+// database reconnecting) last seconds, and clients that honour the header
+// back off instead of hammering a struggling service.
+const retryAfterUnavailable = "5"
+
 // fail writes the reference's error body {"detail": ...}.
 func fail(c *gin.Context, status int, detail any) {
+	if status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
+		c.Header("Retry-After", retryAfterUnavailable)
+	}
 	c.AbortWithStatusJSON(status, gin.H{"detail": detail})
 }
 

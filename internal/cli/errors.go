@@ -22,7 +22,7 @@ type APIError struct {
 	Message string
 	// Detail is the raw detail value.
 	Detail json.RawMessage
-	// RetryAfter is set on 429 answers.
+	// RetryAfter is set on 429 and 503 answers.
 	RetryAfter time.Duration
 	// Hint says what to do about it, in our words.
 	Hint string
@@ -54,8 +54,12 @@ func (e *APIError) Error() string {
 		b.WriteString("not found (404): " + e.Message)
 	case 409:
 		b.WriteString("conflict (409): " + e.Message)
-	case 429:
-		fmt.Fprintf(&b, "rate limited (429): %s", e.Message)
+	case 429, 503:
+		if e.Status == 429 {
+			fmt.Fprintf(&b, "rate limited (429): %s", e.Message)
+		} else {
+			fmt.Fprintf(&b, "temporarily unavailable (503): %s", e.Message)
+		}
 		if e.RetryAfter > 0 {
 			fmt.Fprintf(&b, "; retry in %s (at %s)", e.RetryAfter, time.Now().Add(e.RetryAfter).Format("15:04:05"))
 		}
