@@ -16,6 +16,9 @@ const (
 	ScopeCreate      = "create_task"
 	ScopeRerunReview = "rerun_review"
 	ScopeDownload    = "download"
+	// ScopeTaskControl covers cancel, pause and unpause (retry starts a run
+	// and counts against ScopeCreate).
+	ScopeTaskControl = "task_control"
 )
 
 // RateDecision is a limiter's answer for one request.
@@ -34,8 +37,9 @@ type Metrics interface {
 }
 
 // rateLimit enforces the scope's per-principal limit: 429 with Retry-After
-// and X-RateLimit-* headers. It runs after authentication and before the
-// ownership check, as the reference did.
+// and X-RateLimit-* headers. It runs after authentication; on routes under
+// /api/tasks/{id} also after the ownership check, so probing someone else's
+// task ids (404) never uses up the caller's allowance.
 func (s *Server) rateLimit(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if s.Limiter == nil {

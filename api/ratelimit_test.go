@@ -8,6 +8,8 @@ import (
 
 	"ai-platform/internal/ratelimit"
 	"ai-platform/internal/ratelimit/redistest"
+	"ai-platform/internal/store"
+	"ai-platform/internal/task"
 )
 
 // limitedServers returns two API servers over one store, each with its own
@@ -108,5 +110,41 @@ func TestRateLimitsAtNAndNPlusOne(t *testing.T) {
 				t.Errorf("GET task: %d %v", w.Code, w.Header())
 			}
 		})
+	}
+}
+
+// TestTaskControlRateLimit: cancel, pause and unpause share one allowance per
+// caller; a refused answer (409) still counts, a request for somebody else's
+// task (404) does not.
+func TestTaskControlRateLimit(t *testing.T) {
+	const n = 2
+	f, servers := limitedServers(t, "memory", map[string]int{ScopeTaskControl: n})
+	s := servers[0]
+	id := f.create("alice", "task")
+	if _, err := f.store.UpdateTask(t.Context(), id, func(row *store.Task) error {
+		row.Status = task.StatusCompleted // answers 409 without asking Temporal
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if w := serve(s, f, "POST", "/api/tasks/"+id+"/pause", "mallory", nil); w.Code != 404 || w.Header().Get("X-RateLimit-Limit") != "" {
+		t.Fatalf("another owner's task: %d %v", w.Code, w.Header())
+	}
+	for i, p := range []string{"/pause", "/unpause", "/cancel", "/pause"} {
+		w := serve(s, f, "POST", "/api/tasks/"+id+p, "alice", nil)
+		if i < n {
+			if w.Code == 429 || w.Header().Get("X-RateLimit-Remaining") != strconv.Itoa(n-1-i) {
+				t.Fatalf("request %d (%s): %d %v %s", i+1, p, w.Code, w.Header(), w.Body)
+			}
+			continue
+		}
+		if w.Code != 429 || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("request %d (%s): %d, want 429 with Retry-After: %v", i+1, p, w.Code, w.Header())
+		}
+	}
+	// mallory's 404 above used none of its allowance.
+	other := f.create("mallory", "task")
+	if w := serve(s, f, "POST", "/api/tasks/"+other+"/unpause", "mallory", nil); w.Header().Get("X-RateLimit-Remaining") != strconv.Itoa(n-1) {
+		t.Fatalf("mallory's first control request: %d %v", w.Code, w.Header())
 	}
 }

@@ -75,6 +75,13 @@ func New(d Deps) *Server {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{Deps: d, engine: gin.New(), redact: redact.New(d.Secrets...)}
+	// Gin trusts every X-Forwarded-For by default, which lets any caller
+	// choose the IP recorded on its tasks and sessions; trust only the
+	// configured proxies (validated by config, so this cannot fail).
+	if err := s.engine.SetTrustedProxies(d.Config.TrustedProxies); err != nil {
+		d.Logger.Error("TRUSTED_PROXIES rejected; trusting no proxy", "error", err)
+		_ = s.engine.SetTrustedProxies(nil)
+	}
 	s.routes()
 	return s
 }
@@ -119,9 +126,9 @@ func (s *Server) routes() {
 	t.POST("/input", s.postInput)
 	t.POST("/resume", s.postResume)
 	t.POST("/rerun-review", s.rateLimit(ScopeRerunReview), s.rerunReview)
-	t.POST("/cancel", s.cancelTask)
-	t.POST("/pause", s.pauseTask)
-	t.POST("/unpause", s.unpauseTask)
+	t.POST("/cancel", s.rateLimit(ScopeTaskControl), s.cancelTask)
+	t.POST("/pause", s.rateLimit(ScopeTaskControl), s.pauseTask)
+	t.POST("/unpause", s.rateLimit(ScopeTaskControl), s.unpauseTask)
 	t.POST("/retry", s.rateLimit(ScopeCreate), s.retryTask)
 	t.POST("/download", s.rateLimit(ScopeDownload), s.downloadZip)
 	t.GET("/download.zip", s.rateLimit(ScopeDownload), s.downloadZip)

@@ -70,9 +70,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	if cfg.AuthMode == config.AuthAPIKey && cfg.AppAPIKey == "" {
-		log.Warn("APP_API_KEY is unset: every distinct X-API-Key is its own tenant (anyone can create tasks). " +
-			"Set APP_API_KEY for a private deployment.")
+	// Hybrid mode accepts API keys too, so it is just as open without one.
+	if cfg.AuthMode != config.AuthJWT && cfg.AppAPIKey == "" {
+		log.Warn("APP_API_KEY is unset: every distinct X-API-Key is its own tenant (anyone can create tasks). "+
+			"Set APP_API_KEY for a private deployment.", "auth_mode", cfg.AuthMode)
 	}
 	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx, Metrics: metrics.New(log)}, nil
 }

@@ -46,12 +46,13 @@ func (a *App) rateLimiter(ctx context.Context) (*ratelimit.Limiter, error) {
 		api.ScopeCreate:      cfg.RateLimitCreatePerMin,
 		api.ScopeRerunReview: cfg.RateLimitRerunReviewPerMin,
 		api.ScopeDownload:    cfg.RateLimitDownloadsPerMin,
+		api.ScopeTaskControl: cfg.RateLimitTaskControlPerMin,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("rate limits: %w", err)
 	}
 	a.closers = append(a.closers, lim.Close)
-	if cfg.RedisURL != "" && cfg.RateLimitCreatePerMin+cfg.RateLimitRerunReviewPerMin+cfg.RateLimitDownloadsPerMin > 0 {
+	if cfg.RedisURL != "" && cfg.RateLimitCreatePerMin+cfg.RateLimitRerunReviewPerMin+cfg.RateLimitDownloadsPerMin+cfg.RateLimitTaskControlPerMin > 0 {
 		a.Log.Info("rate limits: shared Redis store")
 	}
 	return lim, nil

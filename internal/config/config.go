@@ -41,6 +41,9 @@ type Config struct {
 	StartupWait time.Duration
 
 	AllowedOrigins []string
+	// TrustedProxies are the proxies whose X-Forwarded-For / X-Real-IP the
+	// API believes when it records a client's IP; empty trusts none.
+	TrustedProxies []string
 
 	DatabaseURL           string
 	EnableFilePersistence bool
@@ -60,6 +63,7 @@ type Config struct {
 	RateLimitCreatePerMin      int
 	RateLimitRerunReviewPerMin int
 	RateLimitDownloadsPerMin   int
+	RateLimitTaskControlPerMin int
 	MaxTokensPerDay            int64
 	MaxCommandRunsPerDay       int64
 	RedisURL                   string
@@ -143,6 +147,7 @@ func Load(lookup Lookup) (Config, error) {
 	if len(c.AllowedOrigins) == 0 && !prod {
 		c.AllowedOrigins = []string{"http://localhost", "http://127.0.0.1", "http://localhost:3000", "http://localhost:8000", "http://localhost:8080", "http://127.0.0.1:8080"}
 	}
+	c.TrustedProxies = r.addresses("TRUSTED_PROXIES")
 
 	c.DatabaseURL = r.str("DATABASE_URL", "")
 	c.EnableFilePersistence = r.boolean("ENABLE_FILE_PERSISTENCE", !prod)
@@ -160,6 +165,7 @@ func Load(lookup Lookup) (Config, error) {
 	c.RateLimitCreatePerMin = r.intRange("RATE_LIMIT_CREATE_TASKS_PER_MIN", 0, 0, 1_000_000)
 	c.RateLimitRerunReviewPerMin = r.intRange("RATE_LIMIT_RERUN_REVIEW_PER_MIN", 0, 0, 1_000_000)
 	c.RateLimitDownloadsPerMin = r.intRange("RATE_LIMIT_DOWNLOADS_PER_MIN", 0, 0, 1_000_000)
+	c.RateLimitTaskControlPerMin = r.intRange("RATE_LIMIT_TASK_CONTROL_PER_MIN", 0, 0, 1_000_000)
 	c.MaxTokensPerDay = r.int64Min("MAX_TOKENS_PER_DAY", 0, 0)
 	c.MaxCommandRunsPerDay = r.int64Min("MAX_COMMAND_RUNS_PER_DAY", 0, 0)
 	c.RedisURL = r.str("REDIS_URL", "")

@@ -117,6 +117,13 @@ func TestInvalidValuesNameVariableValueAndRule(t *testing.T) {
 		{map[string]string{"ENVIRONMENT": "production", "API_KEY_HASH_SECRET": strings.Repeat("x", 32)}, []string{"APP_API_KEY"}},
 		{map[string]string{"ENVIRONMENT": "production", "APP_API_KEY": "k"}, []string{"API_KEY_HASH_SECRET"}},
 		{map[string]string{"BOOTSTRAP_ADMIN_EMAIL": "a@b.c"}, []string{"BOOTSTRAP_ADMIN_PASSWORD"}},
+		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"}, []string{"TRUSTED_PROXIES", `"proxy.example"`, "CIDR"}},
+		{map[string]string{"RATE_LIMIT_TASK_CONTROL_PER_MIN": "-1"}, []string{"RATE_LIMIT_TASK_CONTROL_PER_MIN"}},
+		// A JWT secret one byte short of 32 in production.
+		{prodAuth(map[string]string{"AUTH_JWT_SECRET": strings.Repeat("s", 31)}), []string{"AUTH_JWT_SECRET", "32 bytes"}},
+		// Open API-key tenancy in production needs the explicit opt-in, in hybrid mode too.
+		{map[string]string{"ENVIRONMENT": "production", "API_KEY_HASH_SECRET": strings.Repeat("x", 32), "AUTH_MODE": "hybrid",
+			"AUTH_JWT_SECRET": strings.Repeat("s", 32), "DATABASE_URL": "postgres://db/x"}, []string{"APP_API_KEY", "ALLOW_OPEN_API_KEYS"}},
 	}
 	for _, tc := range cases {
 		_, err := Load(env(tc.vars))
@@ -132,6 +139,37 @@ func TestInvalidValuesNameVariableValueAndRule(t *testing.T) {
 				t.Errorf("%v: error %q does not mention %q", tc.vars, err, w)
 			}
 		}
+	}
+}
+
+// prodAuth is a production AUTH_MODE=auth environment that is valid except
+// for what over overrides.
+func prodAuth(over map[string]string) map[string]string {
+	m := map[string]string{"ENVIRONMENT": "production", "AUTH_MODE": "auth", "AUTH_JWT_SECRET": strings.Repeat("s", 32),
+		"API_KEY_HASH_SECRET": strings.Repeat("x", 32), "DATABASE_URL": "postgres://db/x"}
+	for k, v := range over {
+		m[k] = v
+	}
+	return m
+}
+
+// TestProductionSafetyRailsAtTheirEdges: the values just inside the rules
+// start; the ones just outside are in TestInvalidValuesNameVariableValueAndRule.
+func TestProductionSafetyRailsAtTheirEdges(t *testing.T) {
+	if _, err := Load(env(prodAuth(nil))); err != nil {
+		t.Errorf("a 32-byte JWT secret in production: %v", err)
+	}
+	open := map[string]string{"ENVIRONMENT": "production", "API_KEY_HASH_SECRET": strings.Repeat("x", 32), "ALLOW_OPEN_API_KEYS": "true"}
+	c, err := Load(env(open))
+	if err != nil || !c.AllowOpenAPIKeys || c.AppAPIKey != "" {
+		t.Errorf("ALLOW_OPEN_API_KEYS=true must allow open keys in production: %v %+v", err, c.AllowOpenAPIKeys)
+	}
+	c, err = Load(env(map[string]string{"TRUSTED_PROXIES": " 10.0.0.0/8 , ,192.0.2.7,::1 "}))
+	if err != nil || strings.Join(c.TrustedProxies, "|") != "10.0.0.0/8|192.0.2.7|::1" {
+		t.Errorf("TRUSTED_PROXIES: %v %q", err, c.TrustedProxies)
+	}
+	if c, _ := Load(env(nil)); len(c.TrustedProxies) != 0 {
+		t.Errorf("no proxy is trusted by default: %q", c.TrustedProxies)
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -111,6 +112,20 @@ func (r *reader) boolean(name string, def bool) bool {
 	}
 	r.fail(name, v, "must be one of true, false, 1, 0, yes, no, on, off")
 	return def
+}
+
+// addresses reads a list of IP addresses and CIDR ranges.
+func (r *reader) addresses(name string) []string {
+	out := r.list(name, nil)
+	for _, a := range out {
+		if net.ParseIP(a) == nil {
+			if _, _, err := net.ParseCIDR(a); err != nil {
+				r.fail(name, a, "must be a comma-separated list of IP addresses or CIDR ranges (e.g. 10.0.0.0/8)")
+				return nil
+			}
+		}
+	}
+	return out
 }
 
 // list splits a comma-separated value, trimming entries and dropping empty ones.
