@@ -80,8 +80,12 @@ func Parse(data []byte) (*Codex, error) {
 			p.fail("workflow.stages", fmt.Sprintf("unknown stage %q (known: research, design, implementation, review)", s))
 		}
 	}
-	if p.err == nil && !slices.Contains(c.Stages, "implementation") {
-		p.fail("workflow.stages", `must include "implementation"`)
+	// Research and review may be left out; implementation needs the plan
+	// that design makes, so a codex without either could never finish a task.
+	for _, required := range []string{"design", "implementation"} {
+		if p.err == nil && !slices.Contains(c.Stages, required) {
+			p.fail("workflow.stages", fmt.Sprintf("must include %q (research and review are optional)", required))
+		}
 	}
 	c.MaxIterations = p.positiveInt(wf, "workflow.max_iterations", "max_iterations", 12)
 	c.ReviewRequired = p.boolean(wf, "workflow.review_required", "review_required", true)

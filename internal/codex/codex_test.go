@@ -28,18 +28,18 @@ func TestDefaultCodexIsValid(t *testing.T) {
 }
 
 func TestHashIsCanonical(t *testing.T) {
-	a, err := Parse([]byte(`{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":2}}`))
+	a, err := Parse([]byte(`{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"max_iterations":2}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Parse([]byte("{\n \"workflow\": {\"max_iterations\": 2, \"stages\": [\"implementation\"]},\n \"rules\": {}, \"version\": \"1\"}"))
+	b, err := Parse([]byte("{\n \"workflow\": {\"max_iterations\": 2, \"stages\": [\"design\", \"implementation\"]},\n \"rules\": {}, \"version\": \"1\"}"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Hash != b.Hash {
 		t.Fatal("key order or whitespace changed the hash")
 	}
-	c, _ := Parse([]byte(`{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":3}}`))
+	c, _ := Parse([]byte(`{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"max_iterations":3}}`))
 	if c.Hash == a.Hash {
 		t.Fatal("a different codex has the same hash")
 	}
@@ -53,18 +53,20 @@ func TestInvalidCodexNamesTheField(t *testing.T) {
 		name, doc, field string
 	}{
 		{"not json", `{`, "JSON"},
-		{"no version", `{"rules":{},"workflow":{"stages":["implementation"]}}`, "version"},
-		{"version not string", `{"version":1,"rules":{},"workflow":{"stages":["implementation"]}}`, "version"},
-		{"no rules", `{"version":"1","workflow":{"stages":["implementation"]}}`, "rules"},
+		{"no version", `{"rules":{},"workflow":{"stages":["design","implementation"]}}`, "version"},
+		{"version not string", `{"version":1,"rules":{},"workflow":{"stages":["design","implementation"]}}`, "version"},
+		{"no rules", `{"version":"1","workflow":{"stages":["design","implementation"]}}`, "rules"},
 		{"no workflow", `{"version":"1","rules":{}}`, "workflow"},
 		{"empty stages", `{"version":"1","rules":{},"workflow":{"stages":[]}}`, "workflow.stages"},
-		{"unknown stage", `{"version":"1","rules":{},"workflow":{"stages":["implementation","deploy"]}}`, "deploy"},
-		{"zero iterations", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":0}}`, "workflow.max_iterations"},
-		{"fractional iterations", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"max_iterations":1.5}}`, "workflow.max_iterations"},
-		{"review flag not bool", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"review_required":"yes"}}`, "workflow.review_required"},
-		{"bad max_questions", `{"version":"1","rules":{"researcher":{"parameters":{"max_questions":-1}}},"workflow":{"stages":["implementation"]}}`, "rules.researcher.parameters.max_questions"},
-		{"bad timeout", `{"version":"1","rules":{},"workflow":{"stages":["implementation"],"timeouts":{"review":"x"}}}`, "workflow.timeouts.review"},
-		{"checklist not strings", `{"version":"1","rules":{"reviewer":{"checklist":[1]}},"workflow":{"stages":["implementation"]}}`, "rules.reviewer.checklist"},
+		{"no design", `{"version":"1","rules":{},"workflow":{"stages":["research","implementation","review"]}}`, `must include "design"`},
+		{"no implementation", `{"version":"1","rules":{},"workflow":{"stages":["research","design","review"]}}`, `must include "implementation"`},
+		{"unknown stage", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation","deploy"]}}`, "deploy"},
+		{"zero iterations", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"max_iterations":0}}`, "workflow.max_iterations"},
+		{"fractional iterations", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"max_iterations":1.5}}`, "workflow.max_iterations"},
+		{"review flag not bool", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"review_required":"yes"}}`, "workflow.review_required"},
+		{"bad max_questions", `{"version":"1","rules":{"researcher":{"parameters":{"max_questions":-1}}},"workflow":{"stages":["design","implementation"]}}`, "rules.researcher.parameters.max_questions"},
+		{"bad timeout", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"timeouts":{"review":"x"}}}`, "workflow.timeouts.review"},
+		{"checklist not strings", `{"version":"1","rules":{"reviewer":{"checklist":[1]}},"workflow":{"stages":["design","implementation"]}}`, "rules.reviewer.checklist"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
