@@ -42,7 +42,7 @@ func (s *Server) downloadZip(c *gin.Context) {
 	var buf bytes.Buffer
 	if err := workspace.WriteTaskZip(&buf, t.ID, files, manifest, t.UpdatedAt); err != nil {
 		s.logger(c).Error("building task zip", "error", err)
-		fail(c, http.StatusInternalServerError, "Could not build the zip: "+err.Error())
+		fail(c, http.StatusInternalServerError, "Could not build the zip of this task's files")
 		return
 	}
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="task_%s.zip"`, t.ID))

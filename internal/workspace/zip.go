@@ -7,11 +7,17 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"slices"
 	"time"
 )
 
 // manifestEntry is the name of the manifest inside the task directory of a task ZIP.
 const manifestEntry = "manifest.json"
+
+// manifestFallback names the manifest when the project has a top-level
+// manifest.json of its own (a browser extension, a web app): the project's
+// file keeps its name, since it is what the user asked for.
+const manifestFallback = "manifest.aiplatform.json"
 
 // ManifestFile is one entry of the manifest's files list.
 type ManifestFile struct {
@@ -58,7 +64,8 @@ type zipEntry struct {
 
 // WriteTaskZip writes the task download: a deflated ZIP with the directory
 // task_<id>/, each file at task_<id>/<path> in path order (mode 0644), then
-// task_<id>/manifest.json holding manifest plus a "files" list of
+// task_<id>/manifest.json (manifest.aiplatform.json when the project has a
+// manifest.json of its own) holding manifest plus a "files" list of
 // {path, size, sha256} computed here (task_id is filled in when missing or
 // empty, and must match taskID otherwise).
 // Every entry's modified time is modTime in UTC (clamped to 1980, the ZIP
@@ -72,10 +79,9 @@ func WriteTaskZip(w io.Writer, taskID string, files []File, manifest map[string]
 	if err != nil {
 		return fmt.Errorf("task zip: %w", err)
 	}
-	for _, f := range sorted {
-		if f.Path == manifestEntry {
-			return fmt.Errorf("task zip: file %q clashes with the generated manifest", f.Path)
-		}
+	manifestName, err := manifestNameFor(sorted)
+	if err != nil {
+		return err
 	}
 	list := make([]ManifestFile, len(sorted))
 	for i, f := range sorted {
@@ -102,11 +108,25 @@ func WriteTaskZip(w io.Writer, taskID string, files []File, manifest map[string]
 	for _, f := range sorted {
 		entries = append(entries, zipEntry{name: dir + f.Path, mode: 0o644, content: f.Content})
 	}
-	entries = append(entries, zipEntry{name: dir + manifestEntry, mode: 0o644, content: append(manifestJSON, '\n')})
+	entries = append(entries, zipEntry{name: dir + manifestName, mode: 0o644, content: append(manifestJSON, '\n')})
 	if err := writeZip(w, dir, entries, modTime); err != nil {
 		return fmt.Errorf("task zip: %w", err)
 	}
 	return nil
+}
+
+// manifestNameFor picks the manifest's name among the project's files.
+func manifestNameFor(files []File) (string, error) {
+	taken := func(name string) bool {
+		return slices.ContainsFunc(files, func(f File) bool { return f.Path == name })
+	}
+	switch {
+	case !taken(manifestEntry):
+		return manifestEntry, nil
+	case !taken(manifestFallback):
+		return manifestFallback, nil
+	}
+	return "", fmt.Errorf("task zip: files %q and %q both clash with the generated manifest", manifestEntry, manifestFallback)
 }
 
 // writeZip writes one directory entry followed by the given file entries.

@@ -153,7 +153,7 @@ func TestWriteTaskZipRejectsBadInput(t *testing.T) {
 		{"empty", testTaskID, []File{{Path: ""}}, "empty"},
 		{"duplicate", testTaskID, []File{{Path: "a.py"}, {Path: "./a.py"}}, "duplicate"},
 		{"file and dir", testTaskID, []File{{Path: "a"}, {Path: "a/b"}}, "both a file and a directory"},
-		{"manifest clash", testTaskID, []File{{Path: "manifest.json"}}, "clashes"},
+		{"manifest clash", testTaskID, []File{{Path: "manifest.json"}, {Path: "manifest.aiplatform.json"}}, "clash"},
 		{"bad task id", "../x", nil, "invalid task id"},
 		{"unencodable manifest", testTaskID, nil, "encode manifest"},
 		{"other task's manifest", testTaskID, nil, "manifest task_id"},
@@ -181,6 +181,41 @@ func TestWriteTaskZipRejectsBadInput(t *testing.T) {
 	err := WriteTaskZip(&buf, testTaskID, []File{{Path: "../x"}}, nil, time.Now())
 	if !errors.Is(err, ErrInvalidPath) {
 		t.Fatalf("path error %v does not match ErrInvalidPath", err)
+	}
+}
+
+// TestWriteTaskZipProjectManifest: a project with its own manifest.json keeps
+// it; the generated manifest moves aside.
+func TestWriteTaskZipProjectManifest(t *testing.T) {
+	var buf bytes.Buffer
+	own := []byte(`{"manifest_version": 3}`)
+	if err := WriteTaskZip(&buf, testTaskID, []File{{Path: "manifest.json", Content: own}}, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[f.Name], _ = io.ReadAll(rc)
+		_ = rc.Close()
+	}
+	dir := "task_" + testTaskID + "/"
+	if !bytes.Equal(got[dir+"manifest.json"], own) {
+		t.Fatalf("the project's manifest.json = %q", got[dir+"manifest.json"])
+	}
+	var m struct {
+		TaskID string         `json:"task_id"`
+		Files  []ManifestFile `json:"files"`
+	}
+	if err := json.Unmarshal(got[dir+"manifest.aiplatform.json"], &m); err != nil || m.TaskID != testTaskID ||
+		len(m.Files) != 1 || m.Files[0].Path != "manifest.json" {
+		t.Fatalf("generated manifest %s (%v)", got[dir+"manifest.aiplatform.json"], err)
 	}
 }
 
