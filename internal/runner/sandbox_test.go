@@ -17,6 +17,7 @@ import (
 
 // The child sees only the allow-listed environment, never the server's.
 func TestRunEnvironment(t *testing.T) {
+	needDebianPytest(t)
 	secrets := map[string]string{
 		"LLM_API_KEY":     "sk-runner-test-llm-secret",
 		"DATABASE_URL":    "postgres://u:runner-test-db-secret@h/db",
