@@ -3,9 +3,13 @@ package app_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +85,7 @@ func TestTaskEndToEnd(t *testing.T) {
 	if types["TaskCreated"] != 1 || types["TaskCompleted"] != 1 {
 		t.Errorf("duplicated lifecycle events: %v", types)
 	}
+	checkPostProcessing(t, p, id, task)
 	// The zip holds the project and a manifest.
 	code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/download.zip", nil, nil)
 	if code != 200 {
@@ -125,5 +130,73 @@ func TestTaskEndToEndPostgres(t *testing.T) {
 	code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/download.zip", nil, nil)
 	if code != 200 || len(raw) < 1000 {
 		t.Fatalf("zip %d (%d bytes)", code, len(raw))
+	}
+}
+
+// checkPostProcessing reads the artifacts a completed task ends with and
+// checks what each must hold: the patch against the template baseline, the
+// git export built from it, and the reproducibility manifest.
+func checkPostProcessing(t *testing.T, p *apptest.Platform, id string, tk apptest.Task) {
+	t.Helper()
+	latest := func(typ string, into any) {
+		t.Helper()
+		var page struct {
+			Artifacts []struct {
+				Type    string          `json:"type"`
+				Payload json.RawMessage `json:"payload"`
+			} `json:"artifacts"`
+		}
+		if code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/artifacts?type="+typ+"&limit=1", nil, &page); code != 200 || len(page.Artifacts) != 1 {
+			t.Fatalf("artifact %s: %d %s", typ, code, raw)
+		}
+		if err := json.Unmarshal(page.Artifacts[0].Payload, into); err != nil {
+			t.Fatalf("artifact %s: %v", typ, err)
+		}
+	}
+	var patch struct {
+		Diff         string `json:"diff"`
+		ChangedFiles []struct {
+			Path       string `json:"path"`
+			ChangeType string `json:"change_type"`
+		} `json:"changed_files"`
+		Stats map[string]int `json:"stats"`
+	}
+	latest("patch_diff", &patch)
+	changed := map[string]string{}
+	for _, c := range patch.ChangedFiles {
+		changed[c.Path] = c.ChangeType
+	}
+	// requirements.md is new; cli.py comes from the template and is rewritten.
+	if changed["requirements.md"] != "added" || changed["cli.py"] != "modified" || !strings.Contains(patch.Diff, "+++ b/requirements.md") ||
+		patch.Stats["changed_total"] != len(patch.ChangedFiles) || patch.Stats["diff_lines"] == 0 {
+		t.Errorf("patch_diff: changed %v, stats %v, diff starts %.200q", changed, patch.Stats, patch.Diff)
+	}
+	var export struct {
+		Files    map[string]string `json:"files"`
+		Download string            `json:"download"`
+	}
+	latest("git_export", &export)
+	for _, f := range []string{"patch.diff", "apply.sh", "README_APPLY.md", "changed_files.json"} {
+		if export.Files[f] == "" {
+			t.Errorf("git_export lacks %s: %v", f, slices.Collect(maps.Keys(export.Files)))
+		}
+	}
+	if export.Files["patch.diff"] != patch.Diff || export.Download != "/api/tasks/"+id+"/git-export.zip" {
+		t.Errorf("git_export: the patch differs from patch_diff's, or download %q", export.Download)
+	}
+	var repro map[string]any
+	latest("repro_manifest", &repro)
+	for _, k := range []string{"go_version", "python_version", "sandbox", "codex_version", "codex_hash", "template_hash",
+		"llm_provider", "review_summary", "worker_build"} {
+		if v, ok := repro[k]; !ok || v == nil || v == "" {
+			t.Errorf("repro_manifest.%s missing: %v", k, repro)
+		}
+	}
+	if tk.CodexHash == nil || repro["codex_hash"] != *tk.CodexHash || repro["template_id"] != "python_cli" || repro["llm_provider"] != "mock" {
+		t.Errorf("repro_manifest: codex_hash %v (task %v), template %v, provider %v", repro["codex_hash"], tk.CodexHash,
+			repro["template_id"], repro["llm_provider"])
+	}
+	if rs, _ := repro["review_summary"].(map[string]any); rs["passed"] != true {
+		t.Errorf("repro_manifest.review_summary %v", repro["review_summary"])
 	}
 }

@@ -259,6 +259,7 @@ type Task struct {
 	TokensIn         int64            `json:"tokens_in"`
 	TokensOut        int64            `json:"tokens_out"`
 	Result           map[string]any   `json:"result"`
+	CodexHash        *string          `json:"codex_hash"`
 }
 
 // GetTask reads a task.
