@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -36,11 +37,24 @@ func (s *Server) requestID() gin.HandlerFunc {
 		c.Set(ctxRequestID, id)
 		c.Header("X-Request-ID", id)
 		c.Set(ctxLogger, s.Logger.With("request_id", id))
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
 		c.Next()
 	}
 }
 
 func requestIDOf(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// requestIDKey carries the request id in the request's context, for code
+// outside this package that logs with it (the account service).
+type requestIDKey struct{}
+
+// RequestIDFrom is the id of the HTTP request ctx belongs to, "" outside one.
+// Loggers built by the app add it to lines written with a context
+// (InfoContext...), so services called by handlers share the request's key.
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
 
 // scopeTask makes t the request's task: every later log line of the request
 // (handler, errors, access log) carries its task and workflow ids.

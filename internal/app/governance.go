@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"ai-platform/api"
 	"ai-platform/internal/auth"
@@ -25,7 +26,8 @@ func (a *App) accounts(ctx context.Context) (*auth.Service, error) {
 		Tokens: auth.TokenSettings{Secret: cfg.JWTSecret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 			TTL: cfg.AccessTokenTTL},
 		RefreshSecret: cfg.RefreshTokenSecret, RefreshTTL: cfg.RefreshTokenTTL, Registration: cfg.PublicRegistration,
-		Logger: a.Log.With("component", "auth"),
+		// Lines the service logs with a request's context carry its request_id.
+		Logger: slog.New(requestIDHandler{a.Log.Handler()}).With("component", "auth"),
 	})
 	if err != nil {
 		return nil, err

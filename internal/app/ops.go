@@ -12,6 +12,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
+	"ai-platform/api"
 	"ai-platform/internal/config"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
@@ -122,4 +123,25 @@ func taskIDOf(a slog.Attr) string {
 		return id
 	}
 	return ""
+}
+
+// requestIDHandler adds request_id to lines logged with the context of an
+// HTTP request (slog's *Context methods), for services the API calls that
+// hold a process-wide logger, such as the account service.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := api.RequestIDFrom(ctx); id != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
 }

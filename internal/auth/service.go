@@ -135,7 +135,7 @@ func (s *Service) Register(ctx context.Context, email, password string, cl Clien
 	if err != nil {
 		return Session{}, fmt.Errorf("creating user: %w", err)
 	}
-	s.log.Info("user registered", "user_id", u.ID)
+	s.log.InfoContext(ctx, "user registered", "user_id", u.ID)
 	return s.startFamily(ctx, u, cl)
 }
 
@@ -182,7 +182,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, cl Client) (Session, 
 	u, err := s.store.GetUserByID(ctx, old.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, rerr := s.store.RevokeRefreshFamily(ctx, old.FamilyID, now); rerr != nil {
-			s.log.Error("revoking the sessions of a deleted user", "user_id", old.UserID, "error", rerr)
+			s.log.ErrorContext(ctx, "revoking the sessions of a deleted user", "user_id", old.UserID, "error", rerr)
 		}
 		return Session{}, ErrUserNotFound
 	}
@@ -219,7 +219,7 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 	if _, err := s.store.RevokeRefreshFamily(ctx, old.FamilyID, s.now()); err != nil {
 		return fmt.Errorf("revoking session family: %w", err)
 	}
-	s.log.Info("user logged out", "user_id", old.UserID, "family_id", old.FamilyID)
+	s.log.InfoContext(ctx, "user logged out", "user_id", old.UserID, "family_id", old.FamilyID)
 	return nil
 }
 
@@ -250,7 +250,7 @@ func (s *Service) BootstrapAdmin(ctx context.Context, email, password string) er
 	existing, err := s.store.GetUserByEmail(ctx, norm)
 	if err == nil {
 		if !existing.IsAdmin {
-			s.log.Warn("BOOTSTRAP_ADMIN_EMAIL names an existing user who is not an admin; not promoted", "user_id", existing.ID)
+			s.log.WarnContext(ctx, "BOOTSTRAP_ADMIN_EMAIL names an existing user who is not an admin; not promoted", "user_id", existing.ID)
 		}
 		return nil
 	}
@@ -268,7 +268,7 @@ func (s *Service) BootstrapAdmin(ctx context.Context, email, password string) er
 	if err != nil {
 		return fmt.Errorf("bootstrap admin: creating user: %w", err)
 	}
-	s.log.Info("bootstrap admin created", "user_id", u.ID)
+	s.log.InfoContext(ctx, "bootstrap admin created", "user_id", u.ID)
 	return nil
 }
 
@@ -299,7 +299,7 @@ func (s *Service) lookup(ctx context.Context, raw string) (store.RefreshSession,
 // reuse revokes the family of a replayed token and records a security event.
 func (s *Service) reuse(ctx context.Context, old store.RefreshSession, cl Client) {
 	n, err := s.store.RevokeRefreshFamily(ctx, old.FamilyID, s.now())
-	s.log.Warn("security: refresh token reuse detected; session family revoked", "event", "refresh_token_reuse",
+	s.log.WarnContext(ctx, "security: refresh token reuse detected; session family revoked", "event", "refresh_token_reuse",
 		"user_id", old.UserID, "family_id", old.FamilyID, "session_id", old.ID, "revoked", n, "ip", cl.IP, "error", err)
 }
 
