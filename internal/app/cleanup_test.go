@@ -26,8 +26,9 @@ func TestRetentionCleanup(t *testing.T) {
 	ctx := t.Context()
 	var expired, fresh []string
 	mk := func(age time.Duration) string {
+		ended := time.Now().Add(-age)
 		created, err := p.App.Store.CreateTask(ctx, store.Task{ID: uuid.NewString(), Status: task.StatusCompleted,
-			Description: "old", OwnerKeyHash: "someone", UserID: "u", CreatedAt: time.Now().Add(-age)})
+			Description: "old", OwnerKeyHash: "someone", UserID: "u", CreatedAt: ended, CompletedAt: &ended})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,6 +49,14 @@ func TestRetentionCleanup(t *testing.T) {
 		expired = append(expired, mk(49*time.Hour))
 	}
 	fresh = append(fresh, mk(time.Hour), mk(23*time.Hour))
+	// Waiting for answers for longer than the TTL: its workflow still runs,
+	// so its row must stay.
+	waiting, err := p.App.Store.CreateTask(ctx, store.Task{ID: uuid.NewString(), Status: task.StatusNeedsInput,
+		Description: "waiting", OwnerKeyHash: "someone", UserID: "u", CreatedAt: time.Now().Add(-49 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh = append(fresh, waiting.ID)
 	// A symlink at the top of WORKSPACE_ROOT must never be followed.
 	outside := t.TempDir()
 	if err := os.WriteFile(filepath.Join(outside, "keep.txt"), []byte("keep"), 0o600); err != nil {

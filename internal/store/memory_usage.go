@@ -93,7 +93,17 @@ func purgeCutoff(cutoff time.Time) time.Time {
 	return c
 }
 
-// Purge implements Store.
+// endedAt is when a terminal task ended, the time retention counts from:
+// CompletedAt, or UpdatedAt for a terminal row without one.
+func endedAt(t Task) time.Time {
+	if t.CompletedAt != nil {
+		return *t.CompletedAt
+	}
+	return t.UpdatedAt
+}
+
+// Purge implements Store: only tasks in a terminal status that ended before
+// cutoff (see endedAt), like the PostgreSQL store.
 func (m *Memory) Purge(_ context.Context, cutoff time.Time, batch int) (PurgeResult, error) {
 	cutoff = purgeCutoff(cutoff)
 	m.mu.Lock()
@@ -101,7 +111,7 @@ func (m *Memory) Purge(_ context.Context, cutoff time.Time, batch int) (PurgeRes
 	var r PurgeResult
 	var old []*memTask
 	for _, mt := range m.tasks {
-		if mt.Task.CreatedAt.Before(cutoff) {
+		if mt.Task.Status.Terminal() && endedAt(mt.Task).Before(cutoff) && mt.Task.CreatedAt.Before(cutoff) {
 			old = append(old, mt)
 		}
 	}

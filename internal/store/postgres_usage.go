@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"ai-platform/internal/task"
 )
 
 // AddUsage implements Store. The charge row and the increment commit
@@ -73,7 +75,16 @@ func (p *Postgres) UsageSince(ctx context.Context, day time.Time, limit int) ([]
 }
 
 // Purge implements Store. One call is one short transaction over at most
-// batch tasks; usage rows and sessions go in their own statements.
+// batch tasks; usage rows, usage charges and sessions then go in batches of
+// the same size, each its own statement, until none is left.
+//
+// A task is purged only in a terminal status (completed, failed, cancelled)
+// and when it finished (completed_at; updated_at for a terminal row without
+// one) before cutoff: a task that ran for weeks is kept a full TTL after it
+// ended. created_at < cutoff follows from that (a task ends after it is
+// created) and lets the scan use tasks_created_idx. FOR UPDATE re-checks the
+// condition on a row changed meanwhile (a retried task is no longer
+// terminal), so a task is never deleted under a running workflow.
 func (p *Postgres) Purge(ctx context.Context, cutoff time.Time, batch int) (PurgeResult, error) {
 	cutoff = purgeCutoff(cutoff)
 	var r PurgeResult
@@ -82,7 +93,9 @@ func (p *Postgres) Purge(ctx context.Context, cutoff time.Time, batch int) (Purg
 		lim = batch
 	}
 	err := p.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM tasks WHERE created_at < $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE`, cutoff, lim)
+		rows, err := tx.Query(ctx, `SELECT id FROM tasks
+			WHERE created_at < $1 AND COALESCE(completed_at, updated_at) < $1 AND status = ANY($3::text[])
+			ORDER BY created_at, id LIMIT $2 FOR UPDATE`, cutoff, lim, terminalStatuses)
 		if err != nil {
 			return err
 		}
@@ -109,17 +122,45 @@ func (p *Postgres) Purge(ctx context.Context, cutoff time.Time, batch int) (Purg
 		return PurgeResult{}, fail("purge tasks", err)
 	}
 	cutDay := dbDay(cutoff)
-	tag, err := p.pool.Exec(ctx, `DELETE FROM api_usage_daily WHERE usage_date < $1`, cutDay)
-	if err != nil {
+	if r.Usage, err = p.deleteBatched(ctx, `DELETE FROM api_usage_daily WHERE (key_hash, usage_date) IN (
+			SELECT key_hash, usage_date FROM api_usage_daily WHERE usage_date < $1 LIMIT $2)`, cutDay, batch); err != nil {
 		return r, fail("purge usage", err)
 	}
-	r.Usage = tag.RowsAffected()
-	if _, err := p.pool.Exec(ctx, `DELETE FROM usage_charges WHERE usage_date < $1`, cutDay); err != nil {
+	if _, err = p.deleteBatched(ctx, `DELETE FROM usage_charges WHERE id IN (
+			SELECT id FROM usage_charges WHERE usage_date < $1 LIMIT $2)`, cutDay, batch); err != nil {
 		return r, fail("purge usage charges", err)
 	}
-	if tag, err = p.pool.Exec(ctx, `DELETE FROM auth_refresh_sessions WHERE expires_at < $1`, cutoff); err != nil {
+	if r.Sessions, err = p.deleteBatched(ctx, `DELETE FROM auth_refresh_sessions WHERE id IN (
+			SELECT id FROM auth_refresh_sessions WHERE expires_at < $1 LIMIT $2)`, cutoff, batch); err != nil {
 		return r, fail("purge refresh sessions", err)
 	}
-	r.Sessions = tag.RowsAffected()
 	return r, nil
+}
+
+// terminalStatuses are the statuses a task can be purged in.
+var terminalStatuses = []string{string(task.StatusCompleted), string(task.StatusFailed), string(task.StatusCancelled)}
+
+// deleteBatched runs sql (a DELETE taking $1 = arg and $2 = a LIMIT) until a
+// statement deletes fewer than batch rows, so no single statement holds
+// locks on more than batch rows; batch <= 0 deletes everything in one.
+// It returns how many rows went.
+func (p *Postgres) deleteBatched(ctx context.Context, sql string, arg any, batch int) (int64, error) {
+	var lim any // NULL: no limit
+	if batch > 0 {
+		lim = batch
+	}
+	var total int64
+	for {
+		tag, err := p.pool.Exec(ctx, sql, arg, lim)
+		if err != nil {
+			return total, err
+		}
+		total += tag.RowsAffected()
+		if batch <= 0 || tag.RowsAffected() < int64(batch) {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
 }

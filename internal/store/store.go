@@ -268,9 +268,13 @@ type Store interface {
 	// RevokeRefreshFamily revokes every live token of a family.
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
 
-	// Purge deletes tasks created before cutoff with everything they own,
-	// usage rows and expired sessions older than cutoff, at most batch tasks
-	// per call; callers loop until Tasks == 0.
+	// Purge deletes tasks in a terminal status (completed, failed,
+	// cancelled) that ended before cutoff (CompletedAt, or UpdatedAt when a
+	// terminal row has none), with everything they own, at most batch tasks
+	// per call (callers loop until Tasks == 0); and usage rows and expired
+	// sessions older than cutoff. A task that is not terminal (queued,
+	// processing, needs_input, paused) is never purged, however old: its
+	// workflow may still be running.
 	Purge(ctx context.Context, cutoff time.Time, batch int) (PurgeResult, error)
 
 	// Ping checks the backing database.

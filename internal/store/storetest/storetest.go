@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshRotateConcurrent", testRefreshRotateConcurrent},
 		{"Purge", testPurge},
 		{"PurgeUnbatched", testPurgeUnbatched},
+		{"PurgeOnlyEnded", testPurgeOnlyEnded},
+		{"PurgeUsageBatches", testPurgeUsageBatches},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

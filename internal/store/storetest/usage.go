@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ai-platform/internal/store"
+	"ai-platform/internal/task"
 )
 
 // day0 is a UTC midnight.
@@ -103,7 +104,7 @@ func testUsageSince(t *testing.T, s store.Store) {
 func testPurge(t *testing.T, s store.Store) {
 	// Microsecond-aligned, so "created at the cutoff" is what was stored.
 	cutoff := t0.Truncate(time.Microsecond)
-	mk := func(at time.Time) store.Task { return mustCreate(t, s, newTask("o", at)) }
+	mk := func(at time.Time) store.Task { return mustCreate(t, s, endedTask("o", at, at)) }
 	old1 := mk(cutoff.Add(-2 * time.Hour))
 	old2 := mk(cutoff.Add(-time.Second))
 	old3 := mk(cutoff.Add(-time.Hour))
@@ -197,9 +198,10 @@ func testPurge(t *testing.T, s store.Store) {
 func testPurgeUnbatched(t *testing.T, s store.Store) {
 	at := t0.Truncate(time.Microsecond)
 	for i := range 3 {
-		mustCreate(t, s, newTask("o", at.Add(-time.Duration(i+1)*time.Minute)))
+		created := at.Add(-time.Duration(i+1) * time.Minute)
+		mustCreate(t, s, endedTask("o", created, created))
 	}
-	kept := mustCreate(t, s, newTask("o", at))
+	kept := mustCreate(t, s, endedTask("o", at, at))
 	// Times are stored to the microsecond; a cutoff between two of them
 	// must still compare exactly: a nanosecond before the task keeps it,
 	// a nanosecond after purges it.
@@ -213,5 +215,130 @@ func testPurgeUnbatched(t *testing.T, s store.Store) {
 	r, err = s.Purge(ctx(t), at.Add(time.Nanosecond), 0)
 	if err != nil || r.Tasks != 1 {
 		t.Errorf("Purge a nanosecond after the task = %+v, %v; want it purged", r, err)
+	}
+}
+
+// endedTask is a completed task created at created that ended at ended.
+func endedTask(owner string, created, ended time.Time) store.Task {
+	tk := newTask(owner, created)
+	tk.Status, tk.CompletedAt = task.StatusCompleted, &ended
+	return tk
+}
+
+// testPurgeOnlyEnded: retention removes a task only once it has ended
+// (completed, failed, cancelled) and counts from when it ended, not from
+// when it was created. A task waiting for answers or paused for longer than
+// the TTL still has a running workflow and must keep its row.
+func testPurgeOnlyEnded(t *testing.T, s store.Store) {
+	cutoff := t0.Truncate(time.Microsecond)
+	long := cutoff.Add(-48 * time.Hour)
+	var keep, purge []string
+	for _, st := range []task.Status{task.StatusQueued, task.StatusProcessing, task.StatusNeedsInput, task.StatusPaused} {
+		tk := newTask("o", long)
+		tk.Status = st
+		created := mustCreate(t, s, tk)
+		if err := s.PutFiles(ctx(t), created.ID, []store.File{file("a.py", "x")}, nil, store.FileLimits{}); err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, created.ID)
+	}
+	// Ran for two days, finished an hour after the cutoff: kept.
+	keep = append(keep, mustCreate(t, s, endedTask("o", long, cutoff.Add(time.Hour))).ID)
+	// Finished a second before the cutoff: purged.
+	purge = append(purge, mustCreate(t, s, endedTask("o", long, cutoff.Add(-time.Second))).ID)
+	// Terminal without a completion time: counted from its last change.
+	for _, st := range []task.Status{task.StatusFailed, task.StatusCancelled} {
+		tk := newTask("o", long)
+		tk.Status = st
+		purge = append(purge, mustCreate(t, s, tk).ID) // last changed when created, long ago
+	}
+	touched := newTask("o", long)
+	touched.Status = task.StatusFailed
+	touchedID := mustCreate(t, s, touched).ID
+	if _, err := s.UpdateTask(ctx(t), touchedID, func(row *store.Task) error { row.Error = "seen"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	keep = append(keep, touchedID) // changed now, after the cutoff
+
+	// Batches of one: the kept old tasks must not stall the loop.
+	var total store.PurgeResult
+	for i := 0; ; i++ {
+		r, err := s.Purge(ctx(t), cutoff, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Tasks == 0 {
+			break
+		}
+		if r.Tasks != 1 || i > len(purge) {
+			t.Fatalf("purge %d removed %d tasks, want 1 per batch and %d in all", i, r.Tasks, len(purge))
+		}
+		total.Tasks += r.Tasks
+		total.Files += r.Files
+	}
+	if total.Tasks != int64(len(purge)) || total.Files != 0 {
+		t.Errorf("purged %+v, want %d tasks and no files", total, len(purge))
+	}
+	for _, id := range purge {
+		_, err := s.GetTask(ctx(t), id)
+		wantErr(t, err, store.ErrNotFound, "ended expired task")
+	}
+	for _, id := range keep {
+		got := mustTask(t, s, id)
+		if !got.Status.Terminal() {
+			if f, err := s.GetFile(ctx(t), id, "a.py"); err != nil || string(f.Content) != "x" {
+				t.Errorf("file of the %s task %s: %v", got.Status, id, err)
+			}
+		}
+	}
+}
+
+// testPurgeUsageBatches: usage rows, usage charges and expired sessions go
+// in batches too, and every one of them is counted.
+func testPurgeUsageBatches(t *testing.T, s store.Store) {
+	cutoff := t0.Truncate(time.Microsecond)
+	for i := range 5 {
+		c := store.UsageCharge{ID: "old-" + string(rune('a'+i)), OwnerKey: "k" + string(rune('a'+i)),
+			Day: cutoff.AddDate(0, 0, -1-i), TokensIn: 1}
+		if _, err := s.AddUsage(ctx(t), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddUsage(ctx(t), store.UsageCharge{ID: "today", OwnerKey: "ka", Day: cutoff, TokensIn: 7}); err != nil {
+		t.Fatal(err)
+	}
+	u := mustUser(t, s, "purge-batches@example.com")
+	for i := range 3 {
+		if err := s.CreateRefreshSession(ctx(t), session(u.ID, newID(), "expired-"+string(rune('a'+i)), cutoff.Add(-time.Duration(i+1)*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateRefreshSession(ctx(t), session(u.ID, newID(), "live", cutoff.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Purge(ctx(t), cutoff, 2)
+	if want := (store.PurgeResult{Usage: 5, Sessions: 3}); err != nil || r != want {
+		t.Errorf("purge = %+v, %v; want %+v", r, err, want)
+	}
+	if r, err := s.Purge(ctx(t), cutoff, 2); err != nil || r != (store.PurgeResult{}) {
+		t.Errorf("second purge = %+v, %v; want nothing", r, err)
+	}
+	for i := range 5 {
+		wantUsage(t, s, "k"+string(rune('a'+i)), cutoff.AddDate(0, 0, -1-i), 0, 0, 0)
+	}
+	wantUsage(t, s, "ka", cutoff, 7, 0, 0)
+	if _, err := s.GetRefreshSessionByHash(ctx(t), "live"); err != nil {
+		t.Errorf("live session: %v", err)
+	}
+	for i := range 3 {
+		_, err := s.GetRefreshSessionByHash(ctx(t), "expired-"+string(rune('a'+i)))
+		wantErr(t, err, store.ErrNotFound, "expired session")
+	}
+	// Every old charge record went: each id charges again.
+	for i := range 5 {
+		c := store.UsageCharge{ID: "old-" + string(rune('a'+i)), OwnerKey: "x", Day: cutoff.AddDate(0, 0, -1-i)}
+		if ok, err := s.AddUsage(ctx(t), c); !ok || err != nil {
+			t.Errorf("purged charge %s: %v %v, want it free again", c.ID, ok, err)
+		}
 	}
 }
