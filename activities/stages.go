@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"ai-platform/internal/agents"
 	"ai-platform/internal/llm"
@@ -65,8 +68,9 @@ func (a *Activities) quotaGuard(owner string) agents.BeforeCall {
 }
 
 // llmFailure records an LLM failure and classifies it for Temporal: provider
-// errors that may pass on retry stay retryable (honouring Retry-After),
-// others end the task with a clear reason.
+// errors that may pass on retry stay retryable (honouring Retry-After) until
+// the last attempt of the retry policy, which ends the task with
+// llm_provider_error; others end the task with a clear reason at once.
 func (a *Activities) llmFailure(ctx context.Context, step task.Step, stage string, err error) error {
 	var appErr interface{ Type() string }
 	if errors.As(err, &appErr) {
@@ -75,22 +79,50 @@ func (a *Activities) llmFailure(ctx context.Context, step task.Step, stage strin
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	n, limit := attempt(ctx), maxAttempts(ctx)
 	a.log(ctx, step).Warn("llm call failed", "stage", stage, "error", err)
-	_ = a.event(ctx, step, "llm_error", "llm_error", map[string]any{"stage": stage, "error": err.Error(), "attempt": attempt(ctx)})
+	// One event per attempt: a retry of the same attempt writes the same
+	// row, the next attempt its own. The first keeps the historical id.
+	sub := "llm_error"
+	if n > 1 {
+		sub = fmt.Sprintf("llm_error/a%d", n)
+	}
+	_ = a.event(ctx, step, sub, "llm_error", map[string]any{"stage": stage, "error": err.Error(), "attempt": n,
+		"max_attempts": limit})
+	return a.classifyLLMError(stage, n, limit, err)
+}
+
+// classifyLLMError turns a failed stage conversation into the activity's
+// error; limit is the retry policy's attempts (0 when unknown).
+func (a *Activities) classifyLLMError(stage string, n, limit int, err error) error {
 	if errors.Is(err, agents.ErrInvalidReply) {
-		return nonRetryable(task.ErrTypeLLMInvalid, "%s", err.Error())
+		return nonRetryable(task.ErrTypeLLMInvalid, "%s", a.redact.String(err.Error()))
 	}
 	var pe *llm.Error
 	if errors.As(err, &pe) && !pe.Retryable {
-		return nonRetryable(task.ErrTypeLLMProvider, "%s", pe.Error())
+		return nonRetryable(task.ErrTypeLLMProvider, "%s", a.redact.String(pe.Error()))
 	}
-	if errors.As(err, &pe) {
-		return retryableLLM(pe)
+	if !errors.As(err, &pe) {
+		if !llm.IsRetryable(err) {
+			return nonRetryable(task.ErrTypeLLMProvider, "%s", a.redact.String(err.Error()))
+		}
+		pe = &llm.Error{Retryable: true, Message: err.Error()}
 	}
-	if llm.IsRetryable(err) {
-		return retryableLLM(&llm.Error{Retryable: true, Message: err.Error()})
+	if limit > 0 && n >= limit {
+		return nonRetryable(task.ErrTypeLLMProvider, "%s", a.redact.String(fmt.Sprintf(
+			"The LLM provider failed at the %s stage on all %d attempts; last error: %s", stage, n, pe.Error())))
 	}
-	return nonRetryable(task.ErrTypeLLMProvider, "%s", err.Error())
+	return retryableLLM(a.redact.String(transientMessage(stage, n, limit, pe)), pe.RetryAfter)
+}
+
+// transientMessage says which stage failed on which attempt; it is the task's
+// error if the retries run out without this attempt knowing it was the last.
+func transientMessage(stage string, n, limit int, pe *llm.Error) string {
+	of := ""
+	if limit > 0 {
+		of = fmt.Sprintf(" of %d", limit)
+	}
+	return fmt.Sprintf("The LLM provider failed at the %s stage on attempt %d%s: %s", stage, n, of, pe.Error())
 }
 
 // Research asks the researcher and writes requirements.md and user_stories.md.
@@ -229,6 +261,22 @@ func isTestPath(p string) bool {
 	return strings.HasSuffix(base, ".py") && (strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py"))
 }
 
-func retryableLLM(pe *llm.Error) error {
-	return newRetryable(pe.Error(), task.ErrTypeLLMProvider+"_transient", pe.RetryAfter)
+// errTypeLLMTransient is the type of a retryable provider failure; the
+// workflow maps it to llm_provider_error should the retries run out.
+const errTypeLLMTransient = task.ErrTypeLLMProvider + "_transient"
+
+func retryableLLM(msg string, retryAfter time.Duration) error {
+	return newRetryable(msg, errTypeLLMTransient, retryAfter)
+}
+
+// maxAttempts is the activity's retry-policy limit, 0 when unknown or
+// unlimited.
+func maxAttempts(ctx context.Context) int {
+	if !activity.IsActivity(ctx) {
+		return 0
+	}
+	if rp := activity.GetInfo(ctx).RetryPolicy; rp != nil && rp.MaximumAttempts > 0 {
+		return int(rp.MaximumAttempts)
+	}
+	return 0
 }

@@ -314,11 +314,22 @@ func (r *taskRun) fail(ctx workflow.Context, err error) (task.Result, error) {
 	return r.finish(ctx, task.StatusFailed, reason, msg)
 }
 
-// failureOf maps an activity error to a failure_reason and a message.
+// errTypeLLMTransient is the type activities give a retryable LLM provider
+// failure (activities/stages.go).
+const errTypeLLMTransient = task.ErrTypeLLMProvider + "_transient"
+
+// failureOf maps an activity error to a failure_reason and a message. Its
+// result only fills in the Finish input and the workflow's failure; the
+// commands issued stay the same, so changing the mapping needs no
+// workflow.GetVersion (replay compares commands, not their inputs).
 func failureOf(err error) (string, string) {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
+		case errTypeLLMTransient:
+			// The retries ran out on a transient provider failure; the
+			// message names the stage and the attempt.
+			return task.ReasonLLMProviderError, appErr.Message()
 		case task.ErrTypeQuota, task.ErrTypeStorageLimit, task.ErrTypeLLMProvider, task.ErrTypeLLMInvalid,
 			task.ErrTypeTemplate, task.ErrTypePayloadTooBig, task.ReasonMaxIterationsExhausted,
 			task.ReasonCommandTimeout, task.ReasonReviewFailed, task.ReasonClarificationTimeout:
