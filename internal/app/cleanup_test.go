@@ -1,15 +1,22 @@
 package app_test
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/store"
@@ -114,4 +121,121 @@ func TestRetentionCleanup(t *testing.T) {
 			t.Errorf("metrics lack %q", line)
 		}
 	}
+}
+
+// TestCleanupScheduleFollowsConfig restarts with other TTLs and checks that
+// the existing schedule's action takes them (a schedule otherwise keeps the
+// arguments it was created with), that an operator's pause survives the
+// update, and that turning retention off deletes the schedule.
+func TestCleanupScheduleFollowsConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	p := apptest.Start(t, apptest.Options{Env: map[string]string{"TASK_TTL_DAYS": "30", "WORKSPACE_TTL_DAYS": "30"}})
+	ctx := t.Context()
+	id := "cleanup-" + p.Config.TemporalTaskQueue
+	h := p.Client.ScheduleClient().GetHandle(ctx, id)
+	var logs syncBuffer
+	// start is a worker start with these TTLs.
+	start := func(taskTTL, wsTTL int) {
+		t.Helper()
+		a := *p.App
+		a.Config.TaskTTLDays, a.Config.WorkspaceTTLDays = taskTTL, wsTTL
+		a.Log = slog.New(slog.NewTextHandler(&logs, nil))
+		a.EnsureCleanupSchedule(ctx, p.Client)
+	}
+	// wantArgs waits for the schedule to carry want (updates reach the
+	// schedule's workflow as signals).
+	wantArgs := func(want task.PurgeIn) client.ScheduleDescription {
+		t.Helper()
+		var last task.PurgeIn
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			desc, err := h.Describe(ctx)
+			if err != nil {
+				t.Fatalf("describe %s: %v", id, err)
+			}
+			action, ok := desc.Schedule.Action.(*client.ScheduleWorkflowAction)
+			if !ok || len(action.Args) != 1 {
+				t.Fatalf("schedule action %#v", desc.Schedule.Action)
+			}
+			if err := converter.GetDefaultDataConverter().FromPayload(action.Args[0].(*commonpb.Payload), &last); err != nil {
+				t.Fatal(err)
+			}
+			if last == want {
+				if iv := desc.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != 24*time.Hour {
+					t.Fatalf("schedule spec %+v", desc.Schedule.Spec)
+				}
+				if action.Workflow != task.CleanupWorkflowName || action.TaskQueue != p.Config.TemporalTaskQueue {
+					t.Fatalf("schedule action %+v", action)
+				}
+				return *desc
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("schedule args %+v, want %+v\nlogs:\n%s", last, want, logs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	wantGone := func() {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			_, err := h.Describe(ctx)
+			var missing *serviceerror.NotFound
+			if errors.As(err, &missing) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("schedule %s still there (describe: %v)\nlogs:\n%s", id, err, logs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	start(30, 30)
+	wantArgs(task.PurgeIn{TaskTTLDays: 30, WorkspaceTTLDays: 30, Batch: 500})
+
+	start(90, 7) // TASK_TTL_DAYS raised: the old 30 would purge tasks now meant to be kept
+	wantArgs(task.PurgeIn{TaskTTLDays: 90, WorkspaceTTLDays: 7, Batch: 500})
+	if !strings.Contains(logs.String(), "cleanup schedule updated") || !strings.Contains(logs.String(), "previous_task_ttl_days=30") {
+		t.Errorf("the update was not logged:\n%s", logs.String())
+	}
+
+	if err := h.Pause(ctx, client.SchedulePauseOptions{Note: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	start(45, 45)
+	if desc := wantArgs(task.PurgeIn{TaskTTLDays: 45, WorkspaceTTLDays: 45, Batch: 500}); !desc.Schedule.State.Paused {
+		t.Error("the update unpaused the schedule an operator paused")
+	}
+
+	start(0, 0) // retention off
+	wantGone()
+	if !strings.Contains(logs.String(), "deleted the cleanup schedule") {
+		t.Errorf("the deletion was not logged:\n%s", logs.String())
+	}
+	start(0, 0) // nothing left to delete: no warning
+	if strings.Contains(logs.String(), "level=WARN msg=\"retention is off") {
+		t.Errorf("second start with retention off warned:\n%s", logs.String())
+	}
+
+	start(10, 0)
+	wantArgs(task.PurgeIn{TaskTTLDays: 10, WorkspaceTTLDays: 0, Batch: 500})
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
@@ -155,25 +157,47 @@ func minPositive(a, b int) int {
 	return min(a, b)
 }
 
-// EnsureCleanupSchedule creates the daily retention schedule (once) and
-// runs one pass now.
+// cleanupScheduleID names the retention schedule of a task queue.
+func cleanupScheduleID(queue string) string { return "cleanup-" + queue }
+
+// EnsureCleanupSchedule makes the daily retention schedule match the current
+// configuration and runs one pass now. The schedule is created on the first
+// start; on later starts its action is rewritten with the current TTLs (a
+// schedule keeps the arguments it was created with, so without the update a
+// changed TASK_TTL_DAYS would never reach it). With both TTLs <= 0 retention
+// is off: the schedule is deleted and no pass runs.
 func (a *App) EnsureCleanupSchedule(ctx context.Context, c client.Client) {
 	cfg := a.Config
+	id := cleanupScheduleID(cfg.TemporalTaskQueue)
+	sc := c.ScheduleClient()
 	if cfg.TaskTTLDays <= 0 && cfg.WorkspaceTTLDays <= 0 {
+		err := sc.GetHandle(ctx, id).Delete(ctx)
+		var missing *serviceerror.NotFound
+		switch {
+		case err == nil:
+			a.Log.Info("retention is off (TASK_TTL_DAYS and WORKSPACE_TTL_DAYS <= 0): deleted the cleanup schedule", "schedule", id)
+		case errors.As(err, &missing):
+		default:
+			a.Log.Warn("retention is off but the cleanup schedule could not be deleted: it keeps purging with its old settings",
+				"schedule", id, "error", err)
+		}
 		return
 	}
 	in := task.PurgeIn{TaskTTLDays: cfg.TaskTTLDays, WorkspaceTTLDays: cfg.WorkspaceTTLDays, Batch: 500}
-	id := "cleanup-" + cfg.TemporalTaskQueue
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   id,
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
+	want := client.Schedule{
+		Spec: &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 24 * time.Hour}}},
 		Action: &client.ScheduleWorkflowAction{ID: id + "-run", Workflow: task.CleanupWorkflowName,
 			Args: []any{in}, TaskQueue: cfg.TemporalTaskQueue},
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-	})
+		Policy: &client.SchedulePolicies{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP},
+	}
+	_, err := sc.Create(ctx, client.ScheduleOptions{ID: id, Spec: *want.Spec, Action: want.Action, Overlap: want.Policy.Overlap})
 	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) && !errors.As(err, &exists) {
-		a.Log.Warn("could not create the cleanup schedule", "error", err)
+	switch {
+	case err == nil:
+	case errors.Is(err, temporal.ErrScheduleAlreadyRunning) || errors.As(err, &exists):
+		a.updateCleanupSchedule(ctx, sc.GetHandle(ctx, id), want, in)
+	default:
+		a.Log.Warn("could not create the cleanup schedule", "schedule", id, "error", err)
 	}
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id + "-boot-" + strconv.FormatInt(time.Now().Unix()/3600, 10), TaskQueue: cfg.TemporalTaskQueue,
@@ -181,6 +205,65 @@ func (a *App) EnsureCleanupSchedule(ctx context.Context, c client.Client) {
 	if err != nil {
 		a.Log.Warn("could not start the start-up cleanup", "error", err)
 	}
+}
+
+// updateCleanupSchedule rewrites an existing schedule's spec, action and
+// overlap policy to want, unless its action already carries in. Its state
+// (paused by an operator, notes) is kept.
+func (a *App) updateCleanupSchedule(ctx context.Context, h client.ScheduleHandle, want client.Schedule, in task.PurgeIn) {
+	var old *task.PurgeIn
+	err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(cur client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := cur.Description.Schedule
+		old = cleanupArgs(s.Action)
+		if old != nil && *old == in && sameCleanupSpec(s.Spec) && s.Policy != nil && s.Policy.Overlap == want.Policy.Overlap {
+			return nil, temporal.ErrSkipScheduleUpdate
+		}
+		next := want
+		next.State = s.State
+		if s.Policy != nil {
+			p := *s.Policy
+			p.Overlap = want.Policy.Overlap
+			next.Policy = &p
+		}
+		return &client.ScheduleUpdate{Schedule: &next}, nil
+	}})
+	switch {
+	case errors.Is(err, temporal.ErrSkipScheduleUpdate):
+	case err != nil:
+		a.Log.Warn("could not update the cleanup schedule: it keeps its previous settings", "schedule", h.GetID(), "error", err)
+	case old == nil:
+		a.Log.Info("cleanup schedule updated", "schedule", h.GetID(), "task_ttl_days", in.TaskTTLDays, "workspace_ttl_days", in.WorkspaceTTLDays)
+	default:
+		a.Log.Info("cleanup schedule updated", "schedule", h.GetID(), "task_ttl_days", in.TaskTTLDays,
+			"workspace_ttl_days", in.WorkspaceTTLDays, "previous_task_ttl_days", old.TaskTTLDays,
+			"previous_workspace_ttl_days", old.WorkspaceTTLDays)
+	}
+}
+
+// cleanupArgs decodes the PurgeIn a described schedule action starts the
+// cleanup workflow with; nil when it is anything else.
+func cleanupArgs(action client.ScheduleAction) *task.PurgeIn {
+	wa, ok := action.(*client.ScheduleWorkflowAction)
+	if !ok || len(wa.Args) != 1 {
+		return nil
+	}
+	if name, _ := wa.Workflow.(string); name != task.CleanupWorkflowName {
+		return nil
+	}
+	p, ok := wa.Args[0].(*commonpb.Payload)
+	if !ok {
+		return nil
+	}
+	var in task.PurgeIn
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &in); err != nil {
+		return nil
+	}
+	return &in
+}
+
+func sameCleanupSpec(s *client.ScheduleSpec) bool {
+	return s != nil && len(s.Intervals) == 1 && s.Intervals[0].Every == 24*time.Hour && s.Intervals[0].Offset == 0 &&
+		len(s.Calendars) == 0 && len(s.CronExpressions) == 0
 }
 
 // Urls are what `run` prints once everything is up.
