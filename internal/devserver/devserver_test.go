@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -83,5 +84,20 @@ func TestServerArgs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMissingBinaryNamesTheMakeTarget: without bin/temporal, start-up says
+// which make target builds it and how to use another server instead.
+func TestMissingBinaryNamesTheMakeTarget(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "bin", "temporal")
+	_, err := Start(t.Context(), Options{Bin: missing, Port: 1})
+	if !errors.Is(err, ErrMissingBinary) {
+		t.Fatalf("error %v is not ErrMissingBinary", err)
+	}
+	for _, want := range []string{missing, "make temporal", "TEMPORAL_ADDRESS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
 	}
 }
