@@ -189,13 +189,21 @@ func applyUpdate(t *store.Task, u task.Update) {
 
 // writeState replaces the task's state document.
 func (a *Activities) writeState(ctx context.Context, t store.Task, role string) error {
+	summary := map[string]any{"total_tokens_in": t.TokensIn, "total_tokens_out": t.TokensOut,
+		"total_tokens": t.TokensIn + t.TokensOut, "by_stage": map[string]any{}}
+	if t.TokensIn+t.TokensOut > 0 {
+		byStage, err := a.usageByStage(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		summary["by_stage"] = byStage
+	}
 	doc := map[string]any{
 		"status": t.Status, "progress": t.Progress, "current_stage": t.CurrentStage, "active_role": role,
 		"codex_version": t.CodexVersion, "iteration": t.Iterations, "max_iterations": t.MaxIterations,
 		"container_state": t.CurrentStage, "container_progress": t.Progress,
-		"llm_usage_summary": map[string]any{"total_tokens_in": t.TokensIn, "total_tokens_out": t.TokensOut,
-			"total_tokens": t.TokensIn + t.TokensOut},
-		"timestamps": map[string]any{"created_at": task.FormatTime(t.CreatedAt), "updated_at": task.FormatTime(t.UpdatedAt)},
+		"llm_usage_summary": summary,
+		"timestamps":        map[string]any{"created_at": task.FormatTime(t.CreatedAt), "updated_at": task.FormatTime(t.UpdatedAt)},
 	}
 	raw, err := a.redact.JSON(doc)
 	if err != nil {

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"path"
@@ -62,41 +63,177 @@ func (a *Activities) artifact(ctx context.Context, step task.Step, sub, typ, pro
 	return id, nil
 }
 
-// chargeTokens records one stage's LLM usage exactly once: the daily charge
-// is keyed by the step, and the task's running total moves only when the
-// charge is new.
+// usageReport is the usage_report artifact of one step: the stage
+// conversation's totals and each provider request. It is written first and
+// once per step; the daily charge, the task totals and the llm_usage events
+// are all derived from the stored report, so a retried activity repeats
+// exactly what the first one recorded.
+type usageReport struct {
+	Stage       string `json:"stage"`
+	Provider    string `json:"provider"`
+	Model       string `json:"model"`
+	TokensIn    int64  `json:"tokens_in"`
+	TokensOut   int64  `json:"tokens_out"`
+	TotalTokens int64  `json:"total_tokens"`
+	Calls       int    `json:"calls"`
+	StartedAt   string `json:"started_at"`
+	FinishedAt  string `json:"finished_at"`
+	// Requests are the provider requests, in order (absent in reports
+	// written before per-request usage was recorded).
+	Requests []usageRequest `json:"requests,omitempty"`
+}
+
+// usageRequest is one provider request of a stage conversation.
+type usageRequest struct {
+	Model       string `json:"model"`
+	TokensIn    int64  `json:"tokens_in"`
+	TokensOut   int64  `json:"tokens_out"`
+	TotalTokens int64  `json:"total_tokens"`
+}
+
+// chargeTokens records one stage's LLM usage exactly once per step: the
+// usage_report artifact (keyed by the step) is stored first; a retried
+// activity finds it and charges and reports its numbers, never its own. The
+// daily charge is keyed by the step and the task's running total moves only
+// when that charge is new. One llm_usage event per provider request, keyed
+// by step and request index, tells the story per call.
 func (a *Activities) chargeTokens(ctx context.Context, step task.Step, stage string, call agents.Call, started string) error {
 	if call.Calls == 0 {
 		return nil
 	}
+	rep, err := a.usageReport(ctx, step, stage, call, started)
+	if err != nil {
+		return err
+	}
 	inserted, err := a.Store.AddUsage(ctx, store.UsageCharge{
 		ID: StableID(step.TaskID, step.Key+"/tokens"), OwnerKey: step.OwnerKey, Day: a.Now(),
-		TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens,
+		TokensIn: rep.TokensIn, TokensOut: rep.TokensOut,
 	})
 	if err != nil {
 		return storeErr(err, "recording token usage")
 	}
 	if inserted {
 		_, err = a.Store.UpdateTask(ctx, step.TaskID, func(t *store.Task) error {
-			t.TokensIn += call.Usage.InputTokens
-			t.TokensOut += call.Usage.OutputTokens
+			t.TokensIn += rep.TokensIn
+			t.TokensOut += rep.TokensOut
 			return nil
 		})
 		if err != nil {
 			return storeErr(err, "updating task token totals")
 		}
 	}
-	report := map[string]any{
-		"stage": stage, "provider": a.Provider.Name(), "model": firstNonEmpty(call.Model, a.Provider.Model()),
-		"tokens_in": call.Usage.InputTokens, "tokens_out": call.Usage.OutputTokens,
-		"total_tokens": call.Usage.InputTokens + call.Usage.OutputTokens, "calls": call.Calls,
-		"started_at": started, "finished_at": task.FormatTime(a.Now()),
+	for i, ev := range usageEvents(rep) {
+		// The first request keeps the id the single per-stage event had.
+		sub := "llm_usage"
+		if i > 0 {
+			sub = fmt.Sprintf("llm_usage/%d", i+1)
+		}
+		if err := a.event(ctx, step, sub, "llm_usage", ev); err != nil {
+			return err
+		}
 	}
-	if err := a.event(ctx, step, "llm_usage", "llm_usage", report); err != nil {
-		return err
+	return a.event(ctx, step, "added/usage_report", "ArtifactAdded", map[string]any{
+		"type": "usage_report", "artifact_id": StableID(step.TaskID, step.Key+"/art/usage_report"),
+	})
+}
+
+// usageReport stores this attempt's report unless the step has one already,
+// and returns the stored one.
+func (a *Activities) usageReport(ctx context.Context, step task.Step, stage string, call agents.Call, started string) (usageReport, error) {
+	rep := usageReport{
+		Stage: stage, Provider: a.Provider.Name(), Model: firstNonEmpty(call.Model, a.Provider.Model()),
+		TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens,
+		TotalTokens: call.Usage.InputTokens + call.Usage.OutputTokens, Calls: call.Calls,
+		StartedAt: started, FinishedAt: task.FormatTime(a.Now()),
 	}
-	_, err = a.artifact(ctx, step, "usage_report", "usage_report", roleOf(stage), report)
-	return err
+	for _, r := range call.Each {
+		rep.Requests = append(rep.Requests, usageRequest{
+			Model: firstNonEmpty(r.Model, rep.Model), TokensIn: r.Usage.InputTokens, TokensOut: r.Usage.OutputTokens,
+			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens,
+		})
+	}
+	raw, err := a.redact.JSON(rep)
+	if err != nil {
+		return rep, fmt.Errorf("encoding usage_report artifact: %w", err)
+	}
+	id := StableID(step.TaskID, step.Key+"/art/usage_report")
+	inserted, err := a.Store.AppendArtifact(ctx, store.Artifact{
+		ID: id, TaskID: step.TaskID, Type: "usage_report", ProducedBy: roleOf(stage), Payload: raw, CreatedAt: a.Now(),
+	})
+	if err != nil {
+		return rep, storeErr(err, "appending usage_report artifact")
+	}
+	if inserted {
+		return rep, nil
+	}
+	art, err := a.Store.GetArtifact(ctx, step.TaskID, id)
+	if err != nil {
+		return rep, storeErr(err, "loading usage_report artifact")
+	}
+	var stored usageReport
+	if err := json.Unmarshal(art.Payload, &stored); err != nil {
+		return rep, fmt.Errorf("decoding usage_report artifact: %w", err)
+	}
+	return stored, nil
+}
+
+// usageEvents are the llm_usage event payloads of a report: one per
+// provider request (calls: 1 each, so the calls of all events add up), or
+// one for the whole stage when the report predates per-request usage.
+func usageEvents(rep usageReport) []map[string]any {
+	base := func() map[string]any {
+		return map[string]any{"stage": rep.Stage, "provider": rep.Provider, "started_at": rep.StartedAt,
+			"finished_at": rep.FinishedAt, "stage_calls": rep.Calls}
+	}
+	if len(rep.Requests) == 0 {
+		ev := base()
+		ev["model"], ev["calls"] = rep.Model, rep.Calls
+		ev["tokens_in"], ev["tokens_out"], ev["total_tokens"] = rep.TokensIn, rep.TokensOut, rep.TotalTokens
+		return []map[string]any{ev}
+	}
+	out := make([]map[string]any, 0, len(rep.Requests))
+	for i, r := range rep.Requests {
+		ev := base()
+		ev["model"], ev["calls"], ev["call_index"] = r.Model, 1, i+1
+		ev["tokens_in"], ev["tokens_out"], ev["total_tokens"] = r.TokensIn, r.TokensOut, r.TotalTokens
+		out = append(out, ev)
+	}
+	return out
+}
+
+// usageByStage sums the task's usage reports per stage for the state
+// document's llm_usage_summary.
+func (a *Activities) usageByStage(ctx context.Context, taskID string) (map[string]any, error) {
+	type sum struct{ in, out, calls int64 }
+	sums := map[string]*sum{}
+	opts := store.ListOptions{Type: "usage_report", Order: "asc", Limit: 500}
+	for {
+		page, err := a.Store.ListArtifacts(ctx, taskID, opts)
+		if err != nil {
+			return nil, storeErr(err, "listing usage reports")
+		}
+		for _, art := range page.Items {
+			var rep usageReport
+			if json.Unmarshal(art.Payload, &rep) != nil || rep.Stage == "" {
+				continue
+			}
+			s := sums[rep.Stage]
+			if s == nil {
+				s = &sum{}
+				sums[rep.Stage] = s
+			}
+			s.in, s.out, s.calls = s.in+rep.TokensIn, s.out+rep.TokensOut, s.calls+int64(rep.Calls)
+		}
+		if page.Next == "" || len(page.Items) == 0 {
+			break
+		}
+		opts.After = page.Next
+	}
+	out := make(map[string]any, len(sums))
+	for stage, s := range sums {
+		out[stage] = map[string]any{"tokens_in": s.in, "tokens_out": s.out, "total_tokens": s.in + s.out, "calls": s.calls}
+	}
+	return out, nil
 }
 
 // chargeCommand counts one command run against the owner's daily quota.

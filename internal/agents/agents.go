@@ -30,6 +30,14 @@ type Call struct {
 	Model string
 	// Calls counts provider requests (2 when a corrective retry happened).
 	Calls int
+	// Each holds every provider request's own usage and model, in order.
+	Each []Request
+}
+
+// Request is the usage of one provider request of a conversation.
+type Request struct {
+	Usage llm.Usage
+	Model string
 }
 
 func (c *Call) add(r llm.Response) {
@@ -38,6 +46,7 @@ func (c *Call) add(r llm.Response) {
 	c.Usage.TotalTokens += r.Usage.TotalTokens
 	c.Model = r.Model
 	c.Calls++
+	c.Each = append(c.Each, Request{Usage: r.Usage, Model: r.Model})
 }
 
 // BeforeCall is invoked before every provider request (quota checks).
