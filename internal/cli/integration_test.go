@@ -213,15 +213,16 @@ func TestClientAgainstThePlatform(t *testing.T) {
 		p.WaitStatus(t, cid, 2*time.Minute, "paused")
 		expect(t, runCtx(t, env, "", "task", "show", cid), ExitOK, "Status:       paused")
 		expect(t, runCtx(t, env, "", "task", "unpause", cid), ExitOK, "Task "+cid+": queued")
-		// Cancel once the unpause has landed: a cancel that reaches a paused
-		// workflow ends it in Temporal without recording the cancellation
-		// (reported to the lead; the workflow is outside this package).
 		p.WaitStatus(t, cid, 2*time.Minute, "queued", "processing")
+		// Pause again and cancel the paused task: the cancellation is recorded.
+		expect(t, runCtx(t, env, "", "task", "pause", cid), ExitOK, "Task "+cid+": pausing")
+		p.WaitStatus(t, cid, 2*time.Minute, "paused")
 		expect(t, runCtx(t, env, "", "task", "cancel", cid), ExitOK, "Task "+cid+": cancelling")
 		r := runCtx(t, env, "", "task", "logs", cid, "--follow")
 		expect(t, r, ExitCancelled, "task_paused", "task_unpaused", "task_cancelled", "was cancelled")
 		expect(t, runCtx(t, env, "", "task", "cancel", cid), ExitOK, "Task "+cid+": cancelled")
 		expect(t, runCtx(t, env, "", "task", "retry", cid), ExitError, "conflict (409)")
+		expect(t, runCtx(t, env, "", "task", "unpause", cid), ExitError, "conflict (409)")
 	})
 
 	t.Run("a failing task exits 3 and can be retried", func(t *testing.T) {
