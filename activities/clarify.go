@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -143,8 +144,11 @@ func (a *Activities) Clarify(ctx context.Context, in task.ClarifyIn) ([]task.Que
 	if _, err := a.artifact(ctx, in.Step, "questions", "clarification_questions", "planner", payload); err != nil {
 		return nil, err
 	}
-	err = a.event(ctx, in.Step, "requested", "clarification_requested", map[string]any{
+	if err := a.event(ctx, in.Step, "requested", "clarification_requested", map[string]any{
 		"questions": qs, "requested_at": now, "resume_from_stage": task.StageDesign,
-	})
-	return qs, err
+	}); err != nil {
+		return nil, err
+	}
+	// The task may now wait for days: its snapshot should say so.
+	return qs, a.saveSnapshot(ctx, t.ID, "clarification", fmt.Sprintf("asked %d question(s), round %d", len(qs), in.Round), nil)
 }
