@@ -130,7 +130,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		Store: a.Store, Catalog: a.Catalog, Workspaces: wsm, Provider: provider,
 		Agents: &agents.Agents{Provider: provider, MaxTokens: cfg.LLMMaxTokens, Temperature: cfg.LLMTemperature},
 		Runner: run, Tools: activities.ProbeTools(ctx, run, log), Codex: a.Codex,
-		Limits:          store.FileLimits{MaxFiles: minPositive(cfg.MaxTaskFiles, a.Codex.MaxTotalFiles), MaxBytes: cfg.MaxTaskBytes},
+		Limits:          store.FileLimits{MaxFiles: cfg.MaxTaskFiles, MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
 		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics,
 	})
@@ -144,17 +144,6 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 	workflows.Register(w)
 	acts.Register(w)
 	return w, nil
-}
-
-// minPositive is the smaller of two limits where <= 0 means "off".
-func minPositive(a, b int) int {
-	switch {
-	case a <= 0:
-		return b
-	case b <= 0:
-		return a
-	}
-	return min(a, b)
 }
 
 // cleanupScheduleID names the retention schedule of a task queue.
