@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -189,6 +190,9 @@ var languages = map[string]string{
 	".rs": "rust", ".rb": "ruby", ".php": "php", ".toml": "toml",
 }
 
+// maxFilesPage is the largest ?limit of GET /files.
+const maxFilesPage = 1000
+
 func languageOf(p string) string {
 	if l, ok := languages[strings.ToLower(path.Ext(p))]; ok {
 		return l
@@ -196,12 +200,37 @@ func languageOf(p string) string {
 	return "text"
 }
 
+// listFiles answers the reference's shape with every file (at most
+// MAX_TASK_FILES) by default. With ?limit=N it pages all_files and by_type by
+// path (cursor = the last path of the previous page, as next_cursor gives it);
+// total stays the task's file count.
 func (s *Server) listFiles(c *gin.Context) {
 	t := currentTask(c)
+	limit := 0
+	if c.Query("limit") != "" {
+		var ok bool
+		if limit, ok = parseLimit(c, 0, maxFilesPage); !ok {
+			return
+		}
+	}
 	files, err := s.Store.ListFiles(c.Request.Context(), t.ID)
 	if err != nil {
 		s.storeFailure(c, err, "list files")
 		return
+	}
+	total := len(files)
+	var next any
+	if limit > 0 {
+		after := c.Query("cursor")
+		start, _ := slices.BinarySearchFunc(files, after, func(f store.File, p string) int { return strings.Compare(f.Path, p) })
+		if start < len(files) && after != "" && files[start].Path == after {
+			start++
+		}
+		files = files[start:]
+		if len(files) > limit {
+			files = files[:limit]
+			next = files[limit-1].Path
+		}
 	}
 	byType := map[string][]string{"code": {}, "config": {}, "docs": {}, "tests": {}, "other": {}}
 	all := make([]gin.H, 0, len(files))
@@ -212,7 +241,7 @@ func (s *Server) listFiles(c *gin.Context) {
 		all = append(all, gin.H{"path": f.Path, "size": f.Size, "sha256": f.SHA256, "mime_type": f.MimeType,
 			"language": languageOf(f.Path), "updated_at": task.FormatTime(f.UpdatedAt)})
 	}
-	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "total": len(files), "by_type": byType, "all_files": all})
+	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "total": total, "by_type": byType, "all_files": all, "next_cursor": next})
 }
 
 // getFile returns one file by its exact path (no fuzzy matching). Text comes
