@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,6 +84,9 @@ func TestKillDuringJSONWrite(t *testing.T) {
 		t.Skip("spawns processes")
 	}
 	dir := t.TempDir()
+	// Not temporary files of the store, whatever their names suggest.
+	decoys := []string{dir + "/tasks/.d.json.tmp-5" /* a directory */, dir + "/tasks/.notes.tmp-x1",
+		dir + "/tasks/README.tmp-1", dir + "/.tmp-1"}
 	for trial := 0; trial < 8; trial++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashWriterChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "STORE_CRASH_DIR="+dir)
@@ -101,6 +105,27 @@ func TestKillDuringJSONWrite(t *testing.T) {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 
+		// A kill inside WriteFileAtomic leaves its temporary file behind; plant
+		// one in each of the store's directories too, so every trial checks
+		// that loading removes them, and (once) files it must leave alone.
+		leftovers := []string{dir + "/tasks/." + crashTaskID + ".json.tmp-" + strconv.Itoa(trial+1234567),
+			dir + "/.global.json.tmp-" + strconv.Itoa(trial+42), dir + "/blobs/." + strings.Repeat("ab", 32) + ".tmp-9" + strconv.Itoa(trial)}
+		for _, f := range leftovers {
+			if err := os.WriteFile(f, []byte(`{"torn`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if trial == 0 {
+			for _, f := range decoys[1:] {
+				if err := os.WriteFile(f, []byte("keep"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Mkdir(decoys[0], 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+
 		p, err := NewPersister(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -108,6 +133,22 @@ func TestKillDuringJSONWrite(t *testing.T) {
 		m, err := NewMemory(p)
 		if err != nil {
 			t.Fatalf("trial %d: the store does not load after a kill: %v", trial, err)
+		}
+		for _, sub := range []string{"", "/tasks", "/blobs"} {
+			entries, err := os.ReadDir(dir + sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if strings.Contains(e.Name(), ".tmp-") && !slices.Contains(decoys, dir+sub+"/"+e.Name()) {
+					t.Errorf("trial %d: loading left the temporary file %s%s/%s", trial, dir, sub, e.Name())
+				}
+			}
+		}
+		for _, f := range decoys {
+			if _, err := os.Stat(f); err != nil {
+				t.Errorf("trial %d: loading removed %s, which is not a temporary file of the store: %v", trial, f, err)
+			}
 		}
 		got, err := m.GetTask(context.Background(), crashTaskID)
 		if err != nil {
@@ -122,12 +163,6 @@ func TestKillDuringJSONWrite(t *testing.T) {
 		want, prev := "events="+strconv.Itoa(page.Total), "events="+strconv.Itoa(page.Total-1)
 		if got.Description != want && got.Description != prev && !(got.Description == "crash" && page.Total <= 1) {
 			t.Fatalf("trial %d: torn state: %q with %d events", trial, got.Description, page.Total)
-		}
-		entries, _ := os.ReadDir(dir + "/tasks")
-		for _, e := range entries {
-			if strings.Contains(e.Name(), ".tmp-") {
-				_ = os.Remove(dir + "/tasks/" + e.Name()) // a leftover temp file is harmless; loading ignores it
-			}
 		}
 	}
 }

@@ -196,8 +196,45 @@ func (p *Persister) saveGlobal(m *Memory) error {
 	return nil
 }
 
-// load reads everything back into m.
+// isTempName matches the names WriteFileAtomic gives its temporary files:
+// "." + the target's name + ".tmp-" + the digits os.CreateTemp puts for "*".
+func isTempName(name string) bool {
+	i := strings.LastIndex(name, ".tmp-")
+	if !strings.HasPrefix(name, ".") || i < 2 || i+len(".tmp-") == len(name) {
+		return false
+	}
+	for _, r := range name[i+len(".tmp-"):] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// removeTemps deletes the temporary files a crash in the middle of
+// WriteFileAtomic left in the store's directories (the file it was
+// replacing is intact; the temporary one is garbage). Only regular files
+// named like those temporaries, directly in the store's own directories,
+// are touched. Best effort, like collectBlobs: a file that cannot be
+// removed stays, as harmless as before (loading skips it).
+func (p *Persister) removeTemps() {
+	for _, dir := range []string{p.dir, filepath.Join(p.dir, "tasks"), filepath.Join(p.dir, "blobs")} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() && isTempName(e.Name()) {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+}
+
+// load reads everything back into m, after removing the temporary files
+// an interrupted write left behind.
 func (p *Persister) load(m *Memory) error {
+	p.removeTemps()
 	if data, err := os.ReadFile(filepath.Join(p.dir, "global.json")); err == nil {
 		var g persistedGlobal
 		if err := json.Unmarshal(data, &g); err != nil {
