@@ -171,25 +171,39 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 	}
 	// /metrics and /health; on SIGTERM the worker stops first (in-flight
 	// activities get WorkerStopTimeout to finish, the rest are retried by
-	// another worker), then this server.
+	// another worker), then this server. They are not the worker's job: if
+	// METRICS_PORT cannot be bound (another worker on this host has it),
+	// the worker warns and runs on without them.
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopOps()
-	errc := make(chan error, 1)
+	opsDone := make(chan struct{})
+	ready := make(chan string, 1)
 	go func() {
-		errc <- a.ServeWorkerOps(opsCtx, net.JoinHostPort("", strconv.Itoa(cfg.MetricsPort)), nil)
+		defer close(opsDone)
+		err := a.ServeWorkerOps(opsCtx, net.JoinHostPort("", strconv.Itoa(cfg.MetricsPort)), ready)
+		switch {
+		case err == nil:
+		case opsCtx.Err() == nil:
+			a.Log.Warn("worker /metrics and /health are NOT served: METRICS_PORT "+strconv.Itoa(cfg.MetricsPort)+
+				" cannot be used; the worker runs on without them (no scrape, and `aiplatform healthcheck worker`"+
+				" cannot see it). Give each worker on one host its own METRICS_PORT",
+				"metrics_port", cfg.MetricsPort, "error", err)
+		default:
+			a.Log.Warn("stopping the worker's /metrics and /health", "error", err)
+		}
 	}()
-	served := false
-	select {
-	case <-ctx.Done():
-	case err = <-errc: // the port is taken
-		served = true
-	}
+	go func() {
+		select {
+		case addr := <-ready:
+			a.Log.Info("worker serving /metrics and /health", "addr", addr)
+		case <-opsDone:
+		}
+	}()
+	<-ctx.Done()
 	a.StopWorker(w)
 	stopOps()
-	if !served {
-		err = <-errc
-	}
-	return err
+	<-opsDone
+	return nil
 }
 
 // healthcheck probes the local /health (the API's on PORT, or the worker's
