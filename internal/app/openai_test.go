@@ -3,17 +3,13 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
+	commonpb "go.temporal.io/api/common/v1"
 
 	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/llm"
@@ -115,8 +111,8 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	p.APIKey = appKey
 	id := p.CreateTask(t, map[string]any{"description": "A CLI that tracks books I have read, and mentions " + llmKey,
 		"template_id": "python_cli"})
-	task := p.WaitStatus(t, id, 4*time.Minute, "completed")
-	if task.TokensIn == 0 {
+	tk := p.WaitStatus(t, id, 4*time.Minute, "completed")
+	if tk.TokensIn == 0 {
 		t.Fatal("no token usage recorded")
 	}
 
@@ -143,44 +139,36 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	}
 
 	// The description mentioned the key on purpose: it must have been scrubbed
-	// before anything was stored.
-	secrets := []string{llmKey, appKey, "jwt-SECRET-0123456789abcdef0123456789"}
-	var stored bytes.Buffer
-	for _, dir := range []string{p.Config.DataDir, p.Config.WorkspaceRoot} {
-		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err == nil && d.Type().IsRegular() {
-				b, _ := os.ReadFile(path)
-				stored.Write(b)
-			}
-			return nil
-		})
-	}
+	// before anything was stored. Everything is searched: the store through
+	// its interface and on disk, the workspace, the raw bytes of every
+	// Temporal payload (and each event as JSON) of the task's and the slots
+	// workflow's histories, the logs and the API's answers.
+	scan := newLeakScanner(llmKey, appKey, "jwt-SECRET-0123456789abcdef0123456789")
+	scan.scanStore(t, p.App.Store)
+	scan.scanDir(p.Config.DataDir)
+	scan.scanDir(p.Config.WorkspaceRoot)
 	for _, path := range []string{"/events?limit=1000", "/artifacts?limit=1000", "/state", "/files", "/questions", "/patch"} {
 		_, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+path, nil, nil)
-		stored.Write(raw)
+		scan.scan("GET "+path, raw)
 	}
-	hist := p.Client.GetWorkflowHistory(t.Context(), "task-"+id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for hist.HasNext() {
-		ev, err := hist.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(ev)
-		stored.Write(b)
+	taskHistory := history(t, p.Client, task.WorkflowID(id))
+	payloadsSeen := 0
+	for _, ev := range taskHistory {
+		walkPayloads(ev.ProtoReflect(), func(*commonpb.Payload) { payloadsSeen++ })
 	}
+	if payloadsSeen < 10 {
+		t.Fatalf("only %d payloads in the task's history", payloadsSeen)
+	}
+	scan.scanHistory("task history", taskHistory)
+	scan.scanHistory("slots history", history(t, p.Client, task.SlotsWorkflowID(p.Config.TemporalTaskQueue)))
 	logMu.Lock()
-	stored.Write(logs.Bytes())
+	scan.scan("logs", logs.Bytes())
 	logMu.Unlock()
-	if stored.Len() < 10000 {
-		t.Fatalf("suspiciously little was scanned: %d bytes", stored.Len())
+	if scan.scanned < 10000 {
+		t.Fatalf("suspiciously little was scanned: %d bytes", scan.scanned)
 	}
-	for _, s := range secrets {
-		if i := bytes.Index(stored.Bytes(), []byte(s)); i >= 0 {
-			lo := max(0, i-120)
-			t.Errorf("secret %q found in stored data: ...%s...", s[:10], stored.Bytes()[lo:min(stored.Len(), i+40)])
-		}
-	}
-	if !strings.Contains(stored.String(), "[redacted]") {
+	scan.report(t)
+	if !scan.redacted {
 		t.Error("the key in the description should appear as [redacted]")
 	}
 }
@@ -195,5 +183,3 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
-
-var _ = task.WorkflowID
