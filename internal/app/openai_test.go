@@ -25,6 +25,9 @@ type fakeOpenAI struct {
 	mu   sync.Mutex
 	reqs []map[string]any
 	auth []string
+	// stages holds each request's stage, read from its brief (the first
+	// user message, so a corrective follow-up counts for its stage).
+	stages []string
 
 	failedDesign, sentInvalid bool
 }
@@ -44,13 +47,20 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		mm := m.(map[string]any)
 		msgs = append(msgs, llm.Message{Role: mm["role"].(string), Content: mm["content"].(string)})
 	}
-	var brief struct {
+	var brief, first struct {
 		Stage string `json:"stage"`
 	}
 	_ = json.Unmarshal([]byte(msgs[len(msgs)-1].Content), &brief)
+	for _, m := range msgs {
+		if m.Role == "user" {
+			_ = json.Unmarshal([]byte(m.Content), &first)
+			break
+		}
+	}
 	f.mu.Lock()
 	f.reqs = append(f.reqs, body)
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.stages = append(f.stages, first.Stage)
 	failDesign := brief.Stage == "design" && !f.failedDesign
 	f.failedDesign = f.failedDesign || failDesign
 	invalid := brief.Stage == "code" && !f.sentInvalid
@@ -170,6 +180,97 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	scan.report(t)
 	if !scan.redacted {
 		t.Error("the key in the description should appear as [redacted]")
+	}
+}
+
+// TestOpenAIClarificationAnswersReachLaterPrompts: the answers to the
+// clarification questions are part of every later prompt. A task with a
+// placeholder asks for it; after the answer every provider request of the
+// design, code and review stages carries the answer, and none before it did.
+func TestOpenAIClarificationAnswersReachLaterPrompts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	requirePython(t)
+	// No scripted failures: this test is about what the prompts contain.
+	fake := &fakeOpenAI{t: t, mock: llm.NewMock("test-model"), failedDesign: true, sentInvalid: true}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	p := apptest.Start(t, apptest.Options{Env: map[string]string{
+		"LLM_PROVIDER": "openai", "LLM_BASE_URL": srv.URL + "/v1", "LLM_API_KEY": "sk-test-answers-0123456789",
+		"LLM_MODEL": "test-model",
+	}})
+	id := p.CreateTask(t, map[string]any{"description": "A CLI that tracks books I have read, keeping them in {{storage format}}",
+		"template_id": "python_cli"})
+	p.WaitStatus(t, id, 2*time.Minute, "needs_input")
+	var qs struct {
+		Pending []struct {
+			ID       string `json:"id"`
+			Required bool   `json:"required"`
+		} `json:"pending_questions"`
+	}
+	if code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/questions", nil, &qs); code != http.StatusOK || len(qs.Pending) == 0 {
+		t.Fatalf("questions: %d %s", code, raw)
+	}
+	const answer = "tab-separated-ANSWER-7f3a9c"
+	answers := map[string]any{}
+	for _, q := range qs.Pending {
+		if q.Required {
+			answers[q.ID] = answer
+		}
+	}
+	if len(answers) == 0 {
+		t.Fatalf("no required question to answer: %+v", qs.Pending)
+	}
+	fake.mu.Lock()
+	before := len(fake.reqs)
+	fake.mu.Unlock()
+	if code, raw := p.Do(t, http.MethodPost, "/api/tasks/"+id+"/input",
+		map[string]any{"answers": answers, "auto_resume": true}, nil); code >= 300 {
+		t.Fatalf("input: %d %s", code, raw)
+	}
+	p.WaitStatus(t, id, 4*time.Minute, "completed")
+
+	fake.mu.Lock()
+	reqs, stages := fake.reqs, fake.stages
+	fake.mu.Unlock()
+	if before == 0 {
+		t.Fatal("no request before the answer: research should have asked the provider")
+	}
+	// answersOf reads the answers of a request's brief (its first user
+	// message); a file or plan quoting the answer elsewhere does not count.
+	answersOf := func(r map[string]any) map[string]any {
+		for _, m := range r["messages"].([]any) {
+			mm := m.(map[string]any)
+			if mm["role"] == "user" {
+				var brief struct {
+					Answers map[string]any `json:"answers"`
+				}
+				_ = json.Unmarshal([]byte(mm["content"].(string)), &brief)
+				return brief.Answers
+			}
+		}
+		return nil
+	}
+	for i := 0; i < before; i++ {
+		if len(answersOf(reqs[i])) != 0 {
+			t.Errorf("request %d (%s) was sent before the answer yet carries answers", i, stages[i])
+		}
+	}
+	seen := map[string]int{}
+	for i := before; i < len(reqs); i++ {
+		seen[stages[i]]++
+		got := answersOf(reqs[i])
+		for qid, want := range answers {
+			if got[qid] != want {
+				t.Errorf("request %d (%s stage) after the answer has answers %v, want %s=%v", i, stages[i], got, qid, want)
+			}
+		}
+	}
+	for _, stage := range []string{"design", "code", "review"} {
+		if seen[stage] == 0 {
+			t.Errorf("no %s request after the answer (requests per stage: %v)", stage, seen)
+		}
 	}
 }
 
