@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -96,5 +97,23 @@ func TestFailureOfMapsEveryLLMError(t *testing.T) {
 		if got, msg := failureOf(c.err); got != c.want || msg == "" {
 			t.Errorf("failureOf(%v) = %q, %q; want %q", c.err, got, msg, c.want)
 		}
+	}
+}
+
+// TestLLMStageTimingOutOnEveryAttempt: a design step that outlives its time
+// limit on all three attempts fails the task with llm_provider_error and a
+// message naming the step, not internal_error.
+func TestLLMStageTimingOutOnEveryAttempt(t *testing.T) {
+	h := newHarness(t)
+	h.designFn = func() (task.DesignOut, error) {
+		return task.DesignOut{}, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, nil)
+	}
+	h.run(task.Input{MaxConcurrent: 2})
+	if h.count(task.ActDesign) != 3 {
+		t.Fatalf("design attempts: %d, want 3", h.count(task.ActDesign))
+	}
+	if h.finishIn == nil || h.finishIn.FailureReason != task.ReasonLLMProviderError ||
+		!strings.Contains(h.finishIn.Error, "Design step's time limit") || !strings.Contains(h.finishIn.Error, "(StartToClose timeout)") {
+		t.Fatalf("finish %+v", h.finishIn)
 	}
 }

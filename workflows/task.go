@@ -339,9 +339,25 @@ func failureOf(err error) (string, string) {
 	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) {
+		// An LLM stage that outlives its codex timeout on every attempt is a
+		// provider that does not answer in time, not a fault of ours.
+		var actErr *temporal.ActivityError
+		if errors.As(err, &actErr) && isLLMActivity(actErr.ActivityType().GetName()) {
+			return task.ReasonLLMProviderError, fmt.Sprintf("The LLM provider did not answer within the %s step's time limit on any attempt (%s timeout)",
+				actErr.ActivityType().GetName(), timeoutErr.TimeoutType())
+		}
 		return task.ReasonInternalError, "a step timed out: " + err.Error()
 	}
 	return task.ReasonInternalError, err.Error()
+}
+
+// isLLMActivity reports whether an activity's time goes to LLM calls.
+func isLLMActivity(name string) bool {
+	switch name {
+	case task.ActResearch, task.ActDesign, task.ActCode:
+		return true
+	}
+	return false
 }
 
 // pipelineFailure is a failure decided by the workflow itself.
