@@ -190,6 +190,13 @@ func TestQuotaAtTheEdge(t *testing.T) {
 	if err := f.a.checkQuota(ctx, "owner"); err != nil {
 		t.Fatalf("99 of 100 tokens must pass: %v", err)
 	}
+	// Tokens of the running conversation (not charged yet) count too.
+	if err := f.a.quotaGuard("owner")(ctx, llm.Usage{InputTokens: 1}); err == nil {
+		t.Fatal("99 charged + 1 pending of 100 tokens must stop the next request")
+	}
+	if err := f.a.quotaGuard("owner")(ctx, llm.Usage{}); err != nil {
+		t.Fatalf("99 charged + 0 pending: %v", err)
+	}
 	charge("b", 1, 0)
 	err := f.a.checkQuota(ctx, "owner")
 	var appErr *temporal.ApplicationError

@@ -246,6 +246,12 @@ func (a *Activities) chargeCommand(ctx context.Context, step task.Step, sub stri
 
 // checkQuota refuses work once the owner's daily token or command budget is spent.
 func (a *Activities) checkQuota(ctx context.Context, owner string) error {
+	return a.checkQuotaWith(ctx, owner, 0)
+}
+
+// checkQuotaWith is checkQuota counting pendingTokens (used by the current
+// conversation, not charged yet) as used.
+func (a *Activities) checkQuotaWith(ctx context.Context, owner string, pendingTokens int64) error {
 	if a.MaxTokensPerDay <= 0 && a.MaxCommandRunsPerDay <= 0 {
 		return nil
 	}
@@ -253,9 +259,9 @@ func (a *Activities) checkQuota(ctx context.Context, owner string) error {
 	if err != nil {
 		return storeErr(err, "reading usage")
 	}
-	if a.MaxTokensPerDay > 0 && u.TokensIn+u.TokensOut >= a.MaxTokensPerDay {
+	if used := u.TokensIn + u.TokensOut + pendingTokens; a.MaxTokensPerDay > 0 && used >= a.MaxTokensPerDay {
 		return nonRetryable(task.ErrTypeQuota, "Daily token quota exceeded: %d of MAX_TOKENS_PER_DAY=%d tokens used today (UTC)",
-			u.TokensIn+u.TokensOut, a.MaxTokensPerDay)
+			used, a.MaxTokensPerDay)
 	}
 	if a.MaxCommandRunsPerDay > 0 && u.CommandRuns >= a.MaxCommandRunsPerDay {
 		return nonRetryable(task.ErrTypeQuota, "Daily command quota exceeded: %d of MAX_COMMAND_RUNS_PER_DAY=%d command runs used today (UTC)",

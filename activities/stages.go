@@ -64,7 +64,9 @@ func (a *Activities) latestPayload(ctx context.Context, taskID, typ string, out 
 
 // quotaGuard runs before every LLM request.
 func (a *Activities) quotaGuard(owner string) agents.BeforeCall {
-	return func(ctx context.Context) error { return a.checkQuota(ctx, owner) }
+	return func(ctx context.Context, pending llm.Usage) error {
+		return a.checkQuotaWith(ctx, owner, pending.InputTokens+pending.OutputTokens)
+	}
 }
 
 // llmFailure records an LLM failure and classifies it for Temporal: provider

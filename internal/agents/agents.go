@@ -49,8 +49,11 @@ func (c *Call) add(r llm.Response) {
 	c.Each = append(c.Each, Request{Usage: r.Usage, Model: r.Model})
 }
 
-// BeforeCall is invoked before every provider request (quota checks).
-type BeforeCall func(ctx context.Context) error
+// BeforeCall is invoked before every provider request (quota checks) with
+// the tokens this conversation has used so far: they are charged only when
+// the stage ends, so a check before a corrective second request must count
+// them itself.
+type BeforeCall func(ctx context.Context, pending llm.Usage) error
 
 // ask sends system + brief, decodes the reply into out and validates it. On
 // invalid JSON or a failed validation it appends the reply and one corrective
@@ -65,7 +68,7 @@ func (a *Agents) ask(ctx context.Context, stage, system string, brief llm.Brief,
 	var lastProblem error
 	for round := 0; round < 2; round++ {
 		if before != nil {
-			if err := before(ctx); err != nil {
+			if err := before(ctx, call.Usage); err != nil {
 				return call, err
 			}
 		}

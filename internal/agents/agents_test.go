@@ -100,9 +100,25 @@ func TestBeforeCallStopsTheCall(t *testing.T) {
 	p := &scripted{replies: []string{goodResearch}}
 	a := &Agents{Provider: p}
 	quota := errors.New("quota exceeded")
-	_, call, err := a.Research(context.Background(), llm.Brief{}, 1, func(context.Context) error { return quota })
+	_, call, err := a.Research(context.Background(), llm.Brief{}, 1, func(context.Context, llm.Usage) error { return quota })
 	if !errors.Is(err, quota) || call.Calls != 0 || len(p.reqs) != 0 {
 		t.Fatalf("the quota check must run before the request: %v, %d calls", err, call.Calls)
+	}
+}
+
+// TestBeforeCallSeesTheConversationsTokens: the check before the corrective
+// second request counts what the first one used (it is charged only when the
+// stage ends), so a quota cannot be overshot by a retry inside one attempt.
+func TestBeforeCallSeesTheConversationsTokens(t *testing.T) {
+	p := &scripted{replies: []string{"not json", goodResearch}}
+	a := &Agents{Provider: p}
+	var seen []int64
+	_, call, err := a.Research(context.Background(), llm.Brief{}, 1, func(_ context.Context, pending llm.Usage) error {
+		seen = append(seen, pending.InputTokens+pending.OutputTokens)
+		return nil
+	})
+	if err != nil || call.Calls != 2 || len(seen) != 2 || seen[0] != 0 || seen[1] != 15 {
+		t.Fatalf("err %v, calls %d, pending before each request %v (want [0 15])", err, call.Calls, seen)
 	}
 }
 
