@@ -69,8 +69,10 @@ func (s *Server) login(c *gin.Context) {
 func (s *Server) refresh(c *gin.Context) {
 	raw, _ := c.Cookie(s.Config.RefreshCookieName)
 	sess, err := s.Accounts.Refresh(c.Request.Context(), raw, clientOf(c))
-	if err != nil && !errors.Is(err, auth.ErrRefreshMissing) {
-		// A dead token should not linger in the browser.
+	// A dead token should not linger in the browser. A token another
+	// request rotated a moment ago is not dead: the cookie jar may already
+	// hold its successor, which clearing would delete.
+	if err != nil && !errors.Is(err, auth.ErrRefreshMissing) && !errors.Is(err, auth.ErrRefreshRotated) {
 		s.clearRefreshCookie(c)
 	}
 	s.answerSession(c, sess, err, "refresh")
@@ -143,6 +145,13 @@ func (s *Server) answerSession(c *gin.Context, sess auth.Session, err error, wha
 		var input *auth.InputError
 		if errors.As(err, &input) {
 			fail(c, http.StatusUnprocessableEntity, input.Message)
+			return
+		}
+		if errors.Is(err, auth.ErrRefreshRotated) {
+			// Two tabs refreshed with the same cookie at once; the other one
+			// won. The web UI retries once with the cookie it was given.
+			failCode(c, http.StatusUnauthorized, "refresh_token_rotated",
+				"The refresh token was just rotated by another request; retry with the current cookie", nil)
 			return
 		}
 		for _, m := range sessionErrors {

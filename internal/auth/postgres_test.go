@@ -58,7 +58,9 @@ func TestPostgresRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("refresh after restart: %v", err)
 	}
-	// Replaying the first (rotated) token revokes the whole family.
+	// Replaying the first (rotated) token after the grace window for
+	// concurrent refreshes revokes the whole family.
+	second.clock.add(RefreshReuseGrace)
 	if _, err := second.svc.Refresh(ctx, reg.RefreshToken, cl); !errors.Is(err, ErrRefreshRevoked) {
 		t.Fatalf("reuse: %v", err)
 	}

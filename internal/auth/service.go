@@ -28,10 +28,26 @@ var (
 	ErrRefreshRevoked       = errors.New("refresh token revoked")
 	ErrRefreshExpired       = errors.New("refresh token expired")
 	ErrUserNotFound         = errors.New("user not found")
+
+	// ErrRefreshRotated: the token was rotated moments ago (within
+	// RefreshReuseGrace), typically by another tab of the same browser
+	// refreshing at the same instant. Nothing is revoked; the client should
+	// retry once with the cookie the other request set.
+	ErrRefreshRotated = errors.New("refresh token was just rotated by another request")
 )
 
 // refreshTokenBytes is the refresh token's randomness (256 bits).
 const refreshTokenBytes = 32
+
+// RefreshReuseGrace is how long after a rotation the rotated token may be
+// presented again without being treated as reuse. Two tabs of one browser
+// load at the same moment and both call /auth/refresh with the same cookie:
+// one rotates it, the other arrives a few milliseconds later with the old
+// token. Revoking the family then would sign the user out everywhere. Inside
+// the window the late request gets ErrRefreshRotated (no token is issued for
+// the rotated one, nothing is revoked) and retries with the browser's new
+// cookie; outside it, a rotated token is reuse and revokes the family.
+const RefreshReuseGrace = 10 * time.Second
 
 // maxUserAgent bounds what a session row keeps of the User-Agent header.
 const maxUserAgent = 512
@@ -162,7 +178,9 @@ func (s *Service) Login(ctx context.Context, email, password string, cl Client) 
 
 // Refresh rotates a refresh token: the presented one is retired and a new
 // one (same family, fresh expiry) is returned with a new access token. A
-// token that was already rotated means it leaked or was replayed: the whole
+// token rotated within RefreshReuseGrace answers ErrRefreshRotated (a
+// concurrent refresh of the same browser; nothing is revoked). A token
+// rotated earlier than that means it leaked or was replayed: the whole
 // family is revoked and the event is logged.
 func (s *Service) Refresh(ctx context.Context, raw string, cl Client) (Session, error) {
 	old, err := s.lookup(ctx, raw)
@@ -174,8 +192,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, cl Client) (Session, 
 	case old.RevokedAt != nil:
 		return Session{}, ErrRefreshRevoked
 	case old.RotatedAt != nil:
-		s.reuse(ctx, old, cl)
-		return Session{}, ErrRefreshRevoked
+		return Session{}, s.rotated(ctx, old, now, cl)
 	case !now.Before(old.ExpiresAt):
 		return Session{}, ErrRefreshExpired
 	}
@@ -195,10 +212,16 @@ func (s *Service) Refresh(ctx context.Context, raw string, cl Client) (Session, 
 	}
 	err = s.store.RotateRefreshSession(ctx, old.ID, next, now)
 	if errors.Is(err, store.ErrConflict) {
-		// Another request rotated this token first: the same token was
-		// presented twice, which is reuse.
-		s.reuse(ctx, old, cl)
-		return Session{}, ErrRefreshRevoked
+		// Another request rotated (or revoked) this token between the
+		// lookup and now: read it again to tell which.
+		cur, lerr := s.store.GetRefreshSessionByHash(ctx, old.TokenHash)
+		if lerr != nil {
+			return Session{}, fmt.Errorf("loading refresh session: %w", lerr)
+		}
+		if cur.RevokedAt != nil || cur.RotatedAt == nil {
+			return Session{}, ErrRefreshRevoked
+		}
+		return Session{}, s.rotated(ctx, cur, now, cl)
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("rotating refresh session: %w", err)
@@ -294,6 +317,20 @@ func (s *Service) lookup(ctx context.Context, raw string) (store.RefreshSession,
 		return store.RefreshSession{}, fmt.Errorf("loading refresh session: %w", err)
 	}
 	return old, nil
+}
+
+// rotated answers a token that was already rotated: inside the grace
+// window it is a concurrent refresh (logged, nothing revoked), after it
+// reuse.
+func (s *Service) rotated(ctx context.Context, old store.RefreshSession, now time.Time, cl Client) error {
+	if now.Sub(*old.RotatedAt) < RefreshReuseGrace {
+		s.log.InfoContext(ctx, "refresh token presented again right after its rotation; not treated as reuse",
+			"event", "refresh_token_rotation_race", "user_id", old.UserID, "family_id", old.FamilyID,
+			"session_id", old.ID, "rotated_ago", now.Sub(*old.RotatedAt).String(), "ip", cl.IP)
+		return ErrRefreshRotated
+	}
+	s.reuse(ctx, old, cl)
+	return ErrRefreshRevoked
 }
 
 // reuse revokes the family of a replayed token and records a security event.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,7 +174,9 @@ func TestRefreshRotationReuseLogoutExpiry(t *testing.T) {
 		t.Fatalf("refresh inside the reset lifetime: %v", err)
 	}
 
-	// Reuse: presenting s1 again revokes the family, including s2.
+	// Reuse: presenting s1 again, once the grace window for concurrent
+	// refreshes is over, revokes the family, including s2.
+	h.clock.add(RefreshReuseGrace)
 	if _, err := h.svc.Refresh(ctx, s1.RefreshToken, cl); !errors.Is(err, ErrRefreshRevoked) {
 		t.Fatalf("reuse: %v, want ErrRefreshRevoked", err)
 	}
@@ -232,9 +235,11 @@ func TestRefreshRotationReuseLogoutExpiry(t *testing.T) {
 	}
 }
 
-// TestConcurrentRefreshIsReuse: the same token presented twice at once
-// rotates at most once; the loser is treated as reuse.
-func TestConcurrentRefreshIsReuse(t *testing.T) {
+// TestConcurrentRefreshIsNotReuse: the same token presented several times
+// at once (tabs of one browser loading together) rotates exactly once; the
+// others get ErrRefreshRotated, nothing is revoked and the winner's token
+// keeps working.
+func TestConcurrentRefreshIsNotReuse(t *testing.T) {
 	h := newHarness(t, nil, true)
 	s, err := h.svc.Register(t.Context(), "erin@example.com", "password-1", cl)
 	if err != nil {
@@ -242,24 +247,145 @@ func TestConcurrentRefreshIsReuse(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
+	sessions := make([]Session, len(errs))
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = h.svc.Refresh(context.Background(), s.RefreshToken, cl)
+			sessions[i], errs[i] = h.svc.Refresh(context.Background(), s.RefreshToken, cl)
 		}()
 	}
 	wg.Wait()
+	var winner Session
 	ok := 0
-	for _, err := range errs {
+	for i, err := range errs {
 		if err == nil {
 			ok++
-		} else if !errors.Is(err, ErrRefreshRevoked) {
-			t.Errorf("unexpected error %v", err)
+			winner = sessions[i]
+		} else if !errors.Is(err, ErrRefreshRotated) {
+			t.Errorf("unexpected error %v, want ErrRefreshRotated", err)
 		}
 	}
-	if ok > 1 {
-		t.Fatalf("%d concurrent refreshes of one token succeeded", ok)
+	if ok != 1 {
+		t.Fatalf("%d concurrent refreshes of one token succeeded, want 1", ok)
+	}
+	if _, err := h.svc.Refresh(t.Context(), winner.RefreshToken, cl); err != nil {
+		t.Fatalf("the winner's token after the race: %v", err)
+	}
+	if strings.Contains(h.logs.String(), `"refresh_token_reuse"`) {
+		t.Fatalf("a concurrent refresh was logged as reuse:\n%s", h.logs)
+	}
+}
+
+// TestRotatedTokenInsideGraceDoesNotRevoke: a token presented again shortly
+// after its rotation is refused without touching the family.
+func TestRotatedTokenInsideGraceDoesNotRevoke(t *testing.T) {
+	h := newHarness(t, nil, true)
+	ctx := t.Context()
+	s0, err := h.svc.Register(ctx, "fay@example.com", "password-1", cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := h.svc.Refresh(ctx, s0.RefreshToken, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.add(RefreshReuseGrace - time.Second)
+	if _, err := h.svc.Refresh(ctx, s0.RefreshToken, cl); !errors.Is(err, ErrRefreshRotated) {
+		t.Fatalf("rotated token inside the grace window: %v, want ErrRefreshRotated", err)
+	}
+	if _, err := h.svc.Refresh(ctx, s1.RefreshToken, cl); err != nil {
+		t.Fatalf("the current token after a late duplicate: %v", err)
+	}
+	logs := h.logs.String()
+	if strings.Contains(logs, `"refresh_token_reuse"`) || !strings.Contains(logs, `"refresh_token_rotation_race"`) {
+		t.Fatalf("want a rotation-race event and no reuse event; logs:\n%s", logs)
+	}
+	for _, tok := range []string{s0.RefreshToken, s1.RefreshToken} {
+		if strings.Contains(logs, tok) {
+			t.Fatal("a refresh token was logged")
+		}
+	}
+}
+
+// TestRotatedTokenAfterGraceRevokes: the same replay once the window is
+// over is reuse: the family is revoked and the security event logged.
+func TestRotatedTokenAfterGraceRevokes(t *testing.T) {
+	h := newHarness(t, nil, true)
+	ctx := t.Context()
+	s0, err := h.svc.Register(ctx, "gus@example.com", "password-1", cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := h.svc.Refresh(ctx, s0.RefreshToken, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.add(RefreshReuseGrace)
+	if _, err := h.svc.Refresh(ctx, s0.RefreshToken, cl); !errors.Is(err, ErrRefreshRevoked) {
+		t.Fatalf("rotated token after the grace window: %v, want ErrRefreshRevoked", err)
+	}
+	if _, err := h.svc.Refresh(ctx, s1.RefreshToken, cl); !errors.Is(err, ErrRefreshRevoked) {
+		t.Fatalf("the family was not revoked: %v", err)
+	}
+	if !strings.Contains(h.logs.String(), `"refresh_token_reuse"`) {
+		t.Fatalf("no security event for the reuse; logs:\n%s", h.logs)
+	}
+}
+
+// racingStore runs race once, just before the first rotation, as if another
+// request had got there between the lookup and the rotation.
+type racingStore struct {
+	store.Store
+	raced atomic.Bool
+	race  func()
+}
+
+func (r *racingStore) RotateRefreshSession(ctx context.Context, oldID string, next store.RefreshSession, now time.Time) error {
+	if r.race != nil && r.raced.CompareAndSwap(false, true) {
+		r.race() // the competing request rotates through this store too
+	}
+	return r.Store.RotateRefreshSession(ctx, oldID, next, now)
+}
+
+// TestRotationConflictIsTold: losing the rotation itself (the store's
+// conflict) answers like the rotated-token check: ErrRefreshRotated when
+// another refresh won, ErrRefreshRevoked when a logout did.
+func TestRotationConflictIsTold(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		race func(h *harness, token string) error
+		want error
+	}{
+		{"refresh", func(h *harness, token string) error {
+			_, err := h.svc.Refresh(context.Background(), token, cl)
+			return err
+		}, ErrRefreshRotated},
+		{"logout", func(h *harness, token string) error { return h.svc.Logout(context.Background(), token) }, ErrRefreshRevoked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem, err := store.NewMemory(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := &racingStore{Store: mem}
+			h := newHarness(t, rs, true)
+			s0, err := h.svc.Register(t.Context(), "hal@example.com", "password-1", cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var raceErr error
+			rs.race = func() { raceErr = tc.race(h, s0.RefreshToken) }
+			if _, err := h.svc.Refresh(t.Context(), s0.RefreshToken, cl); !errors.Is(err, tc.want) {
+				t.Fatalf("the loser: %v, want %v", err, tc.want)
+			}
+			if raceErr != nil {
+				t.Fatalf("the winner: %v", raceErr)
+			}
+			if strings.Contains(h.logs.String(), `"refresh_token_reuse"`) {
+				t.Fatalf("logged as reuse:\n%s", h.logs)
+			}
+		})
 	}
 }
 

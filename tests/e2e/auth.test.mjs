@@ -104,6 +104,50 @@ test('real accounts: register, create a task, reload, sign out', { timeout: 3000
     const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.cookie);
     assert.ok(!/eyJ/.test(stored), `no token may be stored by the page: ${stored}`);
 
+    // Two tabs loading at the same moment both send /auth/refresh with the
+    // same cookie. Each request is held until both are, so they really
+    // race: one rotates the cookie, the other is told refresh_token_rotated
+    // (nothing is revoked), retries with the new cookie, and both tabs end
+    // signed in.
+    const refreshes = [];
+    let release;
+    const bothHeld = new Promise((resolve) => {
+      release = resolve;
+    });
+    let held = 0;
+    await own.context.route('**/auth/refresh', async (route) => {
+      if (held < 2) {
+        held += 1;
+        if (held === 2) release();
+        await bothHeld;
+      }
+      await route.continue();
+    });
+    const onRefresh = async (r) => {
+      if (!r.url().endsWith('/auth/refresh')) return;
+      let code = '';
+      try {
+        const body = await r.json();
+        code = (body.detail && body.detail.error) || '';
+      } catch {
+        code = '';
+      }
+      refreshes.push(`${r.status()}${code ? ` ${code}` : ''}`);
+    };
+    own.context.on('response', onRefresh);
+    const tabs = [await own.context.newPage(), await own.context.newPage()];
+    const tabSeen = tabs.map(watchPage);
+    await Promise.all(tabs.map((t) => t.goto(`${BASE}/app/tasks`)));
+    for (const t of tabs) {
+      await t.getByRole('heading', { name: 'Your tasks' }).waitFor();
+      assert.match(await t.locator('#identity').textContent(), new RegExp(email.replace('.', '\\.')));
+    }
+    await own.context.unroute('**/auth/refresh');
+    own.context.off('response', onRefresh);
+    assert.deepEqual([...refreshes].sort(), ['200', '200', '401 refresh_token_rotated'], `refresh answers: ${refreshes.join(', ')}`);
+    for (const t of tabs) await t.close();
+    for (const s of tabSeen) assert.deepEqual(s.errors, []);
+
     await page.getByRole('link', { name: 'New task' }).first().click();
     await page.getByLabel('What should be built?').fill('A command line tool that keeps a list of films to watch');
     await page.getByRole('button', { name: 'Create task' }).click();

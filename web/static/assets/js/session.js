@@ -6,6 +6,16 @@
 
 const KEY_STORAGE = 'aiPlatformApiKey';
 
+// When another tab refreshed with the same cookie a moment earlier, the
+// server answers 401 refresh_token_rotated (without revoking anything) and
+// that tab's answer sets the new cookie. Wait this long for it to land in
+// the cookie jar, then retry once.
+const ROTATED_RETRY_MS = 300;
+
+function rotatedElsewhere(r) {
+  return r.status === 401 && Boolean(r.body && r.body.detail && r.body.detail.error === 'refresh_token_rotated');
+}
+
 /** Session holds the credentials and tells listeners when they change. */
 export class Session {
   constructor(config) {
@@ -124,7 +134,11 @@ export class Session {
     if (!this.authEnabled) return Promise.resolve(false);
     if (!this.inflight) {
       this.inflight = this.authPost('/auth/refresh')
-        .then((r) => {
+        .then(async (r) => {
+          if (rotatedElsewhere(r)) {
+            await new Promise((done) => setTimeout(done, ROTATED_RETRY_MS));
+            r = await this.authPost('/auth/refresh');
+          }
           if (r.ok && r.body && r.body.access_token) {
             this.accept(r.body);
             return true;
