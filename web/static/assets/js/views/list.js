@@ -50,8 +50,14 @@ export function listView(app) {
   let pages = 0;
   let timer = 0;
   let gone = false;
+  // Each reset (a filter change, Refresh, the timer) starts a generation; an
+  // answer of an older one arrives too late to be shown, so a slow answer
+  // for the previous filter cannot replace the list of the new one.
+  let generation = 0;
 
   async function load(reset) {
+    const gen = reset ? ++generation : generation;
+    const stale = () => gone || gen !== generation;
     if (reset) {
       cursor = null;
       pages = 0;
@@ -60,7 +66,7 @@ export function listView(app) {
     if (reset && !list.firstChild) replace(list, h('li', {}, loading('Loading tasks…')));
     try {
       const page = await app.api.get('/api/tasks', { limit: PAGE, status: select.value, cursor: reset ? '' : cursor });
-      if (gone) return;
+      if (stale()) return;
       const items = page.tasks.map(row);
       if (reset) replace(list, items);
       else items.forEach((i) => list.appendChild(i));
@@ -77,9 +83,9 @@ export function listView(app) {
       showMessage(msg);
       scheduleRefresh(page.tasks.some((t) => !terminal(t.status)));
     } catch (err) {
-      if (!gone) showMessage(msg, 'error', describe(err));
+      if (!stale()) showMessage(msg, 'error', describe(err));
     } finally {
-      list.setAttribute('aria-busy', 'false');
+      if (!stale()) list.setAttribute('aria-busy', 'false');
     }
   }
 
