@@ -197,9 +197,29 @@ test('a task that asks questions: answer, resume, completes', T, async () => {
   await page.getByRole('button', { name: 'Save and resume' }).click();
   await form.locator('[data-question=scope] .field-error', { hasText: 'needs an answer' }).waitFor();
   assert.equal(await scope.getAttribute('aria-invalid'), 'true');
+  // An answer the page accepts but the server refuses (over 4000
+  // characters): the server's 400 invalid_answers names the question, and its
+  // message appears at that field, not at the others.
+  let inputAnswers = 0;
+  const onInput = (r) => {
+    if (r.url().endsWith('/input') && r.request().method() === 'POST') inputAnswers += 1;
+  };
+  page.on('response', onInput);
+  await details.fill('x'.repeat(4001));
+  await page.getByRole('button', { name: 'Save answers' }).click();
+  const serverError = form.locator('[data-question=task_details] .field-error', { hasText: 'must be at most 4000 characters' });
+  await serverError.waitFor();
+  assert.equal(inputAnswers, 1, 'the answer went to the server');
+  assert.equal(await details.getAttribute('aria-invalid'), 'true');
+  assert.equal((await form.locator('[data-question=scope] .field-error').textContent()).trim(), '', 'only the refused field shows a message');
+  assert.equal(await scope.getAttribute('aria-invalid'), 'false');
+  assert.match(await form.locator('.msg').textContent(), /do not fit the pending questions/);
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'task_details', 'focus moves to the refused field');
+  page.off('response', onInput);
   await details.fill('Count words per file and print a total line at the end');
   await page.getByRole('button', { name: 'Save answers' }).click();
   await form.locator('.alert', { hasText: 'Answers saved' }).waitFor();
+  assert.equal((await form.locator('[data-question=task_details] .field-error').textContent()).trim(), '', 'the message goes once the answer fits');
   await scope.selectOption('standard');
   await page.getByRole('button', { name: 'Save and resume' }).click();
   assert.equal(await waitForStatus(page, 'Completed'), 'Completed');
@@ -375,5 +395,62 @@ test('an unknown task id says the task was not found', T, async () => {
   await page.locator('.conn[data-state=closed]').waitFor();
   await page.goto(`${BASE}/app/nowhere`);
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+  await page.close();
+});
+
+test('the task list filters by status, and the filter survives a reload', T, async () => {
+  const { page, seen } = await freshPage();
+  await signIn(page);
+  await page.getByRole('heading', { name: 'Your tasks' }).waitFor();
+  const total = async (status) => {
+    const r = await page.request.get(`${BASE}/api/tasks?limit=1${status ? `&status=${status}` : ''}`, { headers: { 'X-API-Key': KEY } });
+    assert.equal(r.status(), 200);
+    return (await r.json()).total;
+  };
+  const filter = page.getByLabel('Status', { exact: true });
+  const list = page.locator('.task-list');
+  // Choosing a status reloads the list from the server with that filter.
+  const choose = async (value) => {
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/api/tasks?') && new URL(r.url()).searchParams.get('status') === (value || null)),
+      filter.selectOption(value),
+    ]);
+    await list.and(page.locator('[aria-busy=false]')).waitFor();
+  };
+  const badges = async () => (await list.locator('.task-row .badge').allTextContents()).map((b) => b.trim());
+
+  const cancelled = await total('cancelled');
+  assert.ok(cancelled >= 1, 'the task-controls test left a cancelled task');
+  await choose('cancelled');
+  assert.match(page.url(), /\/app\/tasks\?status=cancelled$/);
+  assert.deepEqual(await badges(), Array(Math.min(cancelled, 20)).fill('Cancelled'));
+  assert.equal((await page.locator('.count').textContent()).trim(), `${cancelled} task${cancelled === 1 ? '' : 's'}`);
+
+  await choose('completed');
+  const done = await badges();
+  assert.ok(done.length >= 1 && done.every((b) => b === 'Completed'), `only completed tasks: ${done.join(', ')}`);
+  await shot(page, 'task-list-filtered');
+
+  // A status nobody has shows the empty state, without the "create" link.
+  for (const s of ['paused', 'queued', 'needs_input']) {
+    if ((await total(s)) !== 0) continue;
+    await choose(s);
+    await list.getByText('No tasks with this status.').waitFor();
+    assert.equal(await list.getByRole('link', { name: 'Create your first task' }).count(), 0);
+    break;
+  }
+
+  // The filter is in the address: a reload keeps it.
+  await page.goto(`${BASE}/app/tasks?status=cancelled`);
+  await list.and(page.locator('[aria-busy=false]')).waitFor();
+  assert.equal(await filter.inputValue(), 'cancelled');
+  assert.deepEqual(await badges(), Array(Math.min(cancelled, 20)).fill('Cancelled'));
+
+  // All statuses again.
+  await choose('');
+  assert.match(page.url(), /\/app\/tasks$/);
+  const all = await total('');
+  assert.equal((await page.locator('.count').textContent()).trim(), `${all} task${all === 1 ? '' : 's'}`);
+  assert.deepEqual(seen.errors, []);
   await page.close();
 });
