@@ -55,11 +55,28 @@ func (a *App) ServeWorkerOps(ctx context.Context, addr string, ready chan<- stri
 	return a.ServeHTTP(ctx, mux, addr, ready)
 }
 
+// cancelReportGrace is how long a stopped worker keeps its Temporal client
+// open after cancelling the activities that outlived workerStopTimeout.
+const cancelReportGrace = 2 * time.Second
+
 // StopWorker stops polling and waits (bounded) for running activities.
+//
+// Activities still running at workerStopTimeout are cancelled, but the SDK's
+// Stop returns without waiting for them to report that; the caller then
+// closes the client, the report fails ("the client connection is closing")
+// and Temporal retries the activity only after its heartbeat timeout. So
+// after a timed-out stop the client stays open for cancelReportGrace: the
+// cancelled attempts are reported as failed and retried at once elsewhere.
 func (a *App) StopWorker(w worker.Worker) {
 	a.Log.Info("stopping the worker: no new tasks; running activities get up to " + workerStopTimeout.String() +
 		" to finish, the rest are retried")
+	start := time.Now()
 	w.Stop()
+	if time.Since(start) >= workerStopTimeout {
+		a.Log.Info("activities still running were cancelled; waiting for them to report it so they are retried at once",
+			"grace", cancelReportGrace.String())
+		time.Sleep(cancelReportGrace)
+	}
 	a.Log.Info("worker stopped")
 }
 
