@@ -69,9 +69,23 @@ func (s *session) hint() string {
 	return "Your login for " + s.creds.URL + " is no longer accepted; run `aiplatform login` again."
 }
 
+// rotationRaceWait is how long to wait for the process that won a refresh
+// race to save the new cookie before reading it back.
+const rotationRaceWait = 300 * time.Millisecond
+
 // refreshLocked trades the refresh cookie for a new access token and cookie.
 func (s *session) refreshLocked(ctx context.Context) error {
 	r, err := s.client.post(ctx, "/auth/refresh", nil, cookieHeader(s.creds))
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "refresh_token_rotated" {
+		// Another aiplatform process refreshed the same login a moment ago:
+		// the server kept the session and the winner saves the new cookie.
+		// Take it from the credentials file and go on with that.
+		if s.adoptSavedLogin(ctx) {
+			s.refreshed = true
+			return nil
+		}
+	}
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
@@ -92,6 +106,36 @@ func (s *session) refreshLocked(ctx context.Context) error {
 		return fmt.Errorf("saving the renewed login: %w", err)
 	}
 	return nil
+}
+
+// adoptSavedLogin reloads the credentials file after a lost refresh race and
+// uses the login saved there when it is newer than ours: its access token if
+// still fresh, else one refresh with its cookie.
+func (s *session) adoptSavedLogin(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(rotationRaceWait):
+	}
+	saved, err := loadCredentials(s.env)
+	if err != nil || saved == nil || saved.URL != s.creds.URL || saved.RefreshToken == s.creds.RefreshToken {
+		return false
+	}
+	s.creds = saved
+	if saved.AccessToken != "" && time.Now().Add(refreshMargin).Before(saved.AccessExpires) {
+		return true
+	}
+	r, err := s.client.post(ctx, "/auth/refresh", nil, cookieHeader(s.creds))
+	if err != nil {
+		return false
+	}
+	var tok tokenResponse
+	if json.Unmarshal(r.body, &tok) != nil || tok.AccessToken == "" {
+		return false
+	}
+	applyToken(s.creds, tok, r.header)
+	_, err = saveCredentials(s.env, s.creds)
+	return err == nil
 }
 
 // post sends a JSON POST with extra headers and no retry (auth endpoints).

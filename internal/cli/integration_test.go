@@ -321,6 +321,22 @@ func TestLoginAgainstTheRealAuthServer(t *testing.T) {
 	if readCreds(t, credFile).RefreshToken == oldRefresh {
 		t.Fatal("the refresh token was not rotated")
 	}
+	// Two client processes refreshing the same stale login at once: the
+	// server rotates for one and tells the other refresh_token_rotated; the
+	// other takes the winner's saved login. Both succeed.
+	c = readCreds(t, credFile)
+	c.AccessExpires = time.Now().Add(-time.Minute)
+	if _, err := saveCredentials(env, c); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() { results <- runCtx(t, env, "", "task", "show", id) }()
+	}
+	for range 2 {
+		expect(t, <-results, ExitOK, "completed")
+	}
+	expect(t, runCtx(t, env, "", "task", "show", id), ExitOK, "completed")
 	expect(t, runCtx(t, env, "", "logout"), ExitOK)
 	if _, err := os.Stat(credFile); !os.IsNotExist(err) {
 		t.Fatal("logout must remove the stored credentials")
