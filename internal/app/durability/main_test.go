@@ -10,6 +10,9 @@
 //   - continue_test.go, payload_test.go, workspace_test.go, signals_test.go:
 //     continue-as-new, payload sizes, a lost workspace, busy and duplicate
 //     signals;
+//   - workers_test.go (build tag durability): SIGTERM of one of two workers
+//     during a long LLM call, and the concurrency slots across a restart of
+//     every process with two workers;
 //   - histories_test.go: records workflows/testdata (UPDATE_HISTORIES=1);
 //   - bench_test.go (build tag bench): resume latency and memory figures.
 package durability_test
