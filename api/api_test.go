@@ -485,6 +485,21 @@ func TestQuestionsFallBackToTheStore(t *testing.T) {
 	if w := f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"scope": "x"}}); w.Code != 200 {
 		t.Fatalf("input: %d %s", w.Code, w.Body)
 	}
+	// The row does not have that answer yet (the workflow records it when it
+	// takes the signal in), so /resume cannot tell "missing" from "not
+	// recorded yet": 503 with Retry-After, never 400 missing_answers.
+	if w := f.do("POST", "/api/tasks/"+id+"/resume", "k", nil); w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("resume with answers in flight: %d %s", w.Code, w.Body)
+	}
+	// Once the row has every required answer, resume goes through.
+	f.client.On("SignalWorkflow", mock.Anything, task.WorkflowID(id), "", task.SignalResume, mock.Anything).Return(nil)
+	_, _ = f.store.UpdateTask(t.Context(), id, func(row *store.Task) error {
+		row.ProvidedAnswers = map[string]any{"scope": "x"}
+		return nil
+	})
+	if w := f.do("POST", "/api/tasks/"+id+"/resume", "k", nil); w.Code != 200 {
+		t.Fatalf("resume with the answers stored: %d %s", w.Code, w.Body)
+	}
 	// A task not waiting for answers still needs the live state: 503.
 	g := newFixture(t, nil)
 	g.expectStart()

@@ -24,6 +24,9 @@ type questionView struct {
 	Answers     map[string]any
 	ResumeFrom  string
 	RequestedAt string
+	// Live is false when the view comes from the store because Temporal did
+	// not answer: its answers may lag behind /input calls already accepted.
+	Live bool
 }
 
 func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool) {
@@ -43,6 +46,7 @@ func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool
 			return v, false
 		}
 	}
+	v.Live = ok
 	if ok {
 		v.Status, v.Pending, v.Answers, v.RequestedAt = live.Status, live.PendingQuestions, live.ProvidedAnswers, live.RequestedAt
 		if live.ResumeFromStage != "" {
@@ -146,6 +150,14 @@ func (s *Server) postResume(c *gin.Context) {
 		return
 	}
 	missing := task.MissingRequired(v.Pending, v.Answers)
+	if len(missing) > 0 && !v.Live {
+		// The stored answers are written after the workflow takes in an
+		// /input; with Temporal busy that may not have happened yet, so
+		// "missing" cannot be told from "not recorded yet".
+		fail(c, http.StatusServiceUnavailable,
+			"The workflow service (Temporal) is busy and could not confirm the answers yet; try again shortly")
+		return
+	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
 		failCode(c, http.StatusBadRequest, "missing_answers", "Please answer all required questions before resuming.",
