@@ -44,6 +44,22 @@ func workspaceFiles(t *testing.T, dir string) map[string]string {
 	return out
 }
 
+// removeWorkspace deletes a workspace the worker may be writing into at that
+// moment (an activity rebuilding it before its LLM call): os.RemoveAll then
+// fails with "directory not empty" when a file appears behind it, so it
+// tries again until the directory is gone.
+func removeWorkspace(t *testing.T, ws string) {
+	t.Helper()
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(ws); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("removing the workspace: %v", err)
+}
+
 // TestWorkspaceLostBetweenStages deletes the task's workspace directory
 // while the design's LLM call runs and again while the second code
 // iteration's call runs ([mock:slow] makes each take 3 s), as if those
@@ -63,9 +79,7 @@ func TestWorkspaceLostBetweenStages(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ws, "requirements.md")); err != nil {
 		t.Fatalf("the workspace should exist by now: %v", err)
 	}
-	if err := os.RemoveAll(ws); err != nil {
-		t.Fatal(err)
-	}
+	removeWorkspace(t, ws)
 	waitFor(t, 2*time.Minute, "the second code iteration", func() bool {
 		if row, err := s.api.App.Store.GetTask(ctx, id); err != nil || row.Iterations != 2 {
 			return false
@@ -73,9 +87,7 @@ func TestWorkspaceLostBetweenStages(t *testing.T) {
 		_, ok := startedActivity(ctx, s.api.Client, wfID, task.ActCode)
 		return ok
 	})
-	if err := os.RemoveAll(ws); err != nil {
-		t.Fatal(err)
-	}
+	removeWorkspace(t, ws)
 	s.api.WaitStatus(t, id, 3*time.Minute, "completed")
 	o := collect(t, s.api.App.Store, id)
 	checkExactlyOnce(t, o)
