@@ -108,6 +108,16 @@ func (a *app) readPassword(ctx context.Context, w io.Writer, text string) (strin
 		return line, err
 	}
 	fd := int(f.Fd())
+	if restore, err := echoOff(fd); err == nil {
+		defer func() { _ = restore() }()
+		fmt.Fprint(w, text)
+		line, err := a.stdin.read(ctx)
+		fmt.Fprintln(w)
+		if err != nil && ctx.Err() == nil {
+			return "", fmt.Errorf("reading the password: %w", err)
+		}
+		return line, err
+	}
 	state, err := term.GetState(fd)
 	if err != nil {
 		return "", fmt.Errorf("reading the terminal state: %w", err)
