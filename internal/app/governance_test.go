@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -169,33 +168,8 @@ func TestConcurrencySlotsFIFO(t *testing.T) {
 		t.Skip("integration test")
 	}
 	p := apptest.Start(t, apptest.Options{Env: map[string]string{"MAX_CONCURRENT_TASKS": "2"}})
-	var (
-		mu       sync.Mutex
-		peak     int
-		samples  int
-		sampling = make(chan struct{})
-		stopped  = make(chan struct{})
-	)
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-sampling:
-				return
-			case <-tick.C:
-			}
-			counts, err := p.App.Store.CountTasksByStatus(t.Context())
-			if err != nil {
-				continue
-			}
-			mu.Lock()
-			peak = max(peak, counts[task.StatusProcessing])
-			samples++
-			mu.Unlock()
-		}
-	}()
+	sampler := apptest.SampleProcessing(p.App.Store, 5*time.Millisecond)
+	defer sampler.Stop()
 	create := func(desc string) string {
 		return p.CreateTask(t, map[string]any{"description": desc, "template_id": "python_cli"})
 	}
@@ -219,10 +193,7 @@ func TestConcurrencySlotsFIFO(t *testing.T) {
 	for _, id := range ids {
 		p.WaitStatus(t, id, 15*time.Minute, "completed")
 	}
-	close(sampling)
-	<-stopped
-	mu.Lock()
-	defer mu.Unlock()
+	peak, samples := sampler.Stop()
 	t.Logf("%d samples; peak processing %d", samples, peak)
 	if peak > 2 {
 		t.Fatalf("%d tasks were processing at once; MAX_CONCURRENT_TASKS=2", peak)

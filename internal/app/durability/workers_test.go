@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -219,40 +218,8 @@ func TestSlotsSurviveRestartOfEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close()
-	var (
-		mu            sync.Mutex
-		peak, samples int
-		stopSampling  = make(chan struct{})
-		sampled       = make(chan struct{})
-	)
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stopSampling:
-				return
-			case <-tick.C:
-			}
-			counts, err := pg.CountTasksByStatus(context.Background())
-			if err != nil {
-				continue
-			}
-			mu.Lock()
-			peak = max(peak, counts[task.StatusProcessing])
-			samples++
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		select {
-		case <-stopSampling:
-		default:
-			close(stopSampling)
-		}
-		<-sampled
-	}()
+	sampler := apptest.SampleProcessing(pg, 20*time.Millisecond)
+	defer sampler.Stop()
 
 	ids := []string{s.create("A command line tool that counts words and lines in text files [mock:slow=4]", "python_cli")}
 	s.api.WaitStatus(t, ids[0], 2*time.Minute, "processing")
@@ -291,9 +258,7 @@ func TestSlotsSurviveRestartOfEverything(t *testing.T) {
 	for _, id := range ids {
 		s.api.WaitStatus(t, id, 10*time.Minute, "completed")
 	}
-	close(stopSampling)
-	<-sampled
-	mu.Lock()
+	peak, samples := sampler.Stop()
 	t.Logf("%d samples of the task statuses; peak processing %d", samples, peak)
 	if peak > 1 {
 		t.Errorf("%d tasks were processing at once; MAX_CONCURRENT_TASKS=1", peak)
@@ -301,7 +266,6 @@ func TestSlotsSurviveRestartOfEverything(t *testing.T) {
 	if peak < 1 || samples < 100 {
 		t.Errorf("peak %d over %d samples: the statuses were not sampled", peak, samples)
 	}
-	mu.Unlock()
 
 	// Each task started once (its StageStarted(initializing), written when
 	// the slot was granted), in creation order, and ended once.
