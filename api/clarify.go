@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
@@ -59,9 +60,20 @@ func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool
 	if v.Answers == nil {
 		v.Answers = map[string]any{}
 	}
-	if v.RequestedAt == "" && v.Status == task.StatusNeedsInput {
+	if v.Status == task.StatusNeedsInput {
+		// One source for when the questions were asked, live or not: the
+		// round's clarification_questions artifact (the workflow's own clock
+		// reading differs by the time its Clarify step took to report, so
+		// answers from the query and from the store fallback would disagree).
 		if a, err := s.Store.LatestArtifact(c.Request.Context(), t.ID, "clarification_questions"); err == nil {
-			v.RequestedAt = task.FormatTime(a.CreatedAt)
+			var p struct {
+				RequestedAt string `json:"requested_at"`
+			}
+			if json.Unmarshal(a.Payload, &p) == nil && p.RequestedAt != "" {
+				v.RequestedAt = p.RequestedAt
+			} else {
+				v.RequestedAt = task.FormatTime(a.CreatedAt)
+			}
 		}
 	}
 	return v, true
