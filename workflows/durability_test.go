@@ -142,12 +142,7 @@ func TestContinueAsNewWhileWaitingKeepsQuestions(t *testing.T) {
 // signal is lost.
 func TestResumeWhileBusyPublishingQuestionsIsKept(t *testing.T) {
 	h := newHarness(t)
-	h.clarify = func(in task.ClarifyIn) []task.Question {
-		if slices.Contains(in.Asked, "scope") {
-			return nil
-		}
-		return []task.Question{question}
-	}
+	h.askOnce(question)
 	h.onUpdate = func(u task.Update) {
 		if u.Status == task.StatusNeedsInput {
 			h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}})
@@ -168,12 +163,7 @@ func TestResumeWhileBusyPublishingQuestionsIsKept(t *testing.T) {
 // the late ones change nothing.
 func TestDuplicateSignalsAreHarmless(t *testing.T) {
 	h := newHarness(t)
-	h.clarify = func(in task.ClarifyIn) []task.Question {
-		if slices.Contains(in.Asked, "scope") {
-			return nil
-		}
-		return []task.Question{question}
-	}
+	h.askOnce(question)
 	h.env.RegisterDelayedCallback(func() {
 		for range 2 {
 			h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "small"}, AutoResume: true})

@@ -301,6 +301,16 @@ func TestTaskWorkflowFinalReviewFailure(t *testing.T) {
 	}
 }
 
+// askOnce makes the gate ask q in the first round and nothing after it.
+func (h *harness) askOnce(q task.Question) {
+	h.clarify = func(in task.ClarifyIn) []task.Question {
+		if slices.Contains(in.Asked, q.ID) {
+			return nil
+		}
+		return []task.Question{q}
+	}
+}
+
 var question = task.Question{ID: "scope", Text: "Which scope?", Type: task.QuestionChoice, Choices: []string{"small", "large"}, Required: true}
 
 func TestTaskWorkflowClarificationLoop(t *testing.T) {
@@ -353,12 +363,7 @@ func TestTaskWorkflowClarificationLoop(t *testing.T) {
 
 func TestTaskWorkflowAutoResume(t *testing.T) {
 	h := newHarness(t)
-	h.clarify = func(in task.ClarifyIn) []task.Question {
-		if slices.Contains(in.Asked, "scope") {
-			return nil
-		}
-		return []task.Question{question}
-	}
+	h.askOnce(question)
 	h.env.RegisterDelayedCallback(func() {
 		h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}, AutoResume: true})
 	}, time.Minute)
@@ -429,12 +434,7 @@ func TestTaskWorkflowCancelWhilePaused(t *testing.T) {
 
 func TestTaskWorkflowContinuesAsNewKeepingAnswers(t *testing.T) {
 	h := newHarness(t)
-	h.clarify = func(in task.ClarifyIn) []task.Question {
-		if slices.Contains(in.Asked, "scope") {
-			return nil
-		}
-		return []task.Question{question}
-	}
+	h.askOnce(question)
 	h.env.RegisterDelayedCallback(func() {
 		h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "small"}})
 		h.env.SignalWorkflow(task.SignalResume, task.ResumeSignal{})
