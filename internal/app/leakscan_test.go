@@ -18,8 +18,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
@@ -58,42 +58,6 @@ func (s *leakScanner) report(t *testing.T) {
 	}
 }
 
-const payloadName protoreflect.FullName = "temporal.api.common.v1.Payload"
-
-// walkPayloads calls visit with every Payload inside m, however deep (inputs,
-// results, failure details, memos, headers, search attributes).
-func walkPayloads(m protoreflect.Message, visit func(*commonpb.Payload)) {
-	if !m.IsValid() {
-		return
-	}
-	if m.Descriptor().FullName() == payloadName {
-		if p, ok := m.Interface().(*commonpb.Payload); ok {
-			visit(p)
-		}
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsList():
-			if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
-				for i := 0; i < v.List().Len(); i++ {
-					walkPayloads(v.List().Get(i).Message(), visit)
-				}
-			}
-		case fd.IsMap():
-			if fd.MapValue().Kind() == protoreflect.MessageKind {
-				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					walkPayloads(mv.Message(), visit)
-					return true
-				})
-			}
-		case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
-			walkPayloads(v.Message(), visit)
-		}
-		return true
-	})
-}
-
 // scanHistory scans each event as JSON and the raw bytes of each of its
 // payloads (data and metadata).
 func (s *leakScanner) scanHistory(where string, events []*historypb.HistoryEvent) {
@@ -105,7 +69,7 @@ func (s *leakScanner) scanHistory(where string, events []*historypb.HistoryEvent
 			continue
 		}
 		s.scan(at, raw)
-		walkPayloads(ev.ProtoReflect(), func(p *commonpb.Payload) {
+		apptest.WalkPayloads(ev.ProtoReflect(), func(p *commonpb.Payload) {
 			s.scan(at+" payload", p.GetData())
 			for k, v := range p.GetMetadata() {
 				s.scan(at+" payload metadata "+k, v)

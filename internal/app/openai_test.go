@@ -164,7 +164,7 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	taskHistory := history(t, p.Client, task.WorkflowID(id))
 	payloadsSeen := 0
 	for _, ev := range taskHistory {
-		walkPayloads(ev.ProtoReflect(), func(*commonpb.Payload) { payloadsSeen++ })
+		apptest.WalkPayloads(ev.ProtoReflect(), func(*commonpb.Payload) { payloadsSeen++ })
 	}
 	if payloadsSeen < 10 {
 		t.Fatalf("only %d payloads in the task's history", payloadsSeen)

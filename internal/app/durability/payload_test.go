@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/task"
 )
 
@@ -17,56 +18,12 @@ import (
 // and short summaries only (Temporal warns at 256 KB and fails at 2 MB).
 const maxPayload = 8 << 10
 
-const payloadName protoreflect.FullName = "temporal.api.common.v1.Payload"
-
-// payloads calls visit with the size of every Payload inside m.
-func payloads(m protoreflect.Message, visit func(size int)) {
-	if m.Descriptor().FullName() == payloadName {
-		size := 0
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.Name() == "data":
-				size += len(v.Bytes())
-			case fd.IsMap():
-				v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-					size += len(k.String()) + len(mv.Bytes())
-					return true
-				})
-			}
-			return true
-		})
-		visit(size)
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		if fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind {
-			return true
-		}
-		switch {
-		case fd.IsList():
-			for i := 0; i < v.List().Len(); i++ {
-				payloads(v.List().Get(i).Message(), visit)
-			}
-		case fd.IsMap():
-			if fd.MapValue().Kind() == protoreflect.MessageKind {
-				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-					payloads(mv.Message(), visit)
-					return true
-				})
-			}
-		default:
-			payloads(v.Message(), visit)
-		}
-		return true
-	})
-}
-
 // largestPayloads returns the largest payload per event type of a history.
 func largestPayloads(events []*historypb.HistoryEvent) map[string]int {
 	out := map[string]int{}
 	for _, e := range events {
 		typ := e.GetEventType().String()
-		payloads(e.ProtoReflect(), func(size int) { out[typ] = max(out[typ], size) })
+		apptest.WalkPayloads(e.ProtoReflect(), func(p *commonpb.Payload) { out[typ] = max(out[typ], apptest.PayloadSize(p)) })
 	}
 	return out
 }
