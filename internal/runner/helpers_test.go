@@ -155,3 +155,19 @@ func eventually(d time.Duration, cond func() bool) bool {
 		}
 	}
 }
+
+// reachableTempDir is a temporary directory that the commands' unprivileged
+// uid can pass through (t.TempDir's parent is private to root), for a
+// runner's scratch root.
+func reachableTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "runner-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeTree(dir) })
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

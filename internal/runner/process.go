@@ -3,9 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // heartbeating, and fills res. runCtx is the caller's context with the
 // run's timeout; cmd must have been made with it. begin is when the run's
 // clock started.
-func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time, hb func(time.Duration), res *Result) {
+func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time, hb func(time.Duration), sc *scratch, uid int, res *Result) {
 	stdout, stderr := newCapture(r.cfg.MaxOutput), newCapture(r.cfg.MaxOutput)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Setsid makes the child the leader of a new session and so of a new
@@ -24,6 +26,11 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time,
 	// detaches the child from any controlling terminal, which Setpgid alone
 	// would not. Pdeathsig ends the child if the server dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
+	if uid >= 0 {
+		// Go sets Pdeathsig after the credentials, so the uid change does
+		// not clear it.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}
+	}
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	cmd.WaitDelay = r.waitDelay
 
@@ -39,16 +46,43 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time,
 	}
 	res.Ran = true
 	stop := heartbeat(hb, r.cfg.HeartbeatEvery, begin)
+	var over string
+	stopWatch := func() {}
+	if !sc.mounted {
+		stopWatch = r.watchQuota(sc.dir, cmd.Process.Pid, &over)
+	}
 	_ = cmd.Wait() // the outcome is read from ProcessState and the contexts
 	// The child is gone; end whatever it left behind in its group (a test
 	// server, a forked worker) so nothing outlives the run.
 	_ = killGroup(cmd.Process.Pid)
+	stopWatch()
 	stop()
 	res.DurationSeconds = time.Since(begin).Seconds()
 	res.Stdout, res.StdoutTruncated = stdout.text()
 	res.Stderr, res.StderrTruncated = stderr.text()
 
 	state := cmd.ProcessState
+	code := exitCode(state)
+	if over == "" && !sc.mounted {
+		// What the command left may be over although no tick caught it
+		// (it ended first, or a file stopped at the size limit).
+		if bad, what := usage(sc.dir, r.cfg.Limits.WorkspaceBytes, r.cfg.Limits.WorkspaceFiles); bad {
+			over = "the workspace passed its quota: " + what
+		}
+	}
+	if over == "" && sc.full() {
+		over = fmt.Sprintf("the workspace filled its quota (%d bytes, %d files and directories)",
+			r.cfg.Limits.WorkspaceBytes, r.cfg.Limits.WorkspaceFiles)
+	}
+	if over == "" && code == 128+int(syscall.SIGXFSZ) {
+		over = fmt.Sprintf("a file passed the file size limit (%d bytes)", r.cfg.Limits.FileBytes)
+	}
+	if over != "" {
+		res.QuotaExceeded, res.QuotaDetail, res.Error = true, over, ErrQuotaExceeded
+		res.ExitCode = &code
+		res.Stderr += fmt.Sprintf("\n[runner] stopped: %s; everything the command wrote was deleted\n", over)
+		return
+	}
 	if !state.Exited() && runCtx.Err() != nil {
 		// Killed by Cancel. The cause says which came first: our timeout,
 		// or the caller's context (cancelled, or its own deadline).
@@ -59,7 +93,10 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time,
 		}
 		return
 	}
-	code := exitCode(state)
+	if msg, ok := prlimitError(code, res.Stderr); ok {
+		res.Ran, res.Error = false, msg
+		return
+	}
 	if r.mode == config.SandboxBwrap {
 		if msg, ok := bwrapError(code, res.Stderr); ok {
 			res.Ran, res.Error = false, msg
@@ -67,6 +104,34 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time,
 		}
 	}
 	res.ExitCode = &code
+}
+
+// watchQuota measures dir every r.watch while the command runs and kills the
+// command's group when it is over its workspace quota, writing why to *over.
+// The returned stop waits for the watchdog to finish.
+func (r *Runner) watchQuota(dir string, pid int, over *string) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(r.watch)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if bad, what := usage(dir, r.cfg.Limits.WorkspaceBytes, r.cfg.Limits.WorkspaceFiles); bad {
+					*over = "the workspace passed its quota: " + what
+					_ = killGroup(pid)
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // killGroup sends SIGKILL to every process in the group led by pid. A group
@@ -113,4 +178,15 @@ func heartbeat(fn func(time.Duration), every time.Duration, begin time.Time) (st
 		close(done)
 		<-finished
 	}
+}
+
+// prlimitError recognises prlimit's own failure to exec what follows it
+// (exit 126 or 127 with a "prlimit: " message), which in none mode is the
+// command's exec failure.
+func prlimitError(exitCode int, stderr string) (string, bool) {
+	if (exitCode != 126 && exitCode != 127) || !strings.HasPrefix(stderr, "prlimit: ") {
+		return "", false
+	}
+	line, _, _ := strings.Cut(stderr, "\n")
+	return line, true
 }

@@ -59,7 +59,7 @@ func TestRunExitCodes(t *testing.T) {
 // An allowed, installed tool that cannot be executed is an error with the
 // system's message, not a skip and not an exit code.
 func TestRunExecFailure(t *testing.T) {
-	bin := t.TempDir()
+	bin := reachableTempDir(t)
 	writeExec(t, filepath.Join(bin, "ruff"), "#!/nonexistent/interpreter\n")
 	eachMode(t, func(c *Config) { c.Path = bin + ":" + DefaultPath }, func(t *testing.T, r *Runner) {
 		res := run(t, r, workspace(t), "ruff", "check")
@@ -281,8 +281,9 @@ func TestRunConcurrent(t *testing.T) {
 					Dir:   ws,
 					RunID: id,
 				})
-				data, _ := os.ReadFile(filepath.Join(ws, "mine"))
-				if res.ExitCode == nil || *res.ExitCode != 0 || res.RunID != id || res.Stdout != id+"\n" || string(data) != id {
+				// Each run writes into its own copy; none reaches the workspace.
+				data, err := os.ReadFile(filepath.Join(ws, "mine"))
+				if res.ExitCode == nil || *res.ExitCode != 0 || res.RunID != id || res.Stdout != id+"\n" || err == nil {
 					failures.Add(1)
 					t.Errorf("run %d: %+v, file %q", i, res, data)
 				}
@@ -332,7 +333,7 @@ func TestServerDeathKillsCommand(t *testing.T) {
 		server := exec.Command(os.Args[0], "-test.run=^TestHelperServer$", "-test.count=1")
 		// A server killed mid-run never removes its scratch HOME; keep that
 		// inside the test's temp dir.
-		server.Env = append(os.Environ(), helperEnv+"="+r.Sandbox()+"|"+marker+"|"+workspace(t), "TMPDIR="+t.TempDir())
+		server.Env = append(os.Environ(), helperEnv+"="+r.Sandbox()+"|"+marker+"|"+workspace(t), "TMPDIR="+reachableTempDir(t))
 		if err := server.Start(); err != nil {
 			t.Fatal(err)
 		}

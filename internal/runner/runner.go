@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"ai-platform/internal/config"
@@ -25,6 +28,7 @@ const (
 	ErrCwdNotFound         = "cwd_not_found"
 	ErrTimeout             = "timeout"
 	ErrCancelled           = "cancelled"
+	ErrSandboxUnavailable  = "sandbox_unavailable"
 )
 
 // DefaultPath is the lookup PATH when Config.Path is empty.
@@ -48,6 +52,14 @@ type Config struct {
 	Sandbox        string        // "auto" | "bwrap" | "none"; "" means "auto"
 	Path           string        // lookup PATH for argv[0] (and bwrap); default DefaultPath
 	HeartbeatEvery time.Duration // default DefaultHeartbeatEvery
+	Limits         Limits        // zero fields take the defaults
+	// UID is the uid (and gid) commands run as when the runner is root:
+	// 0 means DefaultUID, a negative value keeps root (tests only). A runner
+	// that is not root runs commands as its own uid, which is not root either.
+	UID int
+	// ScratchRoot holds each run's private copy of the workspace; default
+	// $TMPDIR/aiplatform-runs.
+	ScratchRoot string
 }
 
 // Spec is one command to run.
@@ -80,9 +92,16 @@ type Result struct {
 	StartedAt       string  `json:"started_at"`
 	FinishedAt      string  `json:"finished_at"`
 	Purpose         string  `json:"purpose"`
-	Sandbox         string  `json:"sandbox"` // "bwrap" or "none"
+	Sandbox         string  `json:"sandbox"` // "bwrap" or "none" (with "remote+" in front when a sandbox service ran it)
 	Skipped         bool    `json:"skipped"`
 	SkipReason      string  `json:"skip_reason,omitempty"`
+	// QuotaExceeded: the command outgrew its workspace quota or the file
+	// size limit and was stopped; Error is ErrQuotaExceeded and QuotaDetail
+	// says which limit.
+	QuotaExceeded bool   `json:"quota_exceeded,omitempty"`
+	QuotaDetail   string `json:"quota_detail,omitempty"`
+	// UID is the uid the command ran as.
+	UID *int `json:"uid,omitempty"`
 }
 
 // Runner runs allow-listed commands in task workspaces. It is immutable after
@@ -95,6 +114,11 @@ type Runner struct {
 	bwrap     string        // bwrap executable, in bwrap mode
 	bwrapBase []string      // bwrap arguments shared by every run
 	waitDelay time.Duration // defaultWaitDelay; tests lengthen it to catch reliance on it
+	prlimit   string        // util-linux prlimit, which applies Limits
+	uid, gid  int           // first uid (and gid) of the pool commands run as; -1 keeps the runner's own
+	nextUID   atomic.Uint32 // round-robin position in the uid pool
+	mount     bool          // a tmpfs per run bounds the workspace (needs CAP_SYS_ADMIN)
+	watch     time.Duration // the quota watchdog's period when mount is false
 }
 
 // New validates cfg and settles the sandbox mode. In "auto" and "bwrap" it
@@ -118,21 +142,82 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, pathDirs: dirs, mode: config.SandboxNone, waitDelay: defaultWaitDelay}
+	r := &Runner{cfg: cfg, pathDirs: dirs, mode: config.SandboxNone, waitDelay: defaultWaitDelay, watch: defaultWatchEvery}
+	if err := r.setupLimits(); err != nil {
+		return nil, err
+	}
 	if cfg.Sandbox == config.SandboxNone {
-		r.note = "sandbox disabled by configuration"
+		r.note = "sandbox disabled by configuration (COMMAND_SANDBOX=none): commands run unconfined on the host"
 		return r, nil
 	}
+	// Fail closed: "auto" no longer falls back to running generated code
+	// unconfined. Only an explicit COMMAND_SANDBOX=none does that.
 	if err := r.setupBwrap(); err != nil {
-		if cfg.Sandbox == config.SandboxBwrap {
-			return nil, fmt.Errorf("runner: sandbox %q requested but bwrap does not work: %w", cfg.Sandbox, err)
-		}
-		r.note = "bwrap unavailable: " + err.Error()
-		return r, nil
+		return nil, fmt.Errorf("runner: no working sandbox (COMMAND_SANDBOX=%s): bwrap does not work: %w; "+
+			"install bubblewrap, or set COMMAND_SANDBOX=none to run generated code unsandboxed (development only)", cfg.Sandbox, err)
 	}
 	r.mode = config.SandboxBwrap
 	r.note = "bwrap at " + r.bwrap + " passed its probe"
 	return r, nil
+}
+
+// uidPool is how many uids, from Config.UID on, commands take in turn. Each
+// run gets the next one, so RLIMIT_NPROC (counted per uid) is one run's
+// budget rather than one shared by every command on the host, and two
+// concurrent runs cannot signal or trace each other's processes. Reuse comes
+// only after uidPool later runs, by when the killed processes of a run have
+// long been reaped.
+const uidPool = 512
+
+// runUID is the uid for the next command, or -1 to keep the runner's own.
+func (r *Runner) runUID() int {
+	if r.uid < 0 {
+		return -1
+	}
+	return r.uid + int(r.nextUID.Add(1)%uidPool)
+}
+
+// defaultWatchEvery is how often the quota watchdog measures a run's
+// workspace when no tmpfs bounds it.
+const defaultWatchEvery = 100 * time.Millisecond
+
+// setupLimits finds prlimit, settles the uid commands run as, and whether
+// each run gets its own size-limited tmpfs.
+func (r *Runner) setupLimits() error {
+	r.cfg.Limits = r.cfg.Limits.withDefaults(int(r.cfg.Timeout / time.Second))
+	for _, d := range r.pathDirs {
+		if p := filepath.Join(d, "prlimit"); isExecutable(p) {
+			r.prlimit = p
+			break
+		}
+	}
+	if r.prlimit == "" {
+		return fmt.Errorf("runner: prlimit (util-linux) not found on %s: it applies the per-command resource limits", r.cfg.Path)
+	}
+	r.uid, r.gid = -1, -1
+	// Runners in other processes use the same pool: start at a random place
+	// so that they rarely hand out the same uid at the same time.
+	r.nextUID.Store(rand.Uint32())
+	if os.Geteuid() == 0 && r.cfg.UID >= 0 {
+		r.uid = r.cfg.UID
+		if r.uid == 0 {
+			r.uid = DefaultUID
+		}
+		r.gid = r.uid
+	}
+	if r.cfg.ScratchRoot == "" {
+		r.cfg.ScratchRoot = filepath.Join(os.TempDir(), "aiplatform-runs")
+	}
+	if err := os.MkdirAll(r.cfg.ScratchRoot, 0o711); err != nil {
+		return fmt.Errorf("runner: scratch root: %w", err)
+	}
+	// The command's uid must be able to reach its run directory.
+	if err := os.Chmod(r.cfg.ScratchRoot, 0o711); err != nil {
+		return fmt.Errorf("runner: scratch root: %w", err)
+	}
+	cleanStaleScratch(r.cfg.ScratchRoot)
+	r.mount = canMount(r.cfg.ScratchRoot)
+	return nil
 }
 
 func validate(cfg Config) error {
@@ -170,15 +255,31 @@ func (r *Runner) setupBwrap() error {
 	if r.bwrap == "" {
 		return fmt.Errorf("bwrap not found on %s", r.cfg.Path)
 	}
-	r.bwrapBase = bwrapBase(r.pathDirs)
-	return probeBwrap(r.bwrap, r.bwrapBase, r.pathDirs)
+	r.bwrapBase = bwrapBase(r.pathDirs, r.cfg.Limits.TmpBytes)
+	return r.probeBwrap()
 }
 
 // Sandbox returns the effective sandbox mode: "bwrap" or "none".
 func (r *Runner) Sandbox() string { return r.mode }
 
-// SandboxNote says why the sandbox mode was chosen, e.g. "bwrap unavailable: <reason>".
-func (r *Runner) SandboxNote() string { return r.note }
+// SandboxNote says why the sandbox mode was chosen and how commands are confined.
+func (r *Runner) SandboxNote() string {
+	who := "the runner's own uid " + strconv.Itoa(os.Geteuid())
+	if r.uid >= 0 {
+		who = "uid " + strconv.Itoa(r.uid)
+	}
+	quota := "a watchdog every " + r.watch.String()
+	if r.mount {
+		quota = "a size-limited tmpfs per run"
+	}
+	l := r.cfg.Limits
+	return fmt.Sprintf("%s; commands run as %s with at most %d processes, %d-byte files, %d bytes of address space, "+
+		"%d s of CPU; workspace quota %d bytes and %d entries (%s)", r.note, who, l.Processes, l.FileBytes,
+		l.MemoryBytes, l.CPUSeconds, l.WorkspaceBytes, l.WorkspaceFiles, quota)
+}
+
+// Limits returns the limits every command runs under.
+func (r *Runner) Limits() Limits { return r.cfg.Limits }
 
 // Run executes s and describes the outcome. It never returns before the
 // command and every process of its group are gone (or WaitDelay has passed
@@ -224,32 +325,57 @@ func (r *Runner) run(ctx context.Context, s Spec, res *Result) {
 		return
 	}
 
+	uid := r.runUID()
+	sc, err := newScratch(r.cfg.ScratchRoot, dir, r.cfg.Limits, uid, uid, r.mount)
+	if err != nil {
+		res.Error = "runner: " + err.Error()
+		return
+	}
+	defer sc.remove()
+	// The command sees its copy at the workspace's own path (bwrap binds it
+	// there); in none mode it runs in the copy itself.
+	runDir, runCwd := dir, cwd
+	if r.mode == config.SandboxNone {
+		runDir = sc.dir
+		runCwd = filepath.Join(sc.dir, strings.TrimPrefix(strings.TrimPrefix(cwd, dir), "/"))
+	}
 	home := sandboxHome
 	if r.mode == config.SandboxNone {
-		h, err := os.MkdirTemp("", "runner-home-")
+		h, err := os.MkdirTemp(sc.dir, ".home-")
 		if err != nil {
 			res.Error = err.Error()
 			return
 		}
-		defer os.RemoveAll(h)
 		home = h
+		if uid >= 0 {
+			_ = os.Lchown(h, uid, uid)
+		}
 	}
-	env := childEnv(r.cfg.Path, home, cwd)
+	env := childEnv(r.cfg.Path, home, runCwd)
 
 	// The clock starts before the timeout does, so a timed-out run always
 	// reports at least Config.Timeout.
 	begin := time.Now()
 	runCtx, cancel := context.WithTimeoutCause(ctx, r.cfg.Timeout, errTimeout)
 	defer cancel()
-	var cmd *exec.Cmd
+	argv := append([]string{}, prlimitArgs(r.cfg.Limits)...)
 	if r.mode == config.SandboxBwrap {
-		cmd = exec.CommandContext(runCtx, r.bwrap, bwrapArgs(r.bwrapBase, dir, cwd, env, path, s.Argv[1:])...)
+		argv = append(argv, r.bwrap)
+		argv = append(argv, bwrapArgs(r.bwrapBase, sc.dir, runDir, cwd, env, path, s.Argv[1:])...)
+	} else {
+		argv = append(argv, path)
+		argv = append(argv, s.Argv[1:]...)
+	}
+	cmd := exec.CommandContext(runCtx, r.prlimit, argv...)
+	if r.mode == config.SandboxBwrap {
 		cmd.Env, cmd.Dir = []string{}, "/"
 	} else {
-		cmd = exec.CommandContext(runCtx, path, s.Argv[1:]...)
-		cmd.Env, cmd.Dir = env, cwd
+		cmd.Env, cmd.Dir = env, runCwd
 	}
-	r.execute(runCtx, cmd, begin, s.Heartbeat, res)
+	if uid >= 0 {
+		res.UID = &uid
+	}
+	r.execute(runCtx, cmd, begin, s.Heartbeat, sc, uid, res)
 }
 
 // errTimeout is the cancel cause of a run that exceeded Config.Timeout.

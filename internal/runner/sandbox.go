@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -47,7 +49,7 @@ func etcEntries() []string {
 // private /proc, /dev and /tmp, and an empty environment. Directories of
 // pathDirs that would otherwise be invisible are bound read-only so that what
 // Resolve finds on the host can be executed inside.
-func bwrapBase(pathDirs []string) []string {
+func bwrapBase(pathDirs []string, tmpBytes int64) []string {
 	args := []string{
 		"--unshare-all",
 		"--die-with-parent",
@@ -85,7 +87,8 @@ func bwrapBase(pathDirs []string) []string {
 	args = append(args,
 		"--proc", "/proc",
 		"--dev", "/dev",
-		"--tmpfs", "/tmp",
+		// A size-limited /tmp: it lives in memory, so it must be bounded.
+		"--size", strconv.FormatInt(tmpBytes, 10), "--tmpfs", "/tmp",
 	)
 	for _, d := range pathDirs {
 		if !under(d, visible) {
@@ -95,13 +98,14 @@ func bwrapBase(pathDirs []string) []string {
 	return append(args, "--clearenv")
 }
 
-// bwrapArgs completes base for one run. The workspace is bound read-write at
-// its own (resolved) path, after the /tmp tmpfs so that a workspace under /tmp
-// is mounted on top of it rather than hidden by it.
-func bwrapArgs(base []string, workspace, cwd string, env []string, path string, args []string) []string {
+// bwrapArgs completes base for one run. The run's copy of the workspace
+// (src) is bound read-write at the workspace's own (resolved) path (dst),
+// after the /tmp tmpfs so that a workspace under /tmp is mounted on top of it
+// rather than hidden by it.
+func bwrapArgs(base []string, src, dst, cwd string, env []string, path string, args []string) []string {
 	out := make([]string, 0, len(base)+8+3*len(env)+1+len(args))
 	out = append(out, base...)
-	out = append(out, "--bind", workspace, workspace, "--chdir", cwd)
+	out = append(out, "--bind", src, dst, "--chdir", cwd)
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		out = append(out, "--setenv", k, v)
@@ -131,11 +135,12 @@ func bwrapError(exitCode int, stderr string) (string, bool) {
 	return line, true
 }
 
-// probeBwrap runs a trivial command in the sandbox exactly as Run would (same
-// base arguments, a throw-away workspace) and returns why it failed, if it did.
-func probeBwrap(bwrap string, base []string, pathDirs []string) error {
+// probeBwrap runs a trivial command in the sandbox exactly as Run would (the
+// same limits, uid and base arguments, a throw-away workspace) and returns
+// why it failed, if it did.
+func (r *Runner) probeBwrap() error {
 	truePath := ""
-	for _, d := range pathDirs {
+	for _, d := range r.pathDirs {
 		if p := filepath.Join(d, "true"); isExecutable(p) {
 			truePath = p
 			break
@@ -144,7 +149,7 @@ func probeBwrap(bwrap string, base []string, pathDirs []string) error {
 	if truePath == "" {
 		return errors.New("no 'true' executable on Path to probe with")
 	}
-	ws, err := os.MkdirTemp("", "runner-probe-")
+	ws, err := os.MkdirTemp(r.cfg.ScratchRoot, "probe-")
 	if err != nil {
 		return err
 	}
@@ -153,10 +158,20 @@ func probeBwrap(bwrap string, base []string, pathDirs []string) error {
 	if err != nil {
 		return err
 	}
+	if r.uid >= 0 {
+		if err := os.Lchown(ws, r.uid, r.gid); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bwrap, bwrapArgs(base, ws, ws, nil, truePath, nil)...)
+	argv := append(prlimitArgs(r.cfg.Limits), r.bwrap)
+	argv = append(argv, bwrapArgs(r.bwrapBase, ws, ws, ws, nil, truePath, nil)...)
+	cmd := exec.CommandContext(ctx, r.prlimit, argv...)
 	cmd.Env = []string{}
+	if r.uid >= 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(r.uid), Gid: uint32(r.gid)}}
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
