@@ -64,6 +64,8 @@ type Config struct {
 	RateLimitRerunReviewPerMin int
 	RateLimitDownloadsPerMin   int
 	RateLimitTaskControlPerMin int
+	RateLimitLoginPerMin       int // per client IP (an IPv6 client's /64): nobody is signed in yet
+	RateLimitRegisterPerMin    int // per client IP, as above
 	MaxTokensPerDay            int64
 	MaxCommandRunsPerDay       int64
 	RedisURL                   string
@@ -71,6 +73,13 @@ type Config struct {
 	CommandTimeout             time.Duration
 	CommandMaxOutputBytes      int
 	CommandSandbox             string
+	// CommandSandboxSocket: the worker sends commands to the sandbox service
+	// listening on this Unix socket (`aiplatform sandbox` listens on it).
+	CommandSandboxSocket string
+	// AllowUnsandboxedInProduction is the second opt-in that COMMAND_SANDBOX=none
+	// needs when ENVIRONMENT=production.
+	AllowUnsandboxedInProduction bool
+	CommandLimits                CommandLimits
 
 	LLMProvider    string
 	LLMModel       string
@@ -98,6 +107,14 @@ type Config struct {
 	PublicRegistration     bool
 	BootstrapAdminEmail    string
 	BootstrapAdminPassword string
+	// AuthMaxFailedLogins failed logins for one (account, client IP) pair
+	// within AuthFailedLoginWindow lock that pair out until the window
+	// ends; 0 turns it off.
+	AuthMaxFailedLogins   int
+	AuthFailedLoginWindow time.Duration
+	// AuthBcryptConcurrency bounds bcrypt operations at once; 0 means half
+	// the CPUs (auth.DefaultBcryptConcurrency).
+	AuthBcryptConcurrency int
 
 	TemporalAddress   string
 	TemporalNamespace string
@@ -106,6 +123,18 @@ type Config struct {
 	TemporalUIPort    int
 	TemporalUIURL     string
 	TemporalBin       string
+}
+
+// CommandLimits bound each command the runner starts (COMMAND_MAX_*,
+// COMMAND_WORKSPACE_*, COMMAND_TMP_MAX_MB, COMMAND_UID, COMMAND_SCRATCH_DIR).
+type CommandLimits struct {
+	Processes      int
+	MemoryBytes    int64
+	WorkspaceBytes int64
+	WorkspaceFiles int
+	TmpBytes       int64
+	UID            int
+	ScratchDir     string
 }
 
 // Production reports whether ENVIRONMENT is production.
@@ -166,13 +195,12 @@ func Load(lookup Lookup) (Config, error) {
 	c.RateLimitRerunReviewPerMin = r.intRange("RATE_LIMIT_RERUN_REVIEW_PER_MIN", 0, 0, 1_000_000)
 	c.RateLimitDownloadsPerMin = r.intRange("RATE_LIMIT_DOWNLOADS_PER_MIN", 0, 0, 1_000_000)
 	c.RateLimitTaskControlPerMin = r.intRange("RATE_LIMIT_TASK_CONTROL_PER_MIN", 0, 0, 1_000_000)
+	c.RateLimitLoginPerMin = r.intRange("RATE_LIMIT_LOGIN_PER_MIN", 10, 0, 1_000_000)
+	c.RateLimitRegisterPerMin = r.intRange("RATE_LIMIT_REGISTER_PER_MIN", 5, 0, 1_000_000)
 	c.MaxTokensPerDay = r.int64Min("MAX_TOKENS_PER_DAY", 0, 0)
 	c.MaxCommandRunsPerDay = r.int64Min("MAX_COMMAND_RUNS_PER_DAY", 0, 0)
 	c.RedisURL = r.str("REDIS_URL", "")
-	c.AllowedCommands = r.list("ALLOWED_COMMANDS", []string{"ruff", "pytest", "python", "python3"})
-	c.CommandTimeout = time.Duration(r.intRange("COMMAND_TIMEOUT_SECONDS", 60, 1, 86400)) * time.Second
-	c.CommandMaxOutputBytes = r.intRange("COMMAND_MAX_OUTPUT_BYTES", 20000, 1, 100<<20)
-	c.CommandSandbox = r.choice("COMMAND_SANDBOX", SandboxAuto, SandboxAuto, SandboxBwrap, SandboxNone)
+	readCommands(r, &c)
 
 	c.LLMProvider = r.choice("LLM_PROVIDER", "mock", "mock", "openai")
 	c.LLMModel = r.str("LLM_MODEL", "gpt-4o-mini")
@@ -200,6 +228,9 @@ func Load(lookup Lookup) (Config, error) {
 	c.PublicRegistration = r.boolean("PUBLIC_REGISTRATION_ENABLED", !prod)
 	c.BootstrapAdminEmail = r.str("BOOTSTRAP_ADMIN_EMAIL", "")
 	c.BootstrapAdminPassword = r.str("BOOTSTRAP_ADMIN_PASSWORD", "")
+	c.AuthMaxFailedLogins = r.intRange("AUTH_MAX_FAILED_LOGINS", 5, 0, 1_000_000)
+	c.AuthFailedLoginWindow = time.Duration(r.intRange("AUTH_FAILED_LOGIN_WINDOW_MINUTES", 15, 1, 24*60)) * time.Minute
+	c.AuthBcryptConcurrency = r.intRange("AUTH_BCRYPT_CONCURRENCY", 0, 0, 1024)
 
 	c.TemporalAddress = r.str("TEMPORAL_ADDRESS", "")
 	c.TemporalNamespace = r.str("TEMPORAL_NAMESPACE", "default")
@@ -216,6 +247,61 @@ func Load(lookup Lookup) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// readCommands reads the command runner's settings, which both the worker and
+// the sandbox service use.
+func readCommands(r *reader, c *Config) {
+	c.AllowedCommands = r.list("ALLOWED_COMMANDS", []string{"ruff", "pytest", "python", "python3"})
+	c.CommandTimeout = time.Duration(r.intRange("COMMAND_TIMEOUT_SECONDS", 60, 1, 86400)) * time.Second
+	c.CommandMaxOutputBytes = r.intRange("COMMAND_MAX_OUTPUT_BYTES", 20000, 1, 100<<20)
+	c.CommandSandbox = r.choice("COMMAND_SANDBOX", SandboxAuto, SandboxAuto, SandboxBwrap, SandboxNone)
+	c.CommandSandboxSocket = r.str("COMMAND_SANDBOX_SOCKET", "")
+	c.AllowUnsandboxedInProduction = r.boolean("ALLOW_UNSANDBOXED_COMMANDS_IN_PRODUCTION", false)
+	const mb = 1 << 20
+	c.CommandLimits = CommandLimits{
+		Processes:      r.intRange("COMMAND_MAX_PROCESSES", 256, 8, 1_000_000),
+		MemoryBytes:    int64(r.intRange("COMMAND_MAX_MEMORY_MB", 2048, 64, 1<<20)) * mb,
+		WorkspaceBytes: int64(r.intRange("COMMAND_WORKSPACE_MAX_MB", 128, 1, 1<<20)) * mb,
+		WorkspaceFiles: r.intRange("COMMAND_WORKSPACE_MAX_FILES", 20000, 16, 10_000_000),
+		TmpBytes:       int64(r.intRange("COMMAND_TMP_MAX_MB", 64, 1, 1<<20)) * mb,
+		UID:            r.intRange("COMMAND_UID", 64000, 1, 1<<31-1024),
+		ScratchDir:     r.str("COMMAND_SCRATCH_DIR", ""),
+	}
+}
+
+// LoadSandbox builds the configuration of `aiplatform sandbox`: only what
+// running commands needs, so the service's environment holds no platform
+// secret and no production rule about secrets applies to it.
+func LoadSandbox(lookup Lookup) (Config, error) {
+	r := &reader{lookup: lookup}
+	var c Config
+	c.Environment = r.choice("ENVIRONMENT", "development", "development", "production", "test")
+	c.LogLevel = r.choice("LOG_LEVEL", "info", "debug", "info", "warn", "error")
+	c.LogFormat = r.choice("LOG_FORMAT", "json", "json", "text")
+	c.WorkspaceRoot = r.str("WORKSPACE_ROOT", filepath.Join("data", "workspaces"))
+	readCommands(r, &c)
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	if c.CommandSandboxSocket == "" {
+		return Config{}, errors.New("config: COMMAND_SANDBOX_SOCKET must name the Unix socket `aiplatform sandbox` listens on")
+	}
+	if err := c.validateSandbox(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func (c Config) validateSandbox() error {
+	if c.CommandSandbox == SandboxNone && c.Production() && !c.AllowUnsandboxedInProduction {
+		return errors.New("config: COMMAND_SANDBOX=none with ENVIRONMENT=production would run generated code unconfined on the worker's host; " +
+			"give the worker a sandbox (bubblewrap, or COMMAND_SANDBOX_SOCKET to a sandbox service), or set ALLOW_UNSANDBOXED_COMMANDS_IN_PRODUCTION=true to accept that")
+	}
+	if len(c.AllowedCommands) == 0 {
+		return errors.New(`config: ALLOWED_COMMANDS="" must name at least one executable`)
+	}
+	return nil
 }
 
 // validate checks rules that involve more than one variable.
@@ -239,6 +325,9 @@ func (c Config) validate() error {
 	}
 	if c.Production() && len(c.APIKeyHashSecret) < 32 {
 		return errors.New("config: API_KEY_HASH_SECRET must be set (at least 32 bytes) when ENVIRONMENT=production, so every API process hashes keys the same way")
+	}
+	if err := c.validateSandbox(); err != nil {
+		return err
 	}
 	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
 		return errors.New("config: BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD must be set together")

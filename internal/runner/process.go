@@ -45,7 +45,7 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time,
 		return
 	}
 	res.Ran = true
-	stop := heartbeat(hb, r.cfg.HeartbeatEvery, begin)
+	stop := StartHeartbeat(hb, r.cfg.HeartbeatEvery, begin)
 	var over string
 	stopWatch := func() {}
 	if !sc.mounted {
@@ -154,9 +154,9 @@ func exitCode(state *os.ProcessState) int {
 	return state.ExitCode()
 }
 
-// heartbeat calls fn every period until the returned stop is called; stop
-// returns once no call is in progress, so fn is never called after Run.
-func heartbeat(fn func(time.Duration), every time.Duration, begin time.Time) (stop func()) {
+// StartHeartbeat calls fn every period until the returned stop is called;
+// stop returns once no call is in progress, so fn is never called after Run.
+func StartHeartbeat(fn func(time.Duration), every time.Duration, begin time.Time) (stop func()) {
 	if fn == nil {
 		return func() {}
 	}

@@ -396,3 +396,15 @@ func childEnv(path, home, cwd string) []string {
 		"PYTHONUNBUFFERED=1",
 	}
 }
+
+// Executor runs the review's commands: a local *Runner, or a client of the
+// sandbox service that runs them in its own process (internal/sandbox).
+type Executor interface {
+	Run(ctx context.Context, s Spec) Result
+	Resolve(name string) (string, bool)
+	Sandbox() string
+	SandboxNote() string
+}
+
+// Allowed returns the allow-listed executable names.
+func (r *Runner) Allowed() []string { return slices.Clone(r.cfg.Allowed) }
