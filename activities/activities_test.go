@@ -260,7 +260,7 @@ func TestReportFoldFindsFilesToFix(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := &Report{}
-		r.fold(c.purpose, Tool{Name: c.purpose}, runner.Result{Ran: true, ExitCode: &code, Stdout: c.out}, known)
+		r.fold(c.purpose, Tool{Name: c.purpose}, runner.Result{Ran: true, ExitCode: &code, Stdout: c.out}, facts{known: known})
 		if !slices.Equal(r.FilesToFix, c.want) {
 			t.Errorf("%s: files to fix %v, want %v", c.purpose, r.FilesToFix, c.want)
 		}
@@ -270,17 +270,18 @@ func TestReportFoldFindsFilesToFix(t *testing.T) {
 	}
 	five := 5
 	r := &Report{}
-	r.fold("tests", Tool{Name: "pytest"}, runner.Result{Ran: true, ExitCode: &five}, known)
-	if r.Checks[0].Status != "skipped" || len(r.Errors) != 0 {
-		t.Errorf("pytest exit 5 (no tests) must be a skip: %+v", r)
+	r.fold("tests", Tool{Name: "pytest"}, runner.Result{Ran: true, ExitCode: &five},
+		facts{known: known, tests: testCensus{Files: []string{"tests/test_core.py"}, Tests: 1}})
+	if r.Checks[0].Status != "failed" || len(r.Errors) == 0 || !slices.Equal(r.FilesToFix, []string{"tests/test_core.py"}) {
+		t.Errorf("pytest exit 5 (no tests collected from existing test files) must be a failure: %+v", r)
 	}
 	r = &Report{}
-	r.fold("lint", Tool{Name: "ruff"}, runner.Result{Skipped: true, SkipReason: "ruff is not installed"}, known)
+	r.fold("lint", Tool{Name: "ruff"}, runner.Result{Skipped: true, SkipReason: "ruff is not installed"}, facts{known: known})
 	if r.Checks[0].Status != "skipped" || r.Checks[0].Reason != "ruff is not installed" || len(r.Errors) != 0 {
 		t.Errorf("a missing tool is a skip with its reason, never a pass: %+v", r)
 	}
 	r = &Report{}
-	r.fold("tests", Tool{Name: "pytest"}, runner.Result{Ran: true, TimedOut: true, DurationSeconds: 60}, known)
+	r.fold("tests", Tool{Name: "pytest"}, runner.Result{Ran: true, TimedOut: true, DurationSeconds: 60}, facts{known: known})
 	if !r.CommandTimeout || r.Checks[0].Status != "failed" {
 		t.Errorf("timeout: %+v", r)
 	}

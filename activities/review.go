@@ -3,8 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"ai-platform/internal/llm"
@@ -76,17 +74,16 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 	}); err != nil {
 		return task.ReviewOut{}, err
 	}
-	known := staticChecks(rep, files, in.Planned, in.Kind != task.ReviewIteration, lineLimit(files))
-	hasPy, hasTests := false, false
+	proj := facts{known: staticChecks(rep, files, in.Planned, in.Kind != task.ReviewIteration), tests: countTests(files)}
+	hasPy := false
 	for _, f := range files {
 		hasPy = hasPy || strings.HasSuffix(f.Path, ".py")
-		hasTests = hasTests || isTestPath(f.Path)
 	}
+	// pytest runs when there are files it would collect; from then on it has
+	// to find and run the tests the census counted (see Report.fold).
+	hasTests := len(proj.tests.Files) > 0
 	tb := a.Tools
 	lint := tb.Lint
-	if lint.Name == "flake8" {
-		lint.Argv = withLineLimit(lint.Argv, lineLimit(files))
-	}
 	steps := []struct {
 		purpose string
 		tool    Tool
@@ -107,7 +104,7 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 			rep.skip(s.purpose, s.tool.Name, s.none)
 			continue
 		}
-		if err := a.runCheck(ctx, in.Step, dir.Path(), s.purpose, s.tool, rep, s.slot, known); err != nil {
+		if err := a.runCheck(ctx, in.Step, dir.Path(), s.purpose, s.tool, rep, s.slot, proj); err != nil {
 			return task.ReviewOut{}, err
 		}
 	}
@@ -150,7 +147,7 @@ func notRun() runner.Result { return runner.Result{} }
 // into the report. Every run is an event pair, a command_log artifact and one
 // command charge, all keyed by the step so a retried review does not repeat
 // them in the store.
-func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose string, tool Tool, rep *Report, slot *runner.Result, known map[string]bool) error {
+func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose string, tool Tool, rep *Report, slot *runner.Result, proj facts) error {
 	if !tool.Available() {
 		rep.skip(purpose, tool.Name, tool.Reason)
 		return nil
@@ -170,6 +167,10 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if res.Error == runner.ErrSandboxUnavailable {
+		// The command never ran: retry the activity rather than judge the project.
+		return fmt.Errorf("running %s: %s", purpose, res.Stderr)
+	}
 	*slot = res
 	payload := map[string]any{}
 	if err := remarshal(res, &payload); err != nil {
@@ -181,7 +182,13 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 	if _, err := a.artifact(ctx, step, "cmd/"+purpose, "command_log", "runner", res); err != nil {
 		return err
 	}
-	rep.fold(purpose, tool, res, known)
+	if res.QuotaExceeded {
+		// The project outgrew what a command may write: that is the task's
+		// storage limit, not a check result, and retrying cannot help.
+		return nonRetryable(task.ErrTypeStorageLimit, "the %s command was stopped: %s (COMMAND_WORKSPACE_MAX_MB, COMMAND_WORKSPACE_MAX_FILES); everything it wrote was deleted",
+			purpose, res.QuotaDetail)
+	}
+	rep.fold(purpose, tool, res, proj)
 	return nil
 }
 
@@ -222,36 +229,12 @@ func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Tas
 	return nil
 }
 
-var lineLengthRe = regexp.MustCompile(`(?m)^\s*line-length\s*=\s*(\d+)`)
-
-// lineLimit reads line-length from the project's ruff.toml (default 100).
-func lineLimit(files []store.File) int {
-	for _, f := range files {
-		if f.Path == "ruff.toml" || f.Path == ".ruff.toml" || f.Path == "pyproject.toml" {
-			if m := lineLengthRe.FindSubmatch(f.Content); m != nil {
-				if n, err := strconv.Atoi(string(m[1])); err == nil && n > 0 {
-					return n
-				}
-			}
-		}
-	}
-	return 100
-}
-
-func withLineLimit(argv []string, n int) []string {
-	out := make([]string, len(argv))
-	for i, a := range argv {
-		if strings.HasPrefix(a, "--max-line-length=") {
-			a = "--max-line-length=" + strconv.Itoa(n)
-		}
-		out[i] = a
-	}
-	return out
-}
-
 // staticChecks adds the checks that need no tools and returns the set of
-// project paths (to recognise file names in tool output).
-func staticChecks(rep *Report, files []store.File, planned []task.PlannedFile, final bool, limit int) map[string]bool {
+// project paths (to recognise file names in tool output). Long lines are
+// measured against the platform's lineLength, the limit the linters are
+// given, never a line-length the project's own ruff.toml or pyproject.toml
+// claims: the model writes those files too.
+func staticChecks(rep *Report, files []store.File, planned []task.PlannedFile, final bool) map[string]bool {
 	known := map[string]bool{}
 	for _, f := range files {
 		known[f.Path] = true
@@ -287,7 +270,7 @@ func staticChecks(rep *Report, files []store.File, planned []task.PlannedFile, f
 			rep.Issues = append(rep.Issues, f.Path+": file is empty")
 			rep.addFix(f.Path)
 		}
-		if w := longLines(f, limit); w != "" {
+		if w := longLines(f, lineLength); w != "" {
 			rep.Warnings = append(rep.Warnings, w)
 		}
 		if !hasModuleDocstring(string(f.Content)) && !strings.HasSuffix(f.Path, "__init__.py") {
