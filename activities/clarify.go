@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"ai-platform/internal/llm"
+	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
 
@@ -97,9 +98,13 @@ func openQuestions(qs []task.Question, answers map[string]any, asked []string, l
 	return out
 }
 
-// researchQuestion turns a model's open question into a gate question.
+// researchQuestion turns a model's open question into a gate question. Its
+// text goes through store.CleanText here, not only in the store: the
+// workflow keeps this copy to show the questions and to check answers
+// against the choices, and a user cannot type NUL (the API refuses it), so
+// a choice must read the same in both copies to be selectable at all.
 func researchQuestion(q llm.OpenQuestion) (task.Question, bool) {
-	text := strings.TrimSpace(q.Text)
+	text := store.CleanText(strings.TrimSpace(q.Text))
 	if text == "" {
 		return task.Question{}, false
 	}
@@ -117,9 +122,12 @@ func researchQuestion(q llm.OpenQuestion) (task.Question, bool) {
 		typ = task.QuestionText
 	}
 	out := task.Question{ID: id, Text: text, Type: typ, Required: true,
-		Rationale: firstNonEmpty(q.Rationale, "The researcher needs this to continue.")}
+		Rationale: firstNonEmpty(store.CleanText(q.Rationale), "The researcher needs this to continue.")}
 	if typ != task.QuestionText {
-		out.Choices = q.Choices
+		out.Choices = make([]string, len(q.Choices))
+		for i, c := range q.Choices {
+			out.Choices[i] = store.CleanText(c)
+		}
 	}
 	return out, true
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -99,6 +102,38 @@ type inputRequest struct {
 	AutoResume bool           `json:"auto_resume"`
 }
 
+// answersWithNUL lists, sorted, the answer ids whose id or value holds
+// U+0000. The store cannot keep NUL in text and would keep the escape \x00
+// instead (see store.CleanText), so an answer that is not what the user typed
+// would reach the model and the task page; it is refused instead, by name.
+func answersWithNUL(answers map[string]any) []string {
+	var ids []string
+	for _, id := range task.SortedKeys(answers) {
+		if strings.ContainsRune(id, 0) || valueHasNUL(answers[id]) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// valueHasNUL reports whether a decoded JSON value holds U+0000 in any
+// string, object keys included.
+func valueHasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.ContainsRune(x, 0)
+	case []any:
+		return slices.ContainsFunc(x, valueHasNUL)
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, 0) || valueHasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func notAwaiting(c *gin.Context, status task.Status) {
 	failCode(c, http.StatusConflict, "task_not_awaiting_input",
 		"The task is "+string(status)+"; answers and resume are accepted only while it is needs_input", gin.H{"status": status})
@@ -114,6 +149,15 @@ func (s *Server) postInput(c *gin.Context) {
 	}
 	if len(req.Answers) > maxAnswers {
 		fail(c, http.StatusBadRequest, "at most 50 answers per request")
+		return
+	}
+	if ids := answersWithNUL(req.Answers); len(ids) > 0 {
+		problems := map[string]string{}
+		for _, id := range ids {
+			problems[id] = "must not contain NUL characters"
+		}
+		failCode(c, http.StatusBadRequest, "invalid_answers", fmt.Sprintf("answers[%q] must not contain NUL characters", ids[0]),
+			gin.H{"invalid": ids, "problems": problems})
 		return
 	}
 	t := currentTask(c)

@@ -36,6 +36,10 @@ func listOptions(c *gin.Context) (store.ListOptions, bool) {
 		fail(c, http.StatusBadRequest, "type must be at most 64 characters")
 		return store.ListOptions{}, false
 	}
+	if strings.ContainsRune(typ, 0) {
+		fail(c, http.StatusBadRequest, "type must not contain NUL characters")
+		return store.ListOptions{}, false
+	}
 	return store.ListOptions{Limit: limit, Order: order, Type: typ, After: c.Query("cursor")}, true
 }
 

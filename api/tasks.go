@@ -106,17 +106,25 @@ func (s *Server) createTask(c *gin.Context) {
 		}
 	}
 	if req.CodexVersion != nil && strings.TrimSpace(*req.CodexVersion) != "" {
-		if v := strings.TrimSpace(*req.CodexVersion); len(v) <= 64 {
-			t.CodexVersion = v
-		} else {
+		v := strings.TrimSpace(*req.CodexVersion)
+		switch {
+		case len(v) > 64:
 			fail(c, http.StatusBadRequest, "codex_version must be at most 64 characters")
 			return
+		case strings.ContainsRune(v, 0):
+			fail(c, http.StatusBadRequest, "codex_version must not contain NUL characters")
+			return
 		}
+		t.CodexVersion = v
 	}
 	t.UserID = p.UserID
 	if req.UserID != nil && strings.TrimSpace(*req.UserID) != "" {
 		if len(*req.UserID) > 128 {
 			fail(c, http.StatusBadRequest, "user_id must be at most 128 characters")
+			return
+		}
+		if strings.ContainsRune(*req.UserID, 0) {
+			fail(c, http.StatusBadRequest, "user_id must not contain NUL characters")
 			return
 		}
 		if p.Kind == "user" && strings.TrimSpace(*req.UserID) != p.UserID {
@@ -363,6 +371,10 @@ func (s *Server) listUserTasks(c *gin.Context) {
 	}
 	p := principalOf(c)
 	userID := c.Param("user_id")
+	if strings.ContainsRune(userID, 0) {
+		fail(c, http.StatusBadRequest, "user_id must not contain NUL characters")
+		return
+	}
 	f := store.TaskFilter{Limit: limit, Before: c.Query("cursor")}
 	if p.Kind == "user" {
 		if userID != p.UserID {

@@ -108,20 +108,22 @@ func cloneJSONValue(v any) any {
 }
 
 // normalizeTask brings t to the form PostgreSQL would hand back: times in
-// UTC microseconds and answers as decoded JSON (an int becomes a float64).
+// UTC microseconds, answers as decoded JSON (an int becomes a float64) and
+// text as PostgreSQL can hold it (text.go).
 func normalizeTask(t *Task) error {
 	if t.Result != nil {
 		if err := checkJSON("task result", t.Result); err != nil {
 			return err
 		}
 	}
+	cleanTask(t)
 	if t.ProvidedAnswers != nil {
 		b, err := json.Marshal(t.ProvidedAnswers)
 		if err != nil {
 			return fmt.Errorf("task provided answers: %w", err)
 		}
 		var a map[string]any
-		if err := json.Unmarshal(b, &a); err != nil {
+		if err := json.Unmarshal(cleanJSON(b), &a); err != nil {
 			return fmt.Errorf("task provided answers: %w", err)
 		}
 		t.ProvidedAnswers = a
@@ -233,6 +235,7 @@ func (m *Memory) touch(t *Task) {
 
 // ListTasks implements Store.
 func (m *Memory) ListTasks(_ context.Context, f TaskFilter) (Page[Task], error) {
+	f = cleanFilter(f)
 	var beforeAt time.Time
 	var beforeID string
 	if f.Before != "" {

@@ -21,7 +21,7 @@ func (m *Memory) PutState(_ context.Context, taskID string, state json.RawMessag
 		return ErrNotFound
 	}
 	prev, prevAt := mt.State, mt.StateAt
-	mt.State, mt.StateAt = slices.Clone(state), m.now()
+	mt.State, mt.StateAt = slices.Clone(cleanJSON(state)), m.now()
 	if err := m.saveTask(mt); err != nil {
 		mt.State, mt.StateAt = prev, prevAt
 		return err
@@ -42,6 +42,7 @@ func (m *Memory) GetState(_ context.Context, taskID string) (json.RawMessage, ti
 
 // PutFiles implements Store.
 func (m *Memory) PutFiles(_ context.Context, taskID string, files []File, remove []string, lim FileLimits) error {
+	files, remove = cleanFiles(files, remove)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt, ok := m.tasks[taskID]
@@ -124,6 +125,7 @@ func (m *Memory) ListFiles(_ context.Context, taskID string) ([]File, error) {
 
 // GetFile implements Store.
 func (m *Memory) GetFile(_ context.Context, taskID, path string) (File, error) {
+	path = CleanText(path) // as stored
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	mt, ok := m.tasks[taskID]
@@ -167,7 +169,7 @@ func (m *Memory) PutSnapshot(_ context.Context, taskID string, snap json.RawMess
 		return ErrNotFound
 	}
 	prev := mt.Snapshot
-	mt.Snapshot = slices.Clone(snap)
+	mt.Snapshot = slices.Clone(cleanJSON(snap))
 	if err := m.saveTask(mt); err != nil {
 		mt.Snapshot = prev
 		return err

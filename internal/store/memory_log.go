@@ -8,7 +8,8 @@ import (
 	"sort"
 )
 
-// logPayload validates an event or artifact payload, defaulting to {}.
+// logPayload validates an event or artifact payload, defaulting to {}, and
+// cleans it (text.go): command output in a payload may hold NUL.
 func logPayload(what string, p json.RawMessage) (json.RawMessage, error) {
 	if len(p) == 0 {
 		return json.RawMessage(`{}`), nil
@@ -16,7 +17,7 @@ func logPayload(what string, p json.RawMessage) (json.RawMessage, error) {
 	if err := checkJSON(what+" payload", p); err != nil {
 		return nil, err
 	}
-	return slices.Clone(p), nil
+	return slices.Clone(cleanJSON(p)), nil
 }
 
 // AppendEvent implements Store.
@@ -28,6 +29,7 @@ func (m *Memory) AppendEvent(_ context.Context, e Event) (bool, error) {
 	if e.Payload, err = logPayload("event", e.Payload); err != nil {
 		return false, err
 	}
+	e.Type = CleanText(e.Type)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt, ok := m.tasks[e.TaskID]
@@ -63,6 +65,7 @@ func checkSeqCursor(c string) error {
 }
 
 func pageBySeq[T any](items []T, seqOf func(T) int64, typeOf func(T) string, o ListOptions) (Page[T], error) {
+	o.Type = CleanText(o.Type) // as stored
 	var after int64 = -1
 	if o.After != "" {
 		n, err := ParseSeqCursor(o.After)
@@ -131,6 +134,7 @@ func (m *Memory) AppendArtifact(_ context.Context, a Artifact) (bool, error) {
 	if a.Payload, err = logPayload("artifact", a.Payload); err != nil {
 		return false, err
 	}
+	a.Type, a.ProducedBy = CleanText(a.Type), CleanText(a.ProducedBy)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt, ok := m.tasks[a.TaskID]
@@ -196,6 +200,7 @@ func (m *Memory) GetArtifact(_ context.Context, taskID, id string) (Artifact, er
 
 // LatestArtifact implements Store.
 func (m *Memory) LatestArtifact(_ context.Context, taskID, typ string) (Artifact, error) {
+	typ = CleanText(typ)
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	mt, ok := m.tasks[taskID]

@@ -60,7 +60,7 @@ func (p *Postgres) putDoc(ctx context.Context, what, sql, taskID string, doc jso
 	if !validID(taskID) {
 		return fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
 	}
-	if _, err := p.pool.Exec(ctx, sql, taskID, string(doc), p.now()); err != nil {
+	if _, err := p.pool.Exec(ctx, sql, taskID, string(cleanJSON(doc)), p.now()); err != nil {
 		return fail(op, err)
 	}
 	return nil
@@ -74,6 +74,7 @@ func (p *Postgres) PutFiles(ctx context.Context, taskID string, files []File, re
 	if !validID(taskID) {
 		return fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
 	}
+	files, remove = cleanFiles(files, remove)
 	// The last file of a path wins, as if the files were put one by one;
 	// one INSERT cannot touch the same row twice anyway.
 	var put []File
@@ -228,6 +229,7 @@ func (p *Postgres) GetFile(ctx context.Context, taskID, path string) (File, erro
 	if !validID(taskID) {
 		return File{}, fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
 	}
+	path = CleanText(path) // as stored
 	var f File
 	err := p.pool.QueryRow(ctx, `SELECT `+fileMetaColumns+`, content FROM task_files WHERE task_id = $1 AND path = $2`,
 		taskID, path).Scan(&f.Path, &f.MimeType, &f.SHA256, &f.Size, &f.UpdatedAt, &f.Content)

@@ -17,6 +17,7 @@ func (p *Postgres) AppendEvent(ctx context.Context, e Event) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("postgres: append event %s: %w", e.ID, err)
 	}
+	e.Type = CleanText(e.Type)
 	op := "append event " + e.ID + " to task " + e.TaskID
 	if !validID(e.TaskID) {
 		return false, fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
@@ -59,6 +60,7 @@ func (p *Postgres) AppendArtifact(ctx context.Context, a Artifact) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("postgres: append artifact %s: %w", a.ID, err)
 	}
+	a.Type, a.ProducedBy = CleanText(a.Type), CleanText(a.ProducedBy)
 	op := "append artifact " + a.ID + " to task " + a.TaskID
 	if !validID(a.TaskID) {
 		return false, fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
@@ -99,7 +101,7 @@ func logQuery(table, cols, taskID string, o ListOptions) (logSQL, error) {
 	args := []any{taskID}
 	filter := ` WHERE task_id = $1`
 	if o.Type != "" {
-		args = append(args, o.Type)
+		args = append(args, CleanText(o.Type)) // as stored
 		filter += ` AND type = $2`
 	}
 	q.count = `SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1), (SELECT count(*) FROM ` + table + filter + `)`
@@ -223,6 +225,7 @@ func (p *Postgres) GetArtifact(ctx context.Context, taskID, id string) (Artifact
 
 // LatestArtifact implements Store.
 func (p *Postgres) LatestArtifact(ctx context.Context, taskID, typ string) (Artifact, error) {
+	typ = CleanText(typ)
 	op := "latest " + typ + " artifact of task " + taskID
 	if !validID(taskID) {
 		return Artifact{}, fmt.Errorf("postgres: %s: %w", op, ErrNotFound)

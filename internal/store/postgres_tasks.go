@@ -51,6 +51,9 @@ func taskArgs(t Task) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding provided answers: %w", err)
 	}
+	// Answers are any decoded JSON, so they are cleaned as the document
+	// jsonb receives (see text.go); cleanTask did the rest.
+	answers = cleanJSON(answers)
 	return []any{
 		t.ID, t.UserID, t.OwnerUserID, t.OwnerKeyHash, t.ClientIP, t.RequestID, t.IdempotencyKey,
 		t.Description, string(t.Status), t.Progress, t.CurrentStage, t.CodexVersion, t.CodexHash, t.TemplateID,
@@ -105,6 +108,7 @@ func (p *Postgres) CreateTask(ctx context.Context, t Task) (Task, error) {
 	t.UpdatedAt = t.CreatedAt
 	t.Version = 1
 	t.FilesCount, t.FilesBytes, t.ArtifactsCount = 0, 0, 0
+	cleanTask(&t)
 	args, err := taskArgs(t)
 	if err != nil {
 		return Task{}, fmt.Errorf("postgres: create task %s: %w", t.ID, err)
@@ -171,6 +175,7 @@ func (p *Postgres) UpdateTask(ctx context.Context, id string, fn func(*Task) err
 		next.FilesCount, next.FilesBytes, next.ArtifactsCount = cur.FilesCount, cur.FilesBytes, cur.ArtifactsCount
 		next.Version = cur.Version + 1
 		next.UpdatedAt = p.now()
+		cleanTask(&next)
 		args, err := taskArgs(next)
 		if err != nil {
 			callerErr = err
@@ -190,6 +195,7 @@ func (p *Postgres) UpdateTask(ctx context.Context, id string, fn func(*Task) err
 
 // ListTasks implements Store.
 func (p *Postgres) ListTasks(ctx context.Context, f TaskFilter) (Page[Task], error) {
+	f = cleanFilter(f)
 	var conds []string
 	var args []any
 	add := func(cond string, vals ...any) {

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Files", testFiles},
 		{"FilesBinary", testFilesBinary},
 		{"FilesUnknownTask", testFilesUnknownTask},
+		{"NULText", testNULText},
 		{"FileLimits", testFileLimits},
 		{"FileLimitsConcurrent", testFileLimitsConcurrent},
 		{"Usage", testUsage},
