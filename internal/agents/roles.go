@@ -44,6 +44,9 @@ func (a *Agents) Research(ctx context.Context, b llm.Brief, attempt int, before 
 	b.Stage = "research"
 	var out llm.ResearchReply
 	call, err := a.ask(ctx, "research", researchSystem+jsonRule, b, attempt, before, &out, func() error {
+		if err := researchLimits(&out); err != nil {
+			return err
+		}
 		if len(out.Requirements) == 0 {
 			return errors.New(`"requirements" must list at least one requirement`)
 		}
@@ -62,16 +65,19 @@ func (a *Agents) Design(ctx context.Context, b llm.Brief, attempt int, before Be
 	b.Stage = "design"
 	var out llm.DesignReply
 	call, err := a.ask(ctx, "design", designSystem+jsonRule, b, attempt, before, &out, func() error {
+		if err := designLimits(&out); err != nil {
+			return err
+		}
 		if len(out.Files) == 0 {
 			return errors.New(`"files" must list the planned files`)
 		}
 		seen := map[string]bool{}
 		for _, f := range out.Files {
 			if err := checkPath(f.Path); err != nil {
-				return fmt.Errorf("planned file %q: %v", f.Path, err)
+				return fmt.Errorf("planned file %s: %v", excerpt(f.Path), err)
 			}
 			if seen[f.Path] {
-				return fmt.Errorf("planned file %q is listed twice", f.Path)
+				return fmt.Errorf("planned file %s is listed twice", excerpt(f.Path))
 			}
 			seen[f.Path] = true
 		}
@@ -85,12 +91,15 @@ func (a *Agents) Code(ctx context.Context, b llm.Brief, attempt int, before Befo
 	b.Stage = "code"
 	var out llm.CodeReply
 	call, err := a.ask(ctx, "code", codeSystem+jsonRule, b, attempt, before, &out, func() error {
+		if err := codeLimits(&out); err != nil {
+			return err
+		}
 		if len(out.Files) == 0 {
 			return errors.New(`"files" must contain at least one file`)
 		}
 		for _, f := range out.Files {
 			if err := checkFile(f); err != nil {
-				return fmt.Errorf("file %q: %v", f.Path, err)
+				return fmt.Errorf("file %s: %v", excerpt(f.Path), err)
 			}
 		}
 		return nil
@@ -103,8 +112,11 @@ func (a *Agents) Review(ctx context.Context, b llm.Brief, attempt int, before Be
 	b.Stage = "review"
 	var out llm.ReviewReply
 	call, err := a.ask(ctx, "review", reviewSystem+jsonRule, b, attempt, before, &out, func() error {
+		if err := reviewLimits(&out); err != nil {
+			return err
+		}
 		if out.Verdict != "approve" && out.Verdict != "request_changes" {
-			return fmt.Errorf(`"verdict" must be "approve" or "request_changes", got %q`, out.Verdict)
+			return fmt.Errorf(`"verdict" must be "approve" or "request_changes", got %s`, excerpt(out.Verdict))
 		}
 		return nil
 	})
