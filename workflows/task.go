@@ -10,7 +10,9 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -311,6 +313,13 @@ func (r *taskRun) fail(ctx workflow.Context, err error) (task.Result, error) {
 		return r.finish(ctx, task.StatusCancelled, task.ReasonCancelledByUser, "Cancelled by user")
 	}
 	reason, msg := failureOf(err)
+	// The user sees msg; the error itself (activity ids, worker identity,
+	// driver messages) goes to the worker's log only. Logging issues no
+	// command, so replay is unaffected. The log line is bounded: formatting
+	// megabytes here would hold the workflow goroutine past the SDK's
+	// deadlock detector, and the whole failure stays in the history.
+	workflow.GetLogger(ctx).Error("task failed", "failure_reason", reason, "message", msg,
+		"error", clip(err.Error(), maxLoggedError))
 	return r.finish(ctx, task.StatusFailed, reason, msg)
 }
 
@@ -318,37 +327,91 @@ func (r *taskRun) fail(ctx workflow.Context, err error) (task.Result, error) {
 // failure (activities/stages.go).
 const errTypeLLMTransient = task.ErrTypeLLMProvider + "_transient"
 
-// failureOf maps an activity error to a failure_reason and a message. Its
-// result only fills in the Finish input and the workflow's failure; the
+// maxFailureMessage bounds the message a task shows (its error field, the
+// stage_failed event and the workflow's failure). Known failures carry
+// sentences the activities wrote; the bound only guards against one that
+// quotes too much. maxLoggedError bounds the error fail logs.
+const (
+	maxFailureMessage = 2000
+	maxLoggedError    = 16 << 10
+)
+
+// failureOf maps an activity error to a failure_reason and the message the
+// user sees. Failures the activities classified (a known error type) keep
+// their message, which the activities wrote for the user. Anything else is
+// an internal error whose text may be Temporal's (activity ids, the worker's
+// PID and host name: "activity error (type: Research, scheduledEventID: 11,
+// ..., identity: 4242@worker-1@)"), a database driver's or Go's: the user
+// gets a generic message naming the step, and fail logs the error itself.
+//
+// Its result only fills in the Finish input and the workflow's failure; the
 // commands issued stay the same, so changing the mapping needs no
 // workflow.GetVersion (replay compares commands, not their inputs).
 func failureOf(err error) (string, string) {
+	step := "a"
+	var actErr *temporal.ActivityError
+	if errors.As(err, &actErr) {
+		step = "the " + actErr.ActivityType().GetName()
+	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
 		case errTypeLLMTransient:
 			// The retries ran out on a transient provider failure; the
 			// message names the stage and the attempt.
-			return task.ReasonLLMProviderError, appErr.Message()
+			return task.ReasonLLMProviderError, clipMessage(appErr.Message())
 		case task.ErrTypeQuota, task.ErrTypeStorageLimit, task.ErrTypeLLMProvider, task.ErrTypeLLMInvalid,
 			task.ErrTypeTemplate, task.ErrTypePayloadTooBig, task.ReasonMaxIterationsExhausted,
 			task.ReasonCommandTimeout, task.ReasonReviewFailed, task.ReasonClarificationTimeout:
-			return appErr.Type(), appErr.Message()
+			return appErr.Type(), clipMessage(appErr.Message())
+		case task.ReasonInternalError:
+			// pipelineFailure: the workflow's own words, never an activity's.
+			if actErr == nil {
+				return task.ReasonInternalError, clipMessage(appErr.Message())
+			}
 		}
-		return task.ReasonInternalError, appErr.Message()
+		return task.ReasonInternalError, internalMessage(step)
 	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) {
 		// An LLM stage that outlives its codex timeout on every attempt is a
 		// provider that does not answer in time, not a fault of ours.
-		var actErr *temporal.ActivityError
-		if errors.As(err, &actErr) && isLLMActivity(actErr.ActivityType().GetName()) {
+		if actErr != nil && isLLMActivity(actErr.ActivityType().GetName()) {
 			return task.ReasonLLMProviderError, fmt.Sprintf("The LLM provider did not answer within the %s step's time limit on any attempt (%s timeout)",
 				actErr.ActivityType().GetName(), timeoutErr.TimeoutType())
 		}
-		return task.ReasonInternalError, "a step timed out: " + err.Error()
+		return task.ReasonInternalError, fmt.Sprintf("%s step did not finish within its time limit (%s timeout)",
+			capitalize(step), timeoutErr.TimeoutType())
 	}
-	return task.ReasonInternalError, err.Error()
+	return task.ReasonInternalError, internalMessage(step)
+}
+
+// internalMessage is what a user sees of an internal error at step.
+func internalMessage(step string) string {
+	return fmt.Sprintf("An internal error stopped the task in %s step (%s); the details are in the worker's log",
+		step, task.ReasonInternalError)
+}
+
+// clipMessage bounds a failure message to maxFailureMessage bytes.
+func clipMessage(s string) string { return clip(s, maxFailureMessage) }
+
+// clip cuts s to at most n bytes at a character boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // isLLMActivity reports whether an activity's time goes to LLM calls.
