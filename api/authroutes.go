@@ -19,11 +19,13 @@ type credentialsRequest struct {
 }
 
 // authRoutes registers /auth/*. They answer in every mode so clients get
-// the reference's "Auth mode disabled" in apikey mode.
+// the reference's "Auth mode disabled" in apikey mode. Register and login
+// are limited per client address before the body is read, so a flood is
+// turned away before any password work.
 func (s *Server) authRoutes(e *gin.Engine) {
 	g := e.Group("/auth", s.noStore())
-	g.POST("/register", s.accountsOn(http.StatusForbidden), s.register)
-	g.POST("/login", s.accountsOn(http.StatusForbidden), s.login)
+	g.POST("/register", s.accountsOn(http.StatusForbidden), s.rateLimitByAddress(ScopeRegister, "registrations"), s.register)
+	g.POST("/login", s.accountsOn(http.StatusForbidden), s.rateLimitByAddress(ScopeLogin, "login attempts"), s.login)
 	g.POST("/refresh", s.accountsOn(http.StatusForbidden), s.refresh)
 	g.POST("/logout", s.accountsOn(http.StatusForbidden), s.logout)
 	g.GET("/me", s.accountsOn(http.StatusUnauthorized), s.me)
@@ -62,7 +64,14 @@ func (s *Server) login(c *gin.Context) {
 	if !ok {
 		return
 	}
+	pair, ok := s.admitLogin(c, email)
+	if !ok {
+		return
+	}
 	sess, err := s.Accounts.Login(c.Request.Context(), email, password, clientOf(c))
+	if err == nil {
+		s.clearLoginFailures(c, pair)
+	}
 	s.answerSession(c, sess, err, "login")
 }
 
@@ -145,6 +154,10 @@ func (s *Server) answerSession(c *gin.Context, sess auth.Session, err error, wha
 		var input *auth.InputError
 		if errors.As(err, &input) {
 			fail(c, http.StatusUnprocessableEntity, input.Message)
+			return
+		}
+		if errors.Is(err, auth.ErrBusy) {
+			s.authBusy(c, what)
 			return
 		}
 		if errors.Is(err, auth.ErrRefreshRotated) {

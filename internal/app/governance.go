@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"ai-platform/api"
 	"ai-platform/internal/auth"
@@ -26,12 +27,15 @@ func (a *App) accounts(ctx context.Context) (*auth.Service, error) {
 		Tokens: auth.TokenSettings{Secret: cfg.JWTSecret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 			TTL: cfg.AccessTokenTTL},
 		RefreshSecret: cfg.RefreshTokenSecret, RefreshTTL: cfg.RefreshTokenTTL, Registration: cfg.PublicRegistration,
+		BcryptConcurrency: cfg.AuthBcryptConcurrency,
 		// Lines the service logs with a request's context carry its request_id.
 		Logger: slog.New(requestIDHandler{a.Log.Handler()}).With("component", "auth"),
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.Log.Info("accounts: password checks bounded", "bcrypt_concurrency", svc.BcryptConcurrency(),
+		"max_failed_logins", cfg.AuthMaxFailedLogins, "failed_login_window", cfg.AuthFailedLoginWindow.String())
 	if cfg.BootstrapAdminEmail != "" {
 		if err := svc.BootstrapAdmin(ctx, cfg.BootstrapAdminEmail, cfg.BootstrapAdminPassword); err != nil {
 			return nil, err
@@ -40,21 +44,31 @@ func (a *App) accounts(ctx context.Context) (*auth.Service, error) {
 	return svc, nil
 }
 
-// rateLimiter builds the limiter for the RATE_LIMIT_* settings; with
+// rateLimitScopes lists every scope the limiter counts, for the metrics.
+var rateLimitScopes = []string{api.ScopeCreate, api.ScopeRerunReview, api.ScopeDownload, api.ScopeTaskControl,
+	api.ScopeLogin, api.ScopeRegister, api.ScopeLoginFailures}
+
+// rateLimiter builds the limiter for the RATE_LIMIT_* settings and the
+// failed-login lockout (AUTH_MAX_FAILED_LOGINS over its own window); with
 // REDIS_URL every API process shares the counts.
 func (a *App) rateLimiter(ctx context.Context) (*ratelimit.Limiter, error) {
 	cfg := a.Config
-	lim, err := ratelimit.New(ctx, ratelimit.Settings{RedisURL: cfg.RedisURL, Limits: map[string]int{
-		api.ScopeCreate:      cfg.RateLimitCreatePerMin,
-		api.ScopeRerunReview: cfg.RateLimitRerunReviewPerMin,
-		api.ScopeDownload:    cfg.RateLimitDownloadsPerMin,
-		api.ScopeTaskControl: cfg.RateLimitTaskControlPerMin,
-	}})
+	limits := map[string]int{
+		api.ScopeCreate:        cfg.RateLimitCreatePerMin,
+		api.ScopeRerunReview:   cfg.RateLimitRerunReviewPerMin,
+		api.ScopeDownload:      cfg.RateLimitDownloadsPerMin,
+		api.ScopeTaskControl:   cfg.RateLimitTaskControlPerMin,
+		api.ScopeLogin:         cfg.RateLimitLoginPerMin,
+		api.ScopeRegister:      cfg.RateLimitRegisterPerMin,
+		api.ScopeLoginFailures: cfg.AuthMaxFailedLogins,
+	}
+	lim, err := ratelimit.New(ctx, ratelimit.Settings{RedisURL: cfg.RedisURL, Limits: limits,
+		Periods: map[string]time.Duration{api.ScopeLoginFailures: cfg.AuthFailedLoginWindow}})
 	if err != nil {
 		return nil, fmt.Errorf("rate limits: %w", err)
 	}
 	a.closers = append(a.closers, lim.Close)
-	if cfg.RedisURL != "" && cfg.RateLimitCreatePerMin+cfg.RateLimitRerunReviewPerMin+cfg.RateLimitDownloadsPerMin+cfg.RateLimitTaskControlPerMin > 0 {
+	if lim.Backend() == "redis" {
 		a.Log.Info("rate limits: shared Redis store")
 	}
 	return lim, nil

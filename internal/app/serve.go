@@ -47,7 +47,7 @@ func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, erro
 		return nil, err
 	}
 	a.Metrics.WatchTasks(a.Store, 5*time.Second)
-	a.Metrics.RateLimitScopes(api.ScopeCreate, api.ScopeRerunReview, api.ScopeDownload, api.ScopeTaskControl)
+	a.Metrics.RateLimitScopes(rateLimitScopes...)
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
 		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(), Metrics: a.Metrics,

@@ -79,11 +79,11 @@ func TestNormalizeEmail(t *testing.T) {
 }
 
 func TestPasswordHashing(t *testing.T) {
-	p := newPasswords(0)
+	p := newPasswords(0, 0, 0)
 	if p.cost != DefaultCost || DefaultCost < 12 {
 		t.Fatalf("default cost %d, want >= 12", p.cost)
 	}
-	h12, err := p.hash("correct horse battery")
+	h12, err := p.hash(t.Context(), "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,12 +92,12 @@ func TestPasswordHashing(t *testing.T) {
 	}
 	// The comparisons below use the minimum cost: the race detector makes
 	// each cost-12 operation take seconds.
-	fast := newPasswords(bcrypt.MinCost)
-	h, err := fast.hash("correct horse battery")
+	fast := newPasswords(bcrypt.MinCost, 0, 0)
+	h, err := fast.hash(t.Context(), "correct horse battery")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h72, err := fast.hash(strings.Repeat("x", 72))
+	h72, err := fast.hash(t.Context(), strings.Repeat("x", 72))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,11 +113,11 @@ func TestPasswordHashing(t *testing.T) {
 		{"72 bytes", h72, strings.Repeat("x", 72), true},
 	}
 	for _, tc := range cases {
-		if got := fast.verify(tc.hash, tc.pw); got != tc.want {
-			t.Errorf("%s: verify = %v, want %v", tc.name, got, tc.want)
+		if got, err := fast.verify(t.Context(), tc.hash, tc.pw); got != tc.want || err != nil {
+			t.Errorf("%s: verify = %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
-	if _, err := fast.hash(strings.Repeat("y", 73)); err == nil {
+	if _, err := fast.hash(t.Context(), strings.Repeat("y", 73)); err == nil {
 		t.Error("hashing a 73-byte password succeeded; it must be refused, not truncated")
 	}
 }

@@ -66,6 +66,14 @@ type Settings struct {
 	PasswordCost int
 	Logger       *slog.Logger
 	Now          func() time.Time
+	// BcryptConcurrency bounds the bcrypt operations (register, login,
+	// bootstrap admin, any future password change) running at once, so a
+	// login flood cannot take every core; 0 means
+	// DefaultBcryptConcurrency() (AUTH_BCRYPT_CONCURRENCY).
+	BcryptConcurrency int
+	// BcryptWait is how long an operation waits for a slot before ErrBusy;
+	// 0 means DefaultBcryptWait.
+	BcryptWait time.Duration
 }
 
 // Service registers and signs in users and manages their refresh sessions.
@@ -116,11 +124,14 @@ func New(s Settings) (*Service, error) {
 	if s.PasswordCost != 0 && (s.PasswordCost < 4 || s.PasswordCost > 31) {
 		return nil, fmt.Errorf("auth: bcrypt cost %d is outside 4..31", s.PasswordCost)
 	}
+	if s.BcryptConcurrency < 0 || s.BcryptWait < 0 {
+		return nil, fmt.Errorf("auth: bcrypt concurrency %d and wait %v must not be negative", s.BcryptConcurrency, s.BcryptWait)
+	}
 	t, err := newTokens(s.Tokens, s.Now)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: s.Store, tokens: t, passwords: newPasswords(s.PasswordCost),
+	return &Service{store: s.Store, tokens: t, passwords: newPasswords(s.PasswordCost, s.BcryptConcurrency, s.BcryptWait),
 		refreshSecret: []byte(s.RefreshSecret), refreshTTL: s.RefreshTTL, registration: s.Registration,
 		log: s.Logger, now: s.Now}, nil
 }
@@ -131,6 +142,10 @@ func (s *Service) AccessTTL() time.Duration { return s.tokens.TTL }
 // RefreshTTL is the lifetime of a refresh token (reset on each rotation).
 func (s *Service) RefreshTTL() time.Duration { return s.refreshTTL }
 
+// BcryptConcurrency is how many password hashes and comparisons may run at
+// once (the resolved AUTH_BCRYPT_CONCURRENCY).
+func (s *Service) BcryptConcurrency() int { return cap(s.passwords.slots) }
+
 // Register creates a user and signs them in.
 func (s *Service) Register(ctx context.Context, email, password string, cl Client) (Session, error) {
 	if !s.registration {
@@ -140,7 +155,7 @@ func (s *Service) Register(ctx context.Context, email, password string, cl Clien
 	if err != nil {
 		return Session{}, err
 	}
-	hash, err := s.passwords.hash(password)
+	hash, err := s.passwords.hash(ctx, password)
 	if err != nil {
 		return Session{}, err
 	}
@@ -170,7 +185,11 @@ func (s *Service) Login(ctx context.Context, email, password string, cl Client) 
 	if err != nil {
 		u = store.User{}
 	}
-	if !s.passwords.verify(u.PasswordHash, password) {
+	ok, err := s.passwords.verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		return Session{}, fmt.Errorf("checking password: %w", err)
+	}
+	if !ok {
 		return Session{}, ErrInvalidCredentials
 	}
 	return s.startFamily(ctx, u, cl)
@@ -280,7 +299,7 @@ func (s *Service) BootstrapAdmin(ctx context.Context, email, password string) er
 	if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("bootstrap admin: loading user: %w", err)
 	}
-	hash, err := s.passwords.hash(password)
+	hash, err := s.passwords.hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("BOOTSTRAP_ADMIN_PASSWORD: %w", err)
 	}

@@ -42,6 +42,9 @@ type Settings struct {
 	Prefix string
 	// Period is the window length (default one minute).
 	Period time.Duration
+	// Periods overrides Period for some scopes: the failed-login lockout
+	// counts over minutes (AUTH_FAILED_LOGIN_WINDOW_MINUTES), not one.
+	Periods map[string]time.Duration
 }
 
 // Limiter implements api.RateLimiter.
@@ -93,7 +96,11 @@ func New(ctx context.Context, s Settings) (*Limiter, error) {
 	}
 	for scope, n := range s.Limits {
 		if n > 0 {
-			l.scopes[scope] = limiter.New(st, limiter.Rate{Period: s.Period, Limit: int64(n)})
+			period := s.Period
+			if p := s.Periods[scope]; p > 0 {
+				period = p
+			}
+			l.scopes[scope] = limiter.New(st, limiter.Rate{Period: period, Limit: int64(n)})
 		}
 	}
 	return l, nil
@@ -116,6 +123,20 @@ func (l *Limiter) Allow(ctx context.Context, scope, key string) (Decision, error
 	// lies within the following second.
 	return Decision{Enabled: true, Allowed: !c.Reached, Limit: c.Limit, Remaining: c.Remaining,
 		Reset: time.Unix(c.Reset+1, 0)}, nil
+}
+
+// Reset forgets key's count in scope, so its next request starts a fresh
+// window (a successful login clears that pair's failures). A scope without
+// a limit has nothing to reset.
+func (l *Limiter) Reset(ctx context.Context, scope, key string) error {
+	lim, ok := l.scopes[scope]
+	if !ok {
+		return nil
+	}
+	if _, err := lim.Reset(ctx, scope+":"+key); err != nil {
+		return fmt.Errorf("ratelimit %s: reset: %w", scope, err)
+	}
+	return nil
 }
 
 // Close releases the Redis connection, if any.

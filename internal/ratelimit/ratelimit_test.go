@@ -160,3 +160,48 @@ func TestNewRefusesABadRedis(t *testing.T) {
 		t.Fatal("limit 0 enabled")
 	}
 }
+
+// TestResetAndPerScopePeriods: a scope may count over its own window, and
+// Reset clears one key (in every process sharing the store) without
+// touching another.
+func TestResetAndPerScopePeriods(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			a, b := be.build(t, Settings{Limits: map[string]int{"login_failures": 2, "login": 5},
+				Periods: map[string]time.Duration{"login_failures": 15 * time.Minute}})
+			ctx := t.Context()
+			start := time.Now()
+			for i := 0; i < 3; i++ {
+				if _, err := a.Allow(ctx, "login_failures", "pair-1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d, _ := a.Allow(ctx, "login_failures", "pair-2")
+			if !d.Allowed || d.Remaining != 1 {
+				t.Fatalf("another key: %+v", d)
+			}
+			if w := d.Reset.Sub(start); w < 15*time.Minute || w > 15*time.Minute+2*time.Second {
+				t.Fatalf("login_failures window ends %v after the first request, want 15m", w)
+			}
+			if d, _ := a.Allow(ctx, "login", "k"); d.Reset.Sub(start) > 62*time.Second {
+				t.Fatalf("login window ends %v after the first request, want the default 1m", d.Reset.Sub(start))
+			}
+			other := a
+			if be.shared {
+				other = b // a reset in one process is seen by the other
+			}
+			if err := other.Reset(ctx, "login_failures", "pair-1"); err != nil {
+				t.Fatal(err)
+			}
+			if d, _ := a.Allow(ctx, "login_failures", "pair-1"); !d.Allowed || d.Remaining != 1 {
+				t.Fatalf("after Reset: %+v", d)
+			}
+			if d, _ := a.Allow(ctx, "login_failures", "pair-2"); !d.Allowed || d.Remaining != 0 {
+				t.Fatalf("Reset touched another key: %+v", d)
+			}
+			if err := a.Reset(ctx, "unconfigured", "k"); err != nil {
+				t.Fatalf("Reset of a scope without a limit: %v", err)
+			}
+		})
+	}
+}
