@@ -1,6 +1,7 @@
 # Images of ai-platform, built by `docker compose build` (or by hand):
 #   docker build --target api    -t ai-platform/api .     HTTP API + web UI (the default target)
-#   docker build --target worker -t ai-platform/worker .  Temporal worker + the tools reviews run
+#   docker build --target worker -t ai-platform/worker .  Temporal worker (holds the secrets, runs no generated code)
+#   docker build --target sandbox -t ai-platform/sandbox . the sandbox service: bubblewrap + the tools reviews run
 # Nothing secret is baked in: all configuration comes from the environment at run time
 # (docs/ENV.md). Both images run as the unprivileged user 10001 and check their own
 # /health with the binary itself (the images carry no curl).
@@ -49,14 +50,14 @@ RUN mkdir -p /opt/ruff/bin \
       && /opt/ruff/bin/ruff --version; \
     fi
 
-# ---- worker: runs the generated projects' checks (compileall, ruff or flake8, pytest)
-# through the safe runner, sandboxed by bubblewrap where the container allows it
-# (COMMAND_SANDBOX=auto falls back to none otherwise; see docs/OPERATIONS.md).
+# ---- worker: the Temporal worker. In the compose stack it sends every command to the
+# sandbox service (COMMAND_SANDBOX_SOCKET); the tools stay here so that a worker can
+# also run commands itself where bubblewrap works (COMMAND_SANDBOX=bwrap, no socket).
 FROM runtime AS worker
 USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      python3 python3-pytest python3-pyflakes flake8 pycodestyle python3-fastapi python3-httpx bubblewrap \
+      python3 python3-pytest python3-pyflakes flake8 pycodestyle python3-fastapi python3-httpx bubblewrap util-linux \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=ruff /opt/ruff/bin/ /usr/local/bin/
 USER 10001:10001
@@ -64,6 +65,24 @@ USER 10001:10001
 EXPOSE 9090
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 CMD ["aiplatform", "healthcheck", "worker"]
 CMD ["worker"]
+
+# ---- sandbox: the sandbox service (`aiplatform sandbox`), the only place generated code
+# runs. It starts as root so that it can give each command a uid of its own and mount
+# each run's size-limited tmpfs; every command runs unprivileged inside bubblewrap.
+# /run/aiplatform-sandbox belongs to the workers' group (10001) and is setgid, so the
+# socket created there is reachable by the workers and nobody else.
+FROM runtime AS sandbox
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      python3 python3-pytest python3-pyflakes flake8 pycodestyle python3-fastapi python3-httpx bubblewrap util-linux \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /run/aiplatform-sandbox /scratch \
+ && chown root:10001 /run/aiplatform-sandbox && chmod 2770 /run/aiplatform-sandbox && chmod 0711 /scratch
+COPY --from=ruff /opt/ruff/bin/ /usr/local/bin/
+ENV COMMAND_SANDBOX_SOCKET=/run/aiplatform-sandbox/sandbox.sock COMMAND_SCRATCH_DIR=/scratch
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["aiplatform", "healthcheck", "sandbox"]
+CMD ["sandbox"]
 
 # ---- api: the HTTP API, web UI, /health, /ready and /metrics on PORT (last stage = default target)
 FROM runtime AS api

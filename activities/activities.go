@@ -33,7 +33,7 @@ type Deps struct {
 	Workspaces *workspace.Manager
 	Provider   llm.Provider
 	Agents     *agents.Agents
-	Runner     *runner.Runner
+	Runner     runner.Executor
 	Tools      *Toolbox
 	Codex      *codex.Codex
 	// Limits are MAX_TASK_FILES / MAX_TASK_BYTES.

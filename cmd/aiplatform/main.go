@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"syscall"
@@ -21,6 +22,8 @@ import (
 	"ai-platform/internal/app"
 	"ai-platform/internal/cli"
 	"ai-platform/internal/config"
+	"ai-platform/internal/runner"
+	"ai-platform/internal/sandbox"
 	"ai-platform/internal/store"
 )
 
@@ -31,6 +34,8 @@ Usage:
   aiplatform api       the HTTP API and web UI only (needs TEMPORAL_ADDRESS)
   aiplatform worker    the Temporal worker only (needs TEMPORAL_ADDRESS)
   aiplatform migrate   apply database migrations (needs DATABASE_URL)
+  aiplatform sandbox   the sandbox service: runs the review's commands for workers on a Unix socket
+                       (COMMAND_SANDBOX_SOCKET); reads only its own variables, never .env
   aiplatform version   print the version
   aiplatform healthcheck [api|worker]
                        exit 0 if the local API (PORT) or worker (METRICS_PORT) answers /health
@@ -64,6 +69,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "aiplatform", version())
 		return 0
 	}
+	if args[0] == "sandbox" {
+		return runSandbox(stderr)
+	}
+	if args[0] == "healthcheck" && len(args) > 1 && args[1] == "sandbox" {
+		return healthcheckSandbox(stderr)
+	}
 	cfg, err := config.FromEnvironment()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -91,6 +102,59 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("aiplatform "+args[0]+" failed", "error", err)
 		fmt.Fprintln(stderr, "aiplatform:", err)
+		return 1
+	}
+	return 0
+}
+
+// runSandbox serves the sandbox service until SIGINT or SIGTERM. It reads
+// the process environment only (no .env, which may hold the platform's
+// secrets): the service is meant to run with none of them.
+func runSandbox(stderr io.Writer) int {
+	cfg, err := config.LoadSandbox(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := app.NewLogger(cfg).With("component", "sandbox")
+	r, err := runner.New(app.RunnerConfig(cfg))
+	if err != nil {
+		log.Error("sandbox service failed", "error", err)
+		fmt.Fprintln(stderr, "aiplatform:", err)
+		return 1
+	}
+	ln, err := sandbox.Listen(cfg.CommandSandboxSocket)
+	if err != nil {
+		fmt.Fprintln(stderr, "aiplatform:", err)
+		return 1
+	}
+	root, err := filepath.Abs(cfg.WorkspaceRoot)
+	if err != nil {
+		fmt.Fprintln(stderr, "aiplatform:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("sandbox service listening", "socket", cfg.CommandSandboxSocket, "sandbox", r.Sandbox(), "note", r.SandboxNote())
+	srv := &sandbox.Server{Runner: r, WorkspaceRoot: root, Log: log}
+	if err := srv.Serve(ctx, ln, cfg.CommandTimeout+5*time.Second); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(stderr, "aiplatform:", err)
+		return 1
+	}
+	return 0
+}
+
+// healthcheckSandbox exits 0 when the sandbox service answers on its socket.
+func healthcheckSandbox(stderr io.Writer) int {
+	cfg, err := config.LoadSandbox(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := sandbox.Dial(ctx, cfg.CommandSandboxSocket, cfg.WorkspaceRoot); err != nil {
+		fmt.Fprintln(stderr, "unhealthy:", err)
 		return 1
 	}
 	return 0

@@ -24,9 +24,11 @@ import (
 	"ai-platform/activities"
 	"ai-platform/api"
 	"ai-platform/internal/agents"
+	"ai-platform/internal/config"
 	"ai-platform/internal/devserver"
 	"ai-platform/internal/llm"
 	"ai-platform/internal/runner"
+	"ai-platform/internal/sandbox"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 	"ai-platform/internal/workspace"
@@ -104,6 +106,39 @@ func (a *App) secrets() []string {
 	return out
 }
 
+// RunnerConfig is the command runner's configuration.
+func RunnerConfig(cfg config.Config) runner.Config {
+	l := cfg.CommandLimits
+	return runner.Config{Allowed: cfg.AllowedCommands, Timeout: cfg.CommandTimeout,
+		MaxOutput: cfg.CommandMaxOutputBytes, Sandbox: cfg.CommandSandbox, UID: l.UID, ScratchRoot: l.ScratchDir,
+		Limits: runner.Limits{Processes: l.Processes, MemoryBytes: l.MemoryBytes, WorkspaceBytes: l.WorkspaceBytes,
+			WorkspaceFiles: l.WorkspaceFiles, TmpBytes: l.TmpBytes}}
+}
+
+// NewExecutor is what runs the review's commands: the sandbox service when
+// COMMAND_SANDBOX_SOCKET is set, else a runner in this process. Either fails
+// (and the worker does not start) when commands could not be confined.
+func NewExecutor(ctx context.Context, cfg config.Config) (runner.Executor, error) {
+	if cfg.CommandSandboxSocket != "" {
+		wait, cancel := context.WithTimeout(ctx, cfg.StartupWait)
+		defer cancel()
+		c, err := sandbox.Dial(wait, cfg.CommandSandboxSocket, cfg.WorkspaceRoot)
+		if err != nil {
+			return nil, fmt.Errorf("command runner: %w", err)
+		}
+		if c.Sandbox() == "service:"+config.SandboxNone && cfg.CommandSandbox != config.SandboxNone {
+			return nil, fmt.Errorf("command runner: the sandbox service at %s runs commands unsandboxed (%s); "+
+				"set COMMAND_SANDBOX=none on the worker too to accept that", cfg.CommandSandboxSocket, c.SandboxNote())
+		}
+		return c, nil
+	}
+	r, err := runner.New(RunnerConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("command runner: %w", err)
+	}
+	return r, nil
+}
+
 // NewWorker builds a worker with every workflow and activity registered.
 func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, error) {
 	cfg := a.Config
@@ -112,10 +147,9 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 	if err != nil {
 		return nil, err
 	}
-	run, err := runner.New(runner.Config{Allowed: cfg.AllowedCommands, Timeout: cfg.CommandTimeout,
-		MaxOutput: cfg.CommandMaxOutputBytes, Sandbox: cfg.CommandSandbox})
+	run, err := NewExecutor(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("command runner: %w", err)
+		return nil, err
 	}
 	root, err := filepath.Abs(cfg.WorkspaceRoot)
 	if err != nil {

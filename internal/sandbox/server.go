@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"ai-platform/internal/runner"
@@ -42,6 +43,13 @@ func Listen(path string) (net.Listener, error) {
 	if err := os.Chmod(path, 0o660); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("sandbox socket: %w", err)
+	}
+	// The socket takes its directory's group: the deployment gives that
+	// directory the workers' group, so they can connect and nobody else can.
+	if dir, err := os.Stat(filepath.Dir(path)); err == nil {
+		if st, ok := dir.Sys().(*syscall.Stat_t); ok {
+			_ = os.Lchown(path, -1, int(st.Gid))
+		}
 	}
 	return ln, nil
 }
