@@ -107,6 +107,8 @@ function logEntry(a) {
     p.stdout_truncated ? 'stdout truncated' : '',
     p.stderr_truncated ? 'stderr truncated' : '',
     p.sandbox ? `sandbox ${p.sandbox}` : '',
+    p.uid !== undefined && p.uid !== null ? `uid ${p.uid}` : '',
+    p.quota_exceeded ? `stopped: ${p.quota_detail || 'over the workspace quota'}` : '',
     p.error ? `error: ${p.error}` : '',
     p.skip_reason || '',
   ].filter(Boolean);
