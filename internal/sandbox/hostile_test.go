@@ -7,16 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"ai-platform/internal/config"
 	"ai-platform/internal/runner"
 	"ai-platform/internal/sandbox"
+	"ai-platform/internal/sandbox/sandboxtest"
 )
 
 const (
@@ -32,11 +31,6 @@ type hostileSetup struct {
 	root, ws, dataDir, otherWS string
 	workerPID                  int
 	targets                    map[string]any
-}
-
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
 func listen(t *testing.T) int {
@@ -57,26 +51,28 @@ func listen(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// publicDir is a temporary directory the commands' unprivileged uids can
-// pass through, as WORKSPACE_ROOT and the scratch root are in a deployment.
-func publicDir(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "hostile-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = exec.Command("rm", "-rf", dir).Run() })
-	if err := os.Chmod(dir, 0o711); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+func newHostileSetup(t *testing.T, extraUnix [][2]string) *hostileSetup {
+	return newHostileSetupIn(t, sandboxtest.PublicDir(t), extraUnix)
 }
 
-func newHostileSetup(t *testing.T, extraUnix [][2]string) *hostileSetup {
+// retarget replaces a placeholder path among the targets once it is known.
+func (h *hostileSetup) retarget(t *testing.T, placeholder, value string) {
+	for _, u := range h.targets["unix"].([][]any) {
+		if u[1] == placeholder {
+			u[1] = value
+		}
+	}
+	b, err := json.Marshal(h.targets)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(h.ws, "targets.json"), b, 0o644))
+}
+
+func newHostileSetupIn(t *testing.T, root string, extraUnix [][2]string) *hostileSetup {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is not installed")
 	}
-	h := &hostileSetup{root: publicDir(t)}
+	h := &hostileSetup{root: root}
 	h.ws = filepath.Join(h.root, "task-a")
 	h.otherWS = filepath.Join(h.root, "task-b")
 	h.dataDir = filepath.Join(h.root, "data")
@@ -89,7 +85,7 @@ func newHostileSetup(t *testing.T, extraUnix [][2]string) *hostileSetup {
 	// the commands out.
 	must(t, os.WriteFile(filepath.Join(h.dataDir, "secrets", "api_key_hash_secret"), []byte(adminSecret), 0o644))
 	must(t, os.WriteFile(filepath.Join(h.otherWS, "main.py"), []byte("SECRET = '"+llmSecret+"'\n"), 0o644))
-	src, err := os.ReadFile(filepath.Join(repoRoot(), "internal", "sandbox", "testdata", "hostile.py"))
+	src, err := os.ReadFile(filepath.Join(sandboxtest.RepoRoot(), "internal", "sandbox", "testdata", "hostile.py"))
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(h.ws, "hostile.py"), src, 0o644))
 
@@ -175,7 +171,7 @@ func (h *hostileSetup) expectContained(t *testing.T, rep map[string]string) {
 }
 
 func localRunner(t *testing.T, mode string) *runner.Runner {
-	scratch := publicDir(t)
+	scratch := sandboxtest.PublicDir(t)
 	r, err := runner.New(runner.Config{Allowed: []string{"python3"}, Timeout: time.Minute, MaxOutput: 1 << 20,
 		Sandbox: mode, ScratchRoot: scratch})
 	if err != nil {
@@ -209,58 +205,27 @@ func TestHostileCodeSuiteDetectsEscapes(t *testing.T) {
 // platform environment, no network namespace of the host's, the workspaces
 // read-only), driven by the worker's client over its Unix socket.
 func TestHostileCodeSandboxService(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("starting the service in its own network and mount namespaces needs root")
-	}
-	bin := filepath.Join(repoRoot(), "bin", "aiplatform")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("bin/aiplatform is missing: run `make build`")
-		}
-		t.Skip("bin/aiplatform is missing: run `make build`")
-	}
-	sockDir := publicDir(t)
-	sock := filepath.Join(sockDir, "run", "sandbox.sock")
-	h := newHostileSetup(t, [][2]string{{"the sandbox service's own socket", sock}})
-	scratch := publicDir(t)
-	// unshare: a new network namespace (loopback only, down) and a mount
-	// namespace in which the workspaces are bound read-only.
-	script := `set -e
-mount --bind "$WORKSPACE_ROOT" "$WORKSPACE_ROOT"
-mount -o remount,bind,ro "$WORKSPACE_ROOT"
-exec "$0" sandbox`
-	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", script, bin)
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "COMMAND_SANDBOX_SOCKET=" + sock, "WORKSPACE_ROOT=" + h.root,
-		"COMMAND_SCRATCH_DIR=" + scratch, "ALLOWED_COMMANDS=python3", "LOG_FORMAT=text"}
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	must(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("sandbox service output:\n%s", logs.String())
-		}
-	})
+	// The service's own socket is one more target.
+	var svc *sandboxtest.Service
+	root := sandboxtest.PublicDir(t)
+	h := newHostileSetupIn(t, root, [][2]string{{"the sandbox service's own socket", "SOCKET"}})
+	svc = sandboxtest.Start(t, root, "ALLOWED_COMMANDS=python3")
+	h.retarget(t, "SOCKET", svc.Socket)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client, err := sandbox.Dial(ctx, sock, h.root)
+	client, err := sandbox.Dial(ctx, svc.Socket, root)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, logs.String())
+		t.Fatal(err)
 	}
 	if client.Sandbox() != "service:"+config.SandboxBwrap {
 		t.Fatalf("service sandbox %q: %s", client.Sandbox(), client.SandboxNote())
 	}
-	rep := h.attack(t, client)
-	h.expectContained(t, rep)
+	h.expectContained(t, h.attack(t, client))
 
-	// The service itself cannot reach the network, and cannot write the
-	// workspaces it was given.
-	probe := exec.Command("nsenter", "--net=/proc/"+strconv.Itoa(cmd.Process.Pid)+"/ns/net", "--",
+	// The service itself has no network but loopback.
+	probe := exec.Command("nsenter", "--net=/proc/"+strconv.Itoa(svc.PID)+"/ns/net", "--",
 		"python3", "-c", "import socket; print([n for _, n in socket.if_nameindex()])")
-	out, err := probe.CombinedOutput()
-	if err == nil && strings.TrimSpace(string(out)) != "['lo']" {
-		t.Errorf("the service's network namespace has %s", out)
+	if out, err := probe.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "['lo']" {
+		t.Errorf("the service's network namespace: %s %v", out, err)
 	}
 }
