@@ -89,7 +89,7 @@ func TestProbeToolsUsesIsolatedArgv(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb := ProbeTools(context.Background(), r, log)
+		tb := ProbeTools(context.Background(), r, "", log)
 		if !slices.Equal(tb.Lint.Argv, c.wantLint) {
 			t.Errorf("%s: lint argv %q, want %q", c.name, tb.Lint.Argv, c.wantLint)
 		}
@@ -115,7 +115,7 @@ func reviewTools(t *testing.T) (*runner.Runner, *Toolbox) {
 		spoofRunner, spoofErr = runner.New(runner.Config{Allowed: []string{"python3", "ruff"}, Timeout: 60 * time.Second,
 			MaxOutput: 20000, Sandbox: "auto"})
 		if spoofErr == nil {
-			spoofTools = ProbeTools(context.Background(), spoofRunner, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			spoofTools = ProbeTools(context.Background(), spoofRunner, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 		}
 	})
 	if spoofErr != nil {

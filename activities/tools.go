@@ -139,9 +139,14 @@ func pytestArgv(python string) []string {
 // only reachable without -I (through PYTHONPATH, the user site, or an
 // interpreter that has no -I) is reported as missing rather than failing
 // every review.
-func ProbeTools(ctx context.Context, r runner.Executor, log *slog.Logger) *Toolbox {
+//
+// The probes run in a scratch directory made under scratchParent (empty: the
+// system's temporary directory). A worker that sends commands to the sandbox
+// service passes its workspace root: the service runs commands only in a
+// directory directly under that root.
+func ProbeTools(ctx context.Context, r runner.Executor, scratchParent string, log *slog.Logger) *Toolbox {
 	tb := &Toolbox{Sandbox: r.Sandbox(), SandboxNote: r.SandboxNote()}
-	scratch, err := os.MkdirTemp("", "aiplatform-probe-")
+	scratch, err := os.MkdirTemp(scratchParent, "aiplatform-probe-")
 	if err != nil {
 		log.Warn("tool probe: no scratch dir", "error", err)
 		return tb

@@ -163,7 +163,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 	acts, err := activities.New(activities.Deps{
 		Store: a.Store, Catalog: a.Catalog, Workspaces: wsm, Provider: provider,
 		Agents: &agents.Agents{Provider: provider, MaxTokens: cfg.LLMMaxTokens, Temperature: cfg.LLMTemperature},
-		Runner: run, Tools: activities.ProbeTools(ctx, run, log), Codex: a.Codex,
+		Runner: run, Tools: activities.ProbeTools(ctx, run, root, log), Codex: a.Codex,
 		Limits:          store.FileLimits{MaxFiles: cfg.MaxTaskFiles, MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
 		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics,
