@@ -29,7 +29,9 @@ func TestServiceProtocol(t *testing.T) {
 	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = (&sandbox.Server{Runner: r, WorkspaceRoot: root, Log: slog.New(slog.DiscardHandler)}).Serve(ctx, ln, time.Second) }()
+	go func() {
+		_ = (&sandbox.Server{Runner: r, WorkspaceRoot: root, Log: slog.New(slog.DiscardHandler)}).Serve(ctx, ln, time.Second)
+	}()
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
 		t.Fatalf("socket mode: %v %v", fi, err)
 	}
