@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"mime"
 	"path"
 	"strings"
@@ -317,10 +318,24 @@ func (a *Activities) workspace(ctx context.Context, taskID string) (*workspace.D
 	for _, f := range files {
 		want = append(want, workspace.File{Path: f.Path, Content: f.Content})
 	}
-	if _, _, err := dir.Sync(want); err != nil {
+	// Generated files are capped at the codex's max_file_size, so nothing
+	// larger is read back; a larger stored file (an upload) is just rewritten.
+	dir.Limits.MaxFileSize = a.Codex.MaxFileSize
+	rep, err := dir.Sync(ctx, want)
+	log := a.Logger.With("task_id", taskID)
+	if err != nil {
 		dir.Close()
+		log.Warn("workspace sync failed", "sync", rep, "error", err)
 		return nil, nil, fmt.Errorf("syncing workspace: %w", err)
 	}
+	// Oversized files and too-deep trees only come from generated code
+	// working against the platform, so they stand out from routine cleanup
+	// such as __pycache__.
+	level := slog.LevelInfo
+	if rep.Oversized > 0 || rep.TooDeep > 0 {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "workspace synced", "sync", rep)
 	return dir, files, nil
 }
 

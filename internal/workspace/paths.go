@@ -20,6 +20,11 @@ var ErrInvalidPath = errors.New("invalid file path")
 const (
 	maxPathLen    = 1024
 	maxSegmentLen = 255
+	// maxDepth is also how deep Files and Sync go: real projects nest a
+	// dozen levels, and a walk holds one descriptor per level it is in.
+	// Directories at this depth cannot hold a valid path, so Files does not
+	// enter them and Sync removes them.
+	maxDepth = 64
 )
 
 // PathError reports a task-supplied path that CleanPath rejected and why.
@@ -75,6 +80,9 @@ func CleanPath(p string) (string, error) {
 	}
 	if hasDriveLetter(rel) { // "./C:/x" must not clean to "C:/x"
 		return reject("Windows drive paths are not allowed")
+	}
+	if strings.Count(rel, "/") >= maxDepth {
+		return reject(fmt.Sprintf("more than %d nested path segments", maxDepth))
 	}
 	for seg := range strings.SplitSeq(rel, "/") {
 		switch {

@@ -165,7 +165,7 @@ func TestDirFilesSkipsCachesAndSymlinks(t *testing.T) {
 	if err := os.Symlink("app", filepath.Join(d.Path(), "appdir")); err != nil {
 		t.Fatal(err)
 	}
-	files, err := d.Files()
+	files, _, err := d.Files(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,15 +187,15 @@ func TestDirSyncRoundTrip(t *testing.T) {
 		{Path: "pkg/sub/b.py", Content: []byte("b = 2\n")},
 		{Path: "data.bin", Content: []byte{0, 1, 2, 0xff}},
 	}
-	w, r, err := d.Sync(first)
-	if err != nil || w != 4 || r != 0 {
-		t.Fatalf("Sync(first) = %d, %d, %v; want 4, 0", w, r, err)
+	rep, err := d.Sync(t.Context(), first)
+	if err != nil || rep.Written != 4 || rep.Removed != 0 {
+		t.Fatalf("Sync(first) = %+v, %v; want 4 written, 0 removed", rep, err)
 	}
 	assertFiles(t, d, first)
-	if w, r, err := d.Sync(first); err != nil || w != 0 || r != 0 {
-		t.Fatalf("Sync(same) = %d, %d, %v; want 0, 0", w, r, err)
+	if rep, err := d.Sync(t.Context(), first); err != nil || rep.Written != 0 || rep.Removed != 0 {
+		t.Fatalf("Sync(same) = %+v, %v; want nothing done", rep, err)
 	}
-	mustWrite(t, d, "__pycache__/x.pyc", "cache") // ignored: neither removed nor counted
+	mustWrite(t, d, "__pycache__/x.pyc", "cache") // not stored, so removed with its directory
 	second := []File{
 		{Path: "README.md", Content: []byte("# hi\n")},     // unchanged
 		{Path: "pkg/a.py", Content: []byte("a = 10\n")},    // modified
@@ -204,22 +204,22 @@ func TestDirSyncRoundTrip(t *testing.T) {
 		{Path: "data.bin", Content: []byte{0, 1, 2, 0xfe}}, // binary modified
 		{Path: "empty", Content: nil},                      // empty file
 	}
-	w, r, err = d.Sync(second)
-	if err != nil || w != 5 || r != 1 {
-		t.Fatalf("Sync(second) = %d, %d, %v; want 5, 1", w, r, err)
+	// Removed: pkg/sub/b.py and pkg/sub, __pycache__/x.pyc and __pycache__.
+	rep, err = d.Sync(t.Context(), second)
+	if err != nil || rep.Written != 5 || rep.Removed != 4 {
+		t.Fatalf("Sync(second) = %+v, %v; want 5 written, 4 removed", rep, err)
 	}
 	second[3].Path = "new/c.py"
 	assertFiles(t, d, second)
-	if _, err := os.Stat(filepath.Join(d.Path(), "__pycache__", "x.pyc")); err != nil {
-		t.Fatalf("ignored cache file was removed: %v", err)
+	if _, err := os.Lstat(filepath.Join(d.Path(), "__pycache__")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the cache directory was kept: %v", err)
 	}
-	if w, r, err := d.Sync(nil); err != nil || w != 0 || r != 6 {
-		t.Fatalf("Sync(nil) = %d, %d, %v; want 0, 6", w, r, err)
+	// Removed: 6 files and the directories pkg and new.
+	if rep, err := d.Sync(t.Context(), nil); err != nil || rep.Written != 0 || rep.Removed != 8 {
+		t.Fatalf("Sync(nil) = %+v, %v; want 0 written, 8 removed", rep, err)
 	}
-	for _, gone := range []string{"pkg", "new"} {
-		if _, err := os.Lstat(filepath.Join(d.Path(), gone)); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("emptied directory %s was not pruned: %v", gone, err)
-		}
+	if ents, err := os.ReadDir(d.Path()); err != nil || len(ents) != 0 {
+		t.Errorf("the workspace still holds %v (%v)", ents, err)
 	}
 	assertNoTempFiles(t, d.Path())
 }
@@ -234,7 +234,7 @@ func TestDirSyncValidatesBeforeTouching(t *testing.T) {
 		"file+dir":  {{Path: "a"}, {Path: "a/b.py"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, _, err := d.Sync(files); err == nil {
+			if _, err := d.Sync(t.Context(), files); err == nil {
 				t.Fatal("Sync accepted a bad file set")
 			}
 			assertFiles(t, d, []File{{Path: "keep.py", Content: []byte("k\n")}})
@@ -292,7 +292,7 @@ func filePaths(files []File) []string {
 
 func assertFiles(t *testing.T, d *Dir, want []File) {
 	t.Helper()
-	got, err := d.Files()
+	got, _, err := d.Files(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestDirSkipsAndRefusesFIFOs(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Read(fifo) blocked")
 	}
-	files, err := d.Files()
+	files, _, err := d.Files(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
