@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -29,13 +30,14 @@ func waitEvent(t *testing.T, p *apptest.Platform, id, typ, sub string, timeout t
 	t.Fatalf("no %s event with %q within %s", typ, sub, timeout)
 }
 
-// processesIn lists pids whose working directory is dir.
+// processesIn lists pids whose working directory is dir or under it, or,
+// for a dir ending in "-", starts with it.
 func processesIn(dir string) []string {
 	var pids []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
-		if err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+"/")) {
+		if err == nil && (cwd == dir || strings.HasPrefix(cwd, dir+"/") || (strings.HasSuffix(dir, "-") && strings.HasPrefix(cwd, dir))) {
 			pids = append(pids, e.Name())
 		}
 	}
@@ -50,7 +52,9 @@ func TestCancelWhileACommandRuns(t *testing.T) {
 	p := apptest.Start(t, apptest.Options{Env: map[string]string{"COMMAND_SANDBOX": "none"}})
 	id := p.CreateTask(t, map[string]any{"description": "A tool that waits a long time in its tests [mock:sleepy-tests=60]"})
 	waitEvent(t, p, id, "command_started", `"purpose":"tests"`, 3*time.Minute)
-	ws, _ := filepath.Abs(filepath.Join(p.Config.WorkspaceRoot, id))
+	// Commands run in a private copy of the workspace that the in-process
+	// worker's runner makes under its scratch root, named after its pid.
+	ws := filepath.Join(os.TempDir(), "aiplatform-runs", "run-"+strconv.Itoa(os.Getpid())+"-")
 	// command_started is written just before the process starts.
 	for deadline := time.Now().Add(time.Minute); len(processesIn(ws)) == 0; {
 		if time.Now().After(deadline) {
