@@ -209,3 +209,16 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// A scratch root the commands' uids cannot reach is a start-up error, not a
+// failure of every command.
+func TestUnreachableScratchRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("commands keep the runner's uid when it is not root")
+	}
+	private := filepath.Join(t.TempDir(), "runs") // t.TempDir's parent is 0700
+	_, err := New(Config{Allowed: testAllowed, Timeout: time.Second, MaxOutput: 10, Sandbox: config.SandboxNone, ScratchRoot: private})
+	if err == nil || !strings.Contains(err.Error(), "not reachable") {
+		t.Fatalf("New = %v, want a not-reachable error", err)
+	}
+}

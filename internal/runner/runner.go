@@ -215,9 +215,31 @@ func (r *Runner) setupLimits() error {
 	if err := os.Chmod(r.cfg.ScratchRoot, 0o711); err != nil {
 		return fmt.Errorf("runner: scratch root: %w", err)
 	}
+	if r.uid >= 0 {
+		if err := reachable(r.cfg.ScratchRoot); err != nil {
+			return fmt.Errorf("runner: scratch root %s (COMMAND_SCRATCH_DIR) is not reachable by the commands' uids: %w", r.cfg.ScratchRoot, err)
+		}
+	}
 	cleanStaleScratch(r.cfg.ScratchRoot)
 	r.mount = canMount(r.cfg.ScratchRoot)
 	return nil
+}
+
+// reachable checks that every directory on the way to dir lets others pass
+// (the execute bit for others), as a command's uid needs.
+func reachable(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s is mode %04o", d, fi.Mode().Perm())
+		}
+		if d == "/" || d == "." {
+			return nil
+		}
+	}
 }
 
 func validate(cfg Config) error {
