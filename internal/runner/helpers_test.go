@@ -32,6 +32,9 @@ func newRunner(t testing.TB, mode string, edit func(*Config)) *Runner {
 		edit(&cfg)
 	}
 	r, err := New(cfg)
+	if err == nil {
+		t.Cleanup(r.Close)
+	}
 	if err != nil {
 		if mode == config.SandboxBwrap {
 			t.Skipf("bwrap sandbox not usable on this machine: %v", err)

@@ -141,6 +141,9 @@ func newScratch(root, workspace string, l Limits, uid, gid int, mount bool) (*sc
 			return nil, fmt.Errorf("handing the run's directory to uid %d: %w", uid, err)
 		}
 	}
+	if workspace == "" {
+		return s, nil // filled when its command arrives (see warm.go)
+	}
 	if err := copyTree(workspace, dir, uid, gid); err != nil {
 		s.remove()
 		return nil, fmt.Errorf("copying the workspace: %w", err)

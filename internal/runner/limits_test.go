@@ -46,6 +46,7 @@ func eachShape(t *testing.T, edit func(*Config), f func(t *testing.T, r *Runner)
 					t.Skip("this process may not mount a tmpfs (not root)")
 				}
 				f(t, r)
+				r.Close() // the sandbox started ahead for the next command
 				if left, _ := os.ReadDir(r.cfg.ScratchRoot); len(left) != 0 {
 					t.Errorf("the run left %d entries in the scratch root", len(left))
 				}

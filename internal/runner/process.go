@@ -21,16 +21,7 @@ import (
 func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time, hb func(time.Duration), sc *scratch, uid int, res *Result) {
 	stdout, stderr := newCapture(r.cfg.MaxOutput), newCapture(r.cfg.MaxOutput)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Setsid makes the child the leader of a new session and so of a new
-	// process group (pgid == pid), which its descendants inherit; it also
-	// detaches the child from any controlling terminal, which Setpgid alone
-	// would not. Pdeathsig ends the child if the server dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	if uid >= 0 {
-		// Go sets Pdeathsig after the credentials, so the uid change does
-		// not clear it.
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}
-	}
+	cmd.SysProcAttr = sysProcAttr(uid)
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	cmd.WaitDelay = r.waitDelay
 
@@ -57,11 +48,16 @@ func (r *Runner) execute(runCtx context.Context, cmd *exec.Cmd, begin time.Time,
 	_ = killGroup(cmd.Process.Pid)
 	stopWatch()
 	stop()
+	r.finish(runCtx, cmd.ProcessState, begin, stdout, stderr, sc, over, res)
+}
+
+// finish reads the outcome of a command that has been waited for, and its
+// group killed, into res.
+func (r *Runner) finish(runCtx context.Context, state *os.ProcessState, begin time.Time, stdout, stderr *capture, sc *scratch, over string, res *Result) {
 	res.DurationSeconds = time.Since(begin).Seconds()
 	res.Stdout, res.StdoutTruncated = stdout.text()
 	res.Stderr, res.StderrTruncated = stderr.text()
 
-	state := cmd.ProcessState
 	code := exitCode(state)
 	if over == "" && !sc.mounted {
 		// What the command left may be over although no tick caught it

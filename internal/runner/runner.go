@@ -117,6 +117,10 @@ type Runner struct {
 	prlimit   string        // util-linux prlimit, which applies Limits
 	uid, gid  int           // first uid (and gid) of the pool commands run as; -1 keeps the runner's own
 	nextUID   atomic.Uint32 // round-robin position in the uid pool
+	python    string        // the launcher's interpreter for sandboxes started ahead; "" = none
+	pool      chan *warm    // sandboxes started ahead (bwrap mode)
+	filling   atomic.Bool   // a refill is running
+	closed    atomic.Bool   // Close was called
 	mount     bool          // a tmpfs per run bounds the workspace (needs CAP_SYS_ADMIN)
 	watch     time.Duration // the quota watchdog's period when mount is false
 }
@@ -158,6 +162,13 @@ func New(cfg Config) (*Runner, error) {
 	}
 	r.mode = config.SandboxBwrap
 	r.note = "bwrap at " + r.bwrap + " passed its probe"
+	r.pool = make(chan *warm, warmSize)
+	for _, d := range r.pathDirs {
+		if p := filepath.Join(d, "python3"); isExecutable(p) {
+			r.python = p
+			break
+		}
+	}
 	return r, nil
 }
 
@@ -347,6 +358,13 @@ func (r *Runner) run(ctx context.Context, s Spec, res *Result) {
 		return
 	}
 
+	if r.mode == config.SandboxBwrap && r.python != "" {
+		defer r.refill()
+		if w := r.takeWarm(); w != nil {
+			r.runWarm(ctx, w, s, dir, cwd, path, res)
+			return
+		}
+	}
 	uid := r.runUID()
 	sc, err := newScratch(r.cfg.ScratchRoot, dir, r.cfg.Limits, uid, uid, r.mount)
 	if err != nil {
@@ -354,9 +372,9 @@ func (r *Runner) run(ctx context.Context, s Spec, res *Result) {
 		return
 	}
 	defer sc.remove()
-	// The command sees its copy at the workspace's own path (bwrap binds it
-	// there); in none mode it runs in the copy itself.
-	runDir, runCwd := dir, cwd
+	// In bwrap the command sees its copy at warmDir, as one started ahead
+	// does; in none mode it runs in the copy itself.
+	runDir, runCwd := warmDir, filepath.Join(warmDir, strings.TrimPrefix(strings.TrimPrefix(cwd, dir), "/"))
 	if r.mode == config.SandboxNone {
 		runDir = sc.dir
 		runCwd = filepath.Join(sc.dir, strings.TrimPrefix(strings.TrimPrefix(cwd, dir), "/"))
@@ -383,7 +401,7 @@ func (r *Runner) run(ctx context.Context, s Spec, res *Result) {
 	argv := append([]string{}, prlimitArgs(r.cfg.Limits)...)
 	if r.mode == config.SandboxBwrap {
 		argv = append(argv, r.bwrap)
-		argv = append(argv, bwrapArgs(r.bwrapBase, sc.dir, runDir, cwd, env, path, s.Argv[1:])...)
+		argv = append(argv, bwrapArgs(r.bwrapBase, sc.dir, runDir, runCwd, env, path, s.Argv[1:])...)
 	} else {
 		argv = append(argv, path)
 		argv = append(argv, s.Argv[1:]...)

@@ -58,6 +58,8 @@ print(json.dumps({"env": dict(os.environ), "exe": sys.executable}))`
 		}
 		if r.Sandbox() == config.SandboxNone {
 			want["PWD"] = got.Env["PWD"] // the run's copy (see TestRunCwd)
+		} else {
+			want["PWD"] = warmDir
 		}
 		if !maps.Equal(got.Env, want) {
 			t.Errorf("child environment:\n %v\nwant\n %v", got.Env, want)
@@ -113,17 +115,15 @@ func TestSandboxIsolation(t *testing.T) {
 		}
 		return "False"
 	}
-	// What bwrap shows at /: the system dirs, private mounts, and the first
-	// component of the workspace path (the workspaces live under it).
+	// What bwrap shows at /: the system dirs, private mounts, and the run's
+	// copy of the workspace.
 	rootEntries := []string{"dev", "etc", "proc", "tmp", "usr"}
 	for _, d := range systemDirs {
 		if _, err := os.Lstat(d); err == nil {
 			rootEntries = append(rootEntries, d[1:])
 		}
 	}
-	if top := strings.Split(outside, "/")[1]; !slices.Contains(rootEntries, top) {
-		rootEntries = append(rootEntries, top)
-	}
+	rootEntries = append(rootEntries, strings.TrimPrefix(warmDir, "/"))
 	slices.Sort(rootEntries)
 	try := func(body string) string {
 		return "try:\n    " + body + "\n    print('yes')\nexcept OSError as e:\n    print('no', type(e).__name__)"
