@@ -106,28 +106,15 @@ func (r *Runner) finish(runCtx context.Context, state *os.ProcessState, begin ti
 // command's group when it is over its workspace quota, writing why to *over.
 // The returned stop waits for the watchdog to finish.
 func (r *Runner) watchQuota(dir string, pid int, over *string) (stop func()) {
-	done, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(r.watch)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if bad, what := usage(dir, r.cfg.Limits.WorkspaceBytes, r.cfg.Limits.WorkspaceFiles); bad {
-					*over = "the workspace passed its quota: " + what
-					_ = killGroup(pid)
-					return
-				}
-			}
+	return StartHeartbeat(func(time.Duration) {
+		if *over != "" {
+			return
 		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+		if bad, what := usage(dir, r.cfg.Limits.WorkspaceBytes, r.cfg.Limits.WorkspaceFiles); bad {
+			*over = "the workspace passed its quota: " + what
+			_ = killGroup(pid)
+		}
+	}, r.watch, time.Now())
 }
 
 // killGroup sends SIGKILL to every process in the group led by pid. A group
