@@ -229,3 +229,52 @@ func TestHostileCodeSandboxService(t *testing.T) {
 		t.Errorf("the service's network namespace: %s %v", out, err)
 	}
 }
+
+// The resource attacks through the sandbox service process: each is stopped
+// by the service's runner and reported back to the worker.
+func TestResourceAttacksThroughTheService(t *testing.T) {
+	root := sandboxtest.PublicDir(t)
+	ws := filepath.Join(root, "task-r")
+	must(t, os.Mkdir(ws, 0o755))
+	svc := sandboxtest.Start(t, root, "ALLOWED_COMMANDS=python3", "COMMAND_MAX_PROCESSES=32",
+		"COMMAND_WORKSPACE_MAX_MB=16", "COMMAND_WORKSPACE_MAX_FILES=2000", "COMMAND_TIMEOUT_SECONDS=20")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client, err := sandbox.Dial(ctx, svc.Socket, root)
+	must(t, err)
+	tests := []struct {
+		name, code string
+		check      func(runner.Result) bool
+	}{
+		{"fork bomb", `import os, time
+n = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+except OSError:
+    print("refused after", n)`, func(r runner.Result) bool { return strings.HasPrefix(r.Stdout, "refused after") }},
+		{"2 GiB file", `f = open('big', 'wb')
+for _ in range(2048):
+    f.write(b'x' * (1 << 20))`, func(r runner.Result) bool { return r.QuotaExceeded }},
+		{"15000-deep tree", `import os
+for i in range(15000):
+    os.mkdir('d')
+    os.chdir('d')`, func(r runner.Result) bool { return r.QuotaExceeded }},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		res := client.Run(ctx, runner.Spec{Argv: []string{"python3", "-c", tt.code}, Dir: ws})
+		if !tt.check(res) {
+			t.Errorf("%s not contained: error=%q quota=%v stdout=%q", tt.name, res.Error, res.QuotaExceeded, res.Stdout)
+		}
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("%s took %v", tt.name, took)
+		}
+	}
+	if entries, _ := os.ReadDir(ws); len(entries) != 0 {
+		t.Errorf("the task workspace holds %d entries", len(entries))
+	}
+}
