@@ -123,8 +123,10 @@ func TestRunKillsLeftoversAfterExit(t *testing.T) {
 		{"detached from output", "subprocess.DEVNULL", time.Minute},
 		{"holding the output pipes", "None", defaultWaitDelay},
 	}
-	eachMode(t, nil, func(t *testing.T, r *Runner) {
-		for _, tt := range tests {
+	for _, tt := range tests {
+		// A runner of its own per case: waitDelay is set before its first
+		// Run, and so before it starts sandboxes in the background.
+		eachMode(t, nil, func(t *testing.T, r *Runner) {
 			r.waitDelay = tt.waitDelay
 			maxTook := min(tt.waitDelay, 10*time.Second) + 10*time.Second
 			marker := fmt.Sprintf("38.%d", time.Now().UnixNano()%1e9)
@@ -139,8 +141,8 @@ func TestRunKillsLeftoversAfterExit(t *testing.T) {
 			if !eventually(2*time.Second, func() bool { return len(liveWithArg(marker)) == 0 }) {
 				t.Errorf("%s: leftover still alive: pids %v", tt.name, liveWithArg(marker))
 			}
-		}
-	})
+		})
+	}
 }
 
 // The caller giving up (cancel, or its own deadline before Config.Timeout)
