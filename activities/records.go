@@ -3,7 +3,9 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"mime"
 	"path"
@@ -310,23 +312,35 @@ func (a *Activities) workspace(ctx context.Context, taskID string) (*workspace.D
 	if err != nil {
 		return nil, nil, storeErr(err, "loading files")
 	}
-	dir, err := a.Workspaces.Open(taskID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening workspace: %w", err)
-	}
 	want := make([]workspace.File, 0, len(files))
 	for _, f := range files {
 		want = append(want, workspace.File{Path: f.Path, Content: f.Content})
 	}
-	// Generated files are capped at the codex's max_file_size, so nothing
-	// larger is read back; a larger stored file (an upload) is just rewritten.
-	dir.Limits.MaxFileSize = a.Codex.MaxFileSize
-	rep, err := dir.Sync(ctx, want)
 	log := a.Logger.With("task_id", taskID)
-	if err != nil {
+	var (
+		dir *workspace.Dir
+		rep workspace.Report
+	)
+	// A workspace directory removed while it is being synced (retention, an
+	// operator, a disk swap) leaves the open handle on a deleted directory;
+	// opening it again rebuilds it from the store, once.
+	for try := 0; ; try++ {
+		dir, err = a.Workspaces.Open(taskID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening workspace: %w", err)
+		}
+		// Generated files are capped at the codex's max_file_size, so nothing
+		// larger is read back; a larger stored file (an upload) is just rewritten.
+		dir.Limits.MaxFileSize = a.Codex.MaxFileSize
+		rep, err = dir.Sync(ctx, want)
+		if err == nil {
+			break
+		}
 		dir.Close()
-		log.Warn("workspace sync failed", "sync", rep, "error", err)
-		return nil, nil, fmt.Errorf("syncing workspace: %w", err)
+		log.Warn("workspace sync failed", "sync", rep, "error", err, "attempt", try+1)
+		if try > 0 || !errors.Is(err, fs.ErrNotExist) || ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("syncing workspace: %w", err)
+		}
 	}
 	// Oversized files and too-deep trees only come from generated code
 	// working against the platform, so they stand out from routine cleanup
