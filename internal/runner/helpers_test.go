@@ -168,7 +168,10 @@ func reachableTempDir(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { removeTree(dir) })
+	t.Cleanup(func() {
+		unmountUnder(dir) // what a killed helper process left mounted
+		removeTree(dir)
+	})
 	if err := os.Chmod(dir, 0o711); err != nil {
 		t.Fatal(err)
 	}

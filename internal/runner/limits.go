@@ -385,8 +385,27 @@ func cleanStaleScratch(root string) {
 			continue
 		}
 		dir := filepath.Join(root, e.Name())
-		_ = unix.Unmount(dir, unix.MNT_DETACH)
+		unmountUnder(dir)
 		removeTree(dir)
+	}
+}
+
+// unmountUnder detaches dir and every mount below it (a run's tmpfs that a
+// killed process left), deepest first, so that the tree can be removed.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && (f[1] == dir || strings.HasPrefix(f[1], dir+"/")) {
+			points = append(points, f[1])
+		}
+	}
+	for i := len(points) - 1; i >= 0; i-- {
+		_ = unix.Unmount(points[i], unix.MNT_DETACH)
 	}
 }
 
