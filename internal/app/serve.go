@@ -151,6 +151,11 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 	if err != nil {
 		return nil, err
 	}
+	if r, ok := run.(*runner.Runner); ok {
+		// The sandbox it started ahead for the next command, and that
+		// sandbox's workspace copy, go when the app closes.
+		a.closers = append(a.closers, func() error { r.Close(); return nil })
+	}
 	root, err := filepath.Abs(cfg.WorkspaceRoot)
 	if err != nil {
 		return nil, err
