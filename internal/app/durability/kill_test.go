@@ -137,6 +137,13 @@ func killWhilePersisting(t *testing.T, s *stack, id string, inTx bool) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
+	// The platform's own database (conn is on the base one, where
+	// pg_stat_activity sees every database).
+	store, err := pgx.Connect(ctx, s.pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(context.Background())
 	where := "after the commit"
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -153,7 +160,15 @@ func killWhilePersisting(t *testing.T, s *stack, id string, inTx bool) {
 				break
 			}
 		}
-		if storeHasFile(ctx, st, id, "data/blob_000.txt") {
+		// An existence query, not a read of the blob: the window between
+		// the commit and the activity's end is a few milliseconds of
+		// workspace writes, and a poll that fetches the file can miss it.
+		var committed bool
+		if err := store.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM task_files WHERE task_id = $1 AND path = 'data/blob_000.txt')`,
+			id).Scan(&committed); err != nil {
+			t.Fatal(err)
+		}
+		if committed {
 			break
 		}
 	}
