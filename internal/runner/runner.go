@@ -311,8 +311,11 @@ func (r *Runner) SandboxNote() string {
 		l.MemoryBytes, l.CPUSeconds, l.WorkspaceBytes, l.WorkspaceFiles, quota)
 }
 
-// Limits returns the limits every command runs under.
-func (r *Runner) Limits() Limits { return r.cfg.Limits }
+// rebase is cwd, a directory inside dir, moved to the same place under base
+// (the run's copy of dir, as the command sees it).
+func rebase(cwd, dir, base string) string {
+	return filepath.Join(base, strings.TrimPrefix(strings.TrimPrefix(cwd, dir), "/"))
+}
 
 // Run executes s and describes the outcome. It never returns before the
 // command and every process of its group are gone (or WaitDelay has passed
@@ -374,10 +377,10 @@ func (r *Runner) run(ctx context.Context, s Spec, res *Result) {
 	defer sc.remove()
 	// In bwrap the command sees its copy at warmDir, as one started ahead
 	// does; in none mode it runs in the copy itself.
-	runDir, runCwd := warmDir, filepath.Join(warmDir, strings.TrimPrefix(strings.TrimPrefix(cwd, dir), "/"))
+	runDir, runCwd := warmDir, rebase(cwd, dir, warmDir)
 	if r.mode == config.SandboxNone {
 		runDir = sc.dir
-		runCwd = filepath.Join(sc.dir, strings.TrimPrefix(strings.TrimPrefix(cwd, dir), "/"))
+		runCwd = rebase(cwd, dir, sc.dir)
 	}
 	home := sandboxHome
 	if r.mode == config.SandboxNone {

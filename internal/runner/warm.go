@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -182,7 +180,7 @@ func (r *Runner) runWarm(ctx context.Context, w *warm, s Spec, dir, cwd, path st
 		res.Error = "runner: copying the workspace: " + err.Error()
 		return
 	}
-	inside := filepath.Join(warmDir, strings.TrimPrefix(strings.TrimPrefix(cwd, dir), "/"))
+	inside := rebase(cwd, dir, warmDir)
 	spec, err := json.Marshal(launch{Cwd: inside, Path: path, Argv: append([]string{path}, s.Argv[1:]...),
 		Env: childEnv(r.cfg.Path, sandboxHome, inside)})
 	if err != nil {
