@@ -10,7 +10,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build test test-unit test-integration test-durability lint temporal staticcheck workflowcheck bench bench-micro e2e screenshots clean compose-check image-binary
+.PHONY: run build test test-unit test-integration test-durability lint openapi-lint temporal staticcheck workflowcheck bench bench-micro e2e screenshots clean compose-check image-binary
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
 run: build temporal
@@ -39,13 +39,24 @@ test-durability: build temporal
 test-unit:
 	$(GO) test -race -count=1 -short ./...
 
-## lint: gofmt, go vet, staticcheck, workflowcheck (determinism of workflows/)
-lint: staticcheck workflowcheck
+## lint: gofmt, go vet, staticcheck, workflowcheck (determinism of workflows/), the OpenAPI document
+lint: staticcheck workflowcheck openapi-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	./bin/staticcheck ./...
 	./bin/staticcheck -tags durability,bench ./internal/app/durability/
 	./bin/workflowcheck ./workflows/...
+
+## openapi-lint: `redocly lint` (recommended rules; exceptions with reasons in redocly.yaml) on
+## docs/openapi.yaml, with the CLI pinned in tools/openapi. Fails on warnings too.
+openapi-lint: tools/openapi/node_modules
+	@out=$$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --prefix tools/openapi redocly lint --format=stylish docs/openapi.yaml 2>&1); \
+	status=$$?; echo "$$out" | grep -v '[║╔╚]'; \
+	if [ $$status -ne 0 ] || echo "$$out" | grep -Eq '^ +[0-9]+:[0-9]+ +warning '; then \
+		echo "openapi-lint: fix the problems above in docs/openapi.yaml"; exit 1; fi
+tools/openapi/node_modules: tools/openapi/package-lock.json
+	cd tools/openapi && npm ci --no-audit --no-fund
+	@touch $@
 
 staticcheck: bin/staticcheck
 bin/staticcheck:
