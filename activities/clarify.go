@@ -149,14 +149,14 @@ func (a *Activities) Clarify(ctx context.Context, in task.ClarifyIn) ([]task.Que
 	}
 	now := task.FormatTime(a.Now())
 	payload := map[string]any{"questions": qs, "requested_at": now, "round": in.Round}
-	if _, err := a.artifact(ctx, in.Step, "questions", "clarification_questions", "planner", payload); err != nil {
+	if _, err := a.artifact(ctx, in.Step, "questions", task.ArtifactClarificationQuestions, task.RolePlanner, payload); err != nil {
 		return nil, err
 	}
-	if err := a.event(ctx, in.Step, "requested", "clarification_requested", map[string]any{
+	if err := a.event(ctx, in.Step, "requested", task.EventClarificationRequested, map[string]any{
 		"questions": qs, "requested_at": now, "resume_from_stage": task.StageDesign,
 	}); err != nil {
 		return nil, err
 	}
 	// The task may now wait for days: its snapshot should say so.
-	return qs, a.saveSnapshot(ctx, t.ID, "clarification", fmt.Sprintf("asked %d question(s), round %d", len(qs), in.Round), nil)
+	return qs, a.saveSnapshot(ctx, t.ID, task.SnapshotClarification, fmt.Sprintf("asked %d question(s), round %d", len(qs), in.Round), nil)
 }

@@ -32,7 +32,7 @@ func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, er
 		return task.CodeOut{}, err
 	}
 	dir.Close()
-	b, err := a.brief(ctx, t, "code")
+	b, err := a.brief(ctx, t, task.LLMStage(task.StageImplement))
 	if err != nil {
 		return task.CodeOut{}, err
 	}
@@ -41,11 +41,11 @@ func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, er
 	b.MaxFiles, b.Constraints = limit, a.Codex.CoderConstraints
 	b.ExistingFiles = shownFiles(files, in.Task, in.Planned)
 	reply, call, err := a.Agents.Code(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey), a.checkGenerated)
-	if cerr := a.chargeTokens(ctx, in.Step, "implementation", call, started); cerr != nil {
+	if cerr := a.chargeTokens(ctx, in.Step, task.StageImplement, call, started); cerr != nil {
 		return task.CodeOut{}, cerr
 	}
 	if err != nil {
-		return task.CodeOut{}, a.llmFailure(ctx, in.Step, "implementation", err)
+		return task.CodeOut{}, a.llmFailure(ctx, in.Step, task.StageImplement, err)
 	}
 	var writes []workspace.File
 	seen := map[string]bool{}
@@ -70,15 +70,15 @@ func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, er
 	}
 	payload := map[string]any{"iteration": in.Iteration, "task": in.Task, "files": summary,
 		"summary": firstNonEmpty(reply.Summary, fmt.Sprintf("Updated files: %v", out.FilesWritten))}
-	if _, err := a.artifact(ctx, in.Step, "code", "code_summary", "coder", payload); err != nil {
+	if _, err := a.artifact(ctx, in.Step, "code", task.ArtifactCodeSummary, task.RoleCoder, payload); err != nil {
 		return task.CodeOut{}, err
 	}
-	if err := a.event(ctx, in.Step, "code", "code_generated", map[string]any{
+	if err := a.event(ctx, in.Step, "code", task.EventCodeGenerated, map[string]any{
 		"iteration": in.Iteration, "task_type": in.Task.Type, "files": out.FilesWritten,
 	}); err != nil {
 		return task.CodeOut{}, err
 	}
-	return out, a.saveSnapshot(ctx, t.ID, "implementation", fmt.Sprintf("iteration %d: %v", in.Iteration, out.FilesWritten), nil)
+	return out, a.saveSnapshot(ctx, t.ID, task.StageImplement, fmt.Sprintf("iteration %d: %v", in.Iteration, out.FilesWritten), nil)
 }
 
 // checkGenerated validates one generated file: a safe path and a size within

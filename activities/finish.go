@@ -63,7 +63,7 @@ func (a *Activities) Finish(ctx context.Context, in task.FinishIn) (task.Result,
 		return task.Result{}, storeErr(err, "recording the end of the task")
 	}
 	if in.Status == task.StatusFailed {
-		if err := a.event(ctx, in.Step, "stage_failed", "stage_failed", map[string]any{
+		if err := a.event(ctx, in.Step, "stage_failed", task.EventStageFailed, map[string]any{
 			"stage": t.CurrentStage, "reason": in.FailureReason, "error": in.Error, "status": task.StatusFailed,
 		}); err != nil {
 			return task.Result{}, err
@@ -71,9 +71,9 @@ func (a *Activities) Finish(ctx context.Context, in task.FinishIn) (task.Result,
 	}
 	a.log(ctx, in.Step).Info("task finished", "status", final.Status, "failure_reason", final.FailureReason,
 		"iterations", final.Iterations, "files", final.FilesCount)
-	endType := "TaskCompleted"
+	endType := task.EventTaskCompleted
 	if in.Status == task.StatusCancelled {
-		endType = "task_cancelled"
+		endType = task.EventTaskCancelled
 	}
 	if err := a.event(ctx, in.Step, "end", endType, map[string]any{
 		"status": final.Status, "progress": final.Progress, "failure_reason": nilIfEmpty(final.FailureReason),
@@ -99,7 +99,7 @@ func nilIfEmpty(s string) any {
 
 // reviewSummary condenses the latest review report (nil when none ran).
 func (a *Activities) reviewSummary(ctx context.Context, taskID string) (map[string]any, error) {
-	art, err := a.Store.LatestArtifact(ctx, taskID, "review_report")
+	art, err := a.Store.LatestArtifact(ctx, taskID, task.ArtifactReviewReport)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -124,7 +124,7 @@ func (a *Activities) postProcess(ctx context.Context, in task.FinishIn, t store.
 	if truncated {
 		stored.Diff = clip(patch.Diff, maxStoredDiff)
 	}
-	if _, err := a.artifact(ctx, in.Step, "patch", "patch_diff", "system", map[string]any{
+	if _, err := a.artifact(ctx, in.Step, "patch", task.ArtifactPatchDiff, task.RoleSystem, map[string]any{
 		"diff": stored.Diff, "changed_files": stored.Changes, "stats": stored.Stats, "truncated": truncated,
 	}); err != nil {
 		return err
@@ -133,12 +133,12 @@ func (a *Activities) postProcess(ctx context.Context, in task.FinishIn, t store.
 	for _, f := range workspace.GitExportFiles(stored) {
 		export[f.Path] = string(f.Content)
 	}
-	if _, err := a.artifact(ctx, in.Step, "git_export", "git_export", "system", map[string]any{
+	if _, err := a.artifact(ctx, in.Step, "git_export", task.ArtifactGitExport, task.RoleSystem, map[string]any{
 		"files": export, "patch_stats": patch.Stats, "download": "/api/tasks/" + t.ID + "/git-export.zip",
 	}); err != nil {
 		return err
 	}
-	_, err = a.artifact(ctx, in.Step, "repro", "repro_manifest", "system", a.reproManifest(ctx, t, in, review))
+	_, err = a.artifact(ctx, in.Step, "repro", task.ArtifactReproManifest, task.RoleSystem, a.reproManifest(ctx, t, in, review))
 	return err
 }
 

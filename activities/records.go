@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -39,11 +40,9 @@ func (a *Activities) event(ctx context.Context, step task.Step, sub, typ string,
 	return storeErr(err, "appending "+typ+" event")
 }
 
-// artifactsAnnounced are the artifact types that also get an ArtifactAdded event.
-var artifactsAnnounced = map[string]bool{
-	"research_summary": true, "architecture": true, "usage_report": true, "patch_diff": true,
-	"git_export": true, "repro_manifest": true, "review_report": true, "clarification_questions": true,
-}
+// announced tells whether storing an artifact of a type also appends an
+// ArtifactAdded event.
+func announced(typ string) bool { return slices.Contains(task.AnnouncedArtifacts, typ) }
 
 // artifact appends an artifact keyed by step and sub and returns its id.
 func (a *Activities) artifact(ctx context.Context, step task.Step, sub, typ, producedBy string, payload any) (string, error) {
@@ -58,8 +57,8 @@ func (a *Activities) artifact(ctx context.Context, step task.Step, sub, typ, pro
 	if err != nil {
 		return "", storeErr(err, "appending "+typ+" artifact")
 	}
-	if artifactsAnnounced[typ] {
-		if err := a.event(ctx, step, "added/"+sub, "ArtifactAdded", map[string]any{"type": typ, "artifact_id": id}); err != nil {
+	if announced(typ) {
+		if err := a.event(ctx, step, "added/"+sub, task.EventArtifactAdded, map[string]any{"type": typ, "artifact_id": id}); err != nil {
 			return "", err
 		}
 	}
@@ -131,12 +130,12 @@ func (a *Activities) chargeTokens(ctx context.Context, step task.Step, stage str
 		if i > 0 {
 			sub = fmt.Sprintf("llm_usage/%d", i+1)
 		}
-		if err := a.event(ctx, step, sub, "llm_usage", ev); err != nil {
+		if err := a.event(ctx, step, sub, task.EventLLMUsage, ev); err != nil {
 			return err
 		}
 	}
-	return a.event(ctx, step, "added/usage_report", "ArtifactAdded", map[string]any{
-		"type": "usage_report", "artifact_id": StableID(step.TaskID, step.Key+"/art/usage_report"),
+	return a.event(ctx, step, "added/usage_report", task.EventArtifactAdded, map[string]any{
+		"type": task.ArtifactUsageReport, "artifact_id": StableID(step.TaskID, step.Key+"/art/usage_report"),
 	})
 }
 
@@ -161,7 +160,7 @@ func (a *Activities) usageReport(ctx context.Context, step task.Step, stage stri
 	}
 	id := StableID(step.TaskID, step.Key+"/art/usage_report")
 	inserted, err := a.Store.AppendArtifact(ctx, store.Artifact{
-		ID: id, TaskID: step.TaskID, Type: "usage_report", ProducedBy: roleOf(stage), Payload: raw, CreatedAt: a.Now(),
+		ID: id, TaskID: step.TaskID, Type: task.ArtifactUsageReport, ProducedBy: roleOf(stage), Payload: raw, CreatedAt: a.Now(),
 	})
 	if err != nil {
 		return rep, storeErr(err, "appending usage_report artifact")
@@ -209,7 +208,7 @@ func usageEvents(rep usageReport) []map[string]any {
 func (a *Activities) usageByStage(ctx context.Context, taskID string) (map[string]any, error) {
 	type sum struct{ in, out, calls int64 }
 	sums := map[string]*sum{}
-	opts := store.ListOptions{Type: "usage_report", Order: "asc", Limit: 500}
+	opts := store.ListOptions{Type: task.ArtifactUsageReport, Order: "asc", Limit: 500}
 	for {
 		page, err := a.Store.ListArtifacts(ctx, taskID, opts)
 		if err != nil {
@@ -375,14 +374,14 @@ func mimeOf(p string, content []byte) string {
 
 func roleOf(stage string) string {
 	switch stage {
-	case "research":
-		return "researcher"
-	case "design":
-		return "designer"
-	case "review":
-		return "reviewer"
+	case task.StageResearch:
+		return task.RoleResearcher
+	case task.StageDesign:
+		return task.RoleDesigner
+	case task.StageReview:
+		return task.RoleReviewer
 	}
-	return "coder"
+	return task.RoleCoder
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -27,19 +27,19 @@ func (a *Activities) brief(ctx context.Context, t store.Task, stage string) (llm
 		}
 		b.Template = tb
 	}
-	if stage == "research" {
+	if stage == task.StageResearch {
 		return b, nil
 	}
 	var research llm.ResearchReply
-	if err := a.latestPayload(ctx, t.ID, "research_summary", &research); err != nil {
+	if err := a.latestPayload(ctx, t.ID, task.ArtifactResearchSummary, &research); err != nil {
 		return b, err
 	}
 	b.Requirements = research.Requirements
-	if stage == "design" {
+	if stage == task.StageDesign {
 		return b, nil
 	}
 	var design llm.DesignReply
-	if err := a.latestPayload(ctx, t.ID, "architecture", &design); err != nil {
+	if err := a.latestPayload(ctx, t.ID, task.ArtifactArchitecture, &design); err != nil {
 		return b, err
 	}
 	b.Architecture = &design
@@ -89,7 +89,7 @@ func (a *Activities) llmFailure(ctx context.Context, step task.Step, stage strin
 	if n > 1 {
 		sub = fmt.Sprintf("llm_error/a%d", n)
 	}
-	_ = a.event(ctx, step, sub, "llm_error", map[string]any{"stage": stage, "error": err.Error(), "attempt": n,
+	_ = a.event(ctx, step, sub, task.EventLLMError, map[string]any{"stage": stage, "error": err.Error(), "attempt": n,
 		"max_attempts": limit})
 	return a.classifyLLMError(stage, n, limit, err)
 }
@@ -135,17 +135,17 @@ func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.Resear
 	if err != nil {
 		return task.ResearchOut{}, err
 	}
-	b, err := a.brief(ctx, t, "research")
+	b, err := a.brief(ctx, t, task.StageResearch)
 	if err != nil {
 		return task.ResearchOut{}, err
 	}
 	b.MaxQuestions = in.Plan.MaxQuestions
 	reply, call, err := a.Agents.Research(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey))
-	if cerr := a.chargeTokens(ctx, in.Step, "research", call, started); cerr != nil {
+	if cerr := a.chargeTokens(ctx, in.Step, task.StageResearch, call, started); cerr != nil {
 		return task.ResearchOut{}, cerr
 	}
 	if err != nil {
-		return task.ResearchOut{}, a.llmFailure(ctx, in.Step, "research", err)
+		return task.ResearchOut{}, a.llmFailure(ctx, in.Step, task.StageResearch, err)
 	}
 	files := []workspace.File{
 		{Path: "requirements.md", Content: []byte(renderRequirements(t, reply, nil))},
@@ -154,10 +154,10 @@ func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.Resear
 	if err := a.putFiles(ctx, t.ID, files, nil); err != nil {
 		return task.ResearchOut{}, err
 	}
-	if _, err := a.artifact(ctx, in.Step, "research", "research_summary", "researcher", reply); err != nil {
+	if _, err := a.artifact(ctx, in.Step, "research", task.ArtifactResearchSummary, task.RoleResearcher, reply); err != nil {
 		return task.ResearchOut{}, err
 	}
-	if err := a.saveSnapshot(ctx, t.ID, "research", "requirements written", nil); err != nil {
+	if err := a.saveSnapshot(ctx, t.ID, task.StageResearch, "requirements written", nil); err != nil {
 		return task.ResearchOut{}, err
 	}
 	a.log(ctx, in.Step).Info("research done", "requirements", len(reply.Requirements), "open_questions", len(reply.OpenQuestions))
@@ -182,7 +182,7 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 	if err != nil {
 		return task.DesignOut{}, err
 	}
-	b, err := a.brief(ctx, t, "design")
+	b, err := a.brief(ctx, t, task.StageDesign)
 	if err != nil {
 		return task.DesignOut{}, err
 	}
@@ -191,14 +191,14 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 		_, err := workspace.CleanPath(p)
 		return err
 	})
-	if cerr := a.chargeTokens(ctx, in.Step, "design", call, started); cerr != nil {
+	if cerr := a.chargeTokens(ctx, in.Step, task.StageDesign, call, started); cerr != nil {
 		return task.DesignOut{}, cerr
 	}
 	if err != nil {
-		return task.DesignOut{}, a.llmFailure(ctx, in.Step, "design", err)
+		return task.DesignOut{}, a.llmFailure(ctx, in.Step, task.StageDesign, err)
 	}
 	var research llm.ResearchReply
-	if err := a.latestPayload(ctx, t.ID, "research_summary", &research); err != nil {
+	if err := a.latestPayload(ctx, t.ID, task.ArtifactResearchSummary, &research); err != nil {
 		return task.DesignOut{}, err
 	}
 	files := []workspace.File{
@@ -212,10 +212,10 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 	if err := a.putFiles(ctx, t.ID, files, nil); err != nil {
 		return task.DesignOut{}, err
 	}
-	if _, err := a.artifact(ctx, in.Step, "design", "architecture", "designer", reply); err != nil {
+	if _, err := a.artifact(ctx, in.Step, "design", task.ArtifactArchitecture, task.RoleDesigner, reply); err != nil {
 		return task.DesignOut{}, err
 	}
-	if err := a.saveSnapshot(ctx, t.ID, "design", "architecture planned", nil); err != nil {
+	if err := a.saveSnapshot(ctx, t.ID, task.StageDesign, "architecture planned", nil); err != nil {
 		return task.DesignOut{}, err
 	}
 	a.log(ctx, in.Step).Info("design done", "components", len(reply.Components), "planned_files", len(reply.Files))
@@ -239,7 +239,7 @@ func (a *Activities) questionsAsked(ctx context.Context, taskID string) []task.Q
 	var payload struct {
 		Questions []task.Question `json:"questions"`
 	}
-	if err := a.latestPayload(ctx, taskID, "clarification_questions", &payload); err != nil {
+	if err := a.latestPayload(ctx, taskID, task.ArtifactClarificationQuestions, &payload); err != nil {
 		return nil
 	}
 	return payload.Questions

@@ -79,7 +79,7 @@ func llmStage(ctx workflow.Context, p task.Plan, stage string) workflow.Context 
 // reviewStage options: command runs inside, retried a few times.
 func reviewStage(ctx workflow.Context, p task.Plan) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: stageTimeout(p, "review", defaultReviewTimeout),
+		StartToCloseTimeout: stageTimeout(p, task.StageReview, defaultReviewTimeout),
 		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"ai-platform/internal/llm"
+	"ai-platform/internal/task"
 )
 
 const jsonRule = "Reply with ONLY one JSON object, no prose and no code fences. " +
@@ -41,9 +42,9 @@ against the requirements, the user's answers and the checklist. Shape: {"verdict
 
 // Research runs the researcher.
 func (a *Agents) Research(ctx context.Context, b llm.Brief, attempt int, before BeforeCall) (llm.ResearchReply, Call, error) {
-	b.Stage = "research"
+	b.Stage = task.StageResearch
 	var out llm.ResearchReply
-	call, err := a.ask(ctx, "research", researchSystem+jsonRule, b, attempt, before, &out, func() error {
+	call, err := a.ask(ctx, task.StageResearch, researchSystem+jsonRule, b, attempt, before, &out, func() error {
 		if err := researchLimits(&out); err != nil {
 			return err
 		}
@@ -62,9 +63,9 @@ func (a *Agents) Research(ctx context.Context, b llm.Brief, attempt int, before 
 
 // Design runs the designer. checkPath validates a planned path.
 func (a *Agents) Design(ctx context.Context, b llm.Brief, attempt int, before BeforeCall, checkPath func(string) error) (llm.DesignReply, Call, error) {
-	b.Stage = "design"
+	b.Stage = task.StageDesign
 	var out llm.DesignReply
-	call, err := a.ask(ctx, "design", designSystem+jsonRule, b, attempt, before, &out, func() error {
+	call, err := a.ask(ctx, task.StageDesign, designSystem+jsonRule, b, attempt, before, &out, func() error {
 		if err := designLimits(&out); err != nil {
 			return err
 		}
@@ -88,9 +89,9 @@ func (a *Agents) Design(ctx context.Context, b llm.Brief, attempt int, before Be
 
 // Code runs the coder. checkFile validates each written file.
 func (a *Agents) Code(ctx context.Context, b llm.Brief, attempt int, before BeforeCall, checkFile func(llm.FileContent) error) (llm.CodeReply, Call, error) {
-	b.Stage = "code"
+	b.Stage = task.LLMStage(task.StageImplement)
 	var out llm.CodeReply
-	call, err := a.ask(ctx, "code", codeSystem+jsonRule, b, attempt, before, &out, func() error {
+	call, err := a.ask(ctx, b.Stage, codeSystem+jsonRule, b, attempt, before, &out, func() error {
 		if err := codeLimits(&out); err != nil {
 			return err
 		}
@@ -109,9 +110,9 @@ func (a *Agents) Code(ctx context.Context, b llm.Brief, attempt int, before Befo
 
 // Review runs the model critique.
 func (a *Agents) Review(ctx context.Context, b llm.Brief, attempt int, before BeforeCall) (llm.ReviewReply, Call, error) {
-	b.Stage = "review"
+	b.Stage = task.StageReview
 	var out llm.ReviewReply
-	call, err := a.ask(ctx, "review", reviewSystem+jsonRule, b, attempt, before, &out, func() error {
+	call, err := a.ask(ctx, task.StageReview, reviewSystem+jsonRule, b, attempt, before, &out, func() error {
 		if err := reviewLimits(&out); err != nil {
 			return err
 		}

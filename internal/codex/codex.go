@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
+
+	"ai-platform/internal/task"
 )
 
 //go:embed codex.json
@@ -76,13 +79,13 @@ func Parse(data []byte) (*Codex, error) {
 		p.fail("workflow.stages", "must be a non-empty list of stage names")
 	}
 	for _, s := range c.Stages {
-		if !slices.Contains([]string{"research", "design", "implementation", "review"}, s) {
-			p.fail("workflow.stages", fmt.Sprintf("unknown stage %q (known: research, design, implementation, review)", s))
+		if !slices.Contains(task.PipelineStages, s) {
+			p.fail("workflow.stages", fmt.Sprintf("unknown stage %q (known: %s)", s, strings.Join(task.PipelineStages, ", ")))
 		}
 	}
 	// Research and review may be left out; implementation needs the plan
 	// that design makes, so a codex without either could never finish a task.
-	for _, required := range []string{"design", "implementation"} {
+	for _, required := range []string{task.StageDesign, task.StageImplement} {
 		if p.err == nil && !slices.Contains(c.Stages, required) {
 			p.fail("workflow.stages", fmt.Sprintf("must include %q (research and review are optional)", required))
 		}
@@ -92,12 +95,12 @@ func Parse(data []byte) (*Codex, error) {
 	if _, ok := wf["review_required"]; !ok {
 		c.ReviewRequired = p.boolean(wf, "workflow.require_review", "require_review", true)
 	}
-	if p.err == nil && !slices.Contains(c.Stages, "review") {
+	if p.err == nil && !slices.Contains(c.Stages, task.StageReview) {
 		c.ReviewRequired = false
 	}
 	c.Timeouts = map[string]time.Duration{}
 	if tm := p.object(wf, "timeouts", false); tm != nil {
-		for _, st := range []string{"research", "design", "implementation", "review"} {
+		for _, st := range task.PipelineStages {
 			if _, ok := tm[st]; ok {
 				c.Timeouts[st] = time.Duration(p.positiveInt(tm, "workflow.timeouts."+st, st, 0)) * time.Second
 			}

@@ -1,6 +1,6 @@
 // Package task holds the contract shared by the HTTP API, the workflows and the
 // activities: workflow, signal and query names, workflow-id helpers, statuses,
-// failure reasons and the small wire types that cross Temporal.
+// the names clients see (names.go) and the small wire types that cross Temporal.
 package task
 
 import (
@@ -97,38 +97,6 @@ func (s Status) Valid() bool {
 	}
 	return false
 }
-
-// Failure reasons: the documented values of failure_reason on failed tasks.
-const (
-	ReasonQuotaExceeded          = "quota_exceeded"
-	ReasonMaxIterationsExhausted = "max_iterations_exhausted"
-	ReasonCommandTimeout         = "command_timeout"
-	ReasonReviewFailed           = "review_failed"
-	ReasonStorageLimitExceeded   = "storage_limit_exceeded"
-	ReasonLLMProviderError       = "llm_provider_error"
-	ReasonLLMInvalidResponse     = "llm_invalid_response"
-	ReasonTemplateNotFound       = "template_not_found"
-	ReasonPayloadTooLarge        = "payload_too_large"
-	ReasonClarificationTimeout   = "clarification_timeout"
-	ReasonCancelledByUser        = "cancelled_by_user"
-	ReasonInternalError          = "internal_error"
-)
-
-// Stage names as they appear in current_stage and StageStarted events.
-const (
-	StageInitializing = "initializing"
-	StageResearch     = "research"
-	StageDesign       = "design"
-	StageNeedsInput   = "needs_input"
-	StageResume       = "clarification_resume"
-	StageImplement    = "implementation"
-	StageReview       = "review"
-	StageFinalize     = "finalize"
-	StageCompleted    = "completed"
-	StageFailed       = "failed"
-	StageCancelled    = "cancelled"
-	StagePaused       = "paused"
-)
 
 // Progress values published at each stage start, as the reference did.
 const (
