@@ -27,7 +27,8 @@ import (
 // replaces them all. Recorded histories are kept on purpose: they prove that
 // the current workflow code still replays runs of older code. After a
 // workflow change (behind workflow.GetVersion), record the new behaviour
-// under a new name instead of overwriting the old one.
+// under a new name instead of overwriting the old one; HISTORIES_PREFIX
+// (say "release19_") names a whole set after the release that wrote it.
 func TestRecordHistories(t *testing.T) {
 	mode := os.Getenv("UPDATE_HISTORIES")
 	if mode == "" {
@@ -40,7 +41,7 @@ func TestRecordHistories(t *testing.T) {
 	p := apptest.Start(t, apptest.Options{Env: map[string]string{"MAX_CONCURRENT_TASKS": "4"}})
 	save := func(name, wfID, runID string) {
 		t.Helper()
-		path := filepath.Join(out, name+".json")
+		path := filepath.Join(out, os.Getenv("HISTORIES_PREFIX")+name+".json")
 		if _, err := os.Stat(path); err == nil && mode != "overwrite" {
 			t.Logf("%s exists; kept", path)
 			return
@@ -80,6 +81,10 @@ func TestRecordHistories(t *testing.T) {
 
 	failed := create("A command line tool that counts words [mock:llm-error]", "python_cli")
 
+	retried := create("A command line tool that counts words [mock:llm-error]", "python_cli")
+	p.WaitStatus(t, retried, 2*time.Minute, "failed")
+	post(retried, "retry", nil)
+
 	cancelled := create("Word counter", "python_cli")
 	p.WaitStatus(t, cancelled, 2*time.Minute, "needs_input")
 	post(cancelled, "cancel", nil)
@@ -97,7 +102,7 @@ func TestRecordHistories(t *testing.T) {
 	post(continued, "resume", nil)
 
 	for id, want := range map[string]string{completed: "completed", clarified: "completed", paused: "completed",
-		failed: "failed", cancelled: "cancelled", continued: "completed"} {
+		failed: "failed", cancelled: "cancelled", continued: "completed", retried: "failed"} {
 		p.WaitStatus(t, id, 3*time.Minute, want)
 	}
 	post(completed, "rerun-review", nil)
@@ -111,6 +116,7 @@ func TestRecordHistories(t *testing.T) {
 	save("paused_unpaused", task.WorkflowID(paused), "")
 	save("failed_llm_error", task.WorkflowID(failed), "")
 	save("cancelled_while_waiting", task.WorkflowID(cancelled), "")
+	save("retried_llm_error", task.WorkflowID(retried), "")
 	for i, run := range runs(t, p.Client, task.WorkflowID(continued)) {
 		save(fmt.Sprintf("continued_as_new_run%02d", i+1), task.WorkflowID(continued), run)
 	}
