@@ -107,6 +107,7 @@ func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg(a.AcquireSlot, task.ActAcquireSlot)
 	reg(a.CheckHolders, task.ActCheckHolders)
 	reg(a.PurgeExpired, task.ActPurge)
+	reg(a.ResumePoint, task.ActResumePoint)
 }
 
 // idNamespace makes event/artifact/charge ids: UUIDv5 of task id and step key.

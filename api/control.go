@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -14,7 +13,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"ai-platform/internal/llm"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
@@ -76,8 +74,10 @@ func (s *Server) unpauseTask(c *gin.Context) {
 }
 
 // retryTask starts a new run of a failed task under the same workflow id
-// (Temporal allows that only after a failure). The run keeps the stored
-// research, design, answers and files and continues at the failed stage.
+// (Temporal allows that only after a failure). The API only flips the row
+// back to queued and starts the run; the run itself works out from the store
+// where it continues (keeping the stored research, design, answers and
+// files) and names that step in its first StageStarted event.
 func (s *Server) retryTask(c *gin.Context) {
 	t := currentTask(c)
 	if t.Status != task.StatusFailed {
@@ -93,11 +93,6 @@ func (s *Server) retryTask(c *gin.Context) {
 			return
 		}
 		failCode(c, http.StatusConflict, "task_still_finishing", "The failed run is still closing; retry in a moment", nil)
-		return
-	}
-	cp, err := s.retryCheckpoint(c.Request.Context(), t)
-	if err != nil {
-		s.storeFailure(c, err, "build retry checkpoint")
 		return
 	}
 	var prev store.Task
@@ -120,11 +115,11 @@ func (s *Server) retryTask(c *gin.Context) {
 		return
 	}
 	_, _ = s.Store.AppendEvent(c.Request.Context(), store.Event{
-		ID: uuid.NewSHA1(idNamespace, []byte(t.ID+"/retry/"+uuid.NewString())).String(), TaskID: t.ID, Type: "task_retried",
-		Payload: mustJSON(gin.H{"task_id": t.ID, "generation": updated.Generation, "retry_from": cp.RetryFrom,
+		ID: uuid.NewSHA1(idNamespace, []byte(t.ID+"/retry/"+uuid.NewString())).String(), TaskID: t.ID, Type: task.EventTaskRetried,
+		Payload: mustJSON(gin.H{"task_id": t.ID, "generation": updated.Generation,
 			"previous_failure_reason": prev.FailureReason, "request_id": requestIDOf(c)}),
 	})
-	if err := s.startTask(c.Request.Context(), updated, updated.Generation, cp); err != nil {
+	if err := s.startTask(c.Request.Context(), updated, updated.Generation); err != nil {
 		_, _ = s.Store.UpdateTask(context.WithoutCancel(c.Request.Context()), t.ID, func(row *store.Task) error {
 			row.Status, row.FailureReason, row.Error, row.CompletedAt = prev.Status, prev.FailureReason, prev.Error, prev.CompletedAt
 			row.Result = prev.Result
@@ -133,65 +128,7 @@ func (s *Server) retryTask(c *gin.Context) {
 		s.temporalFailure(c, err, "start retry")
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"task_id": t.ID, "status": task.StatusQueued, "generation": updated.Generation,
-		"retry_from": cp.RetryFrom})
-}
-
-// retryCheckpoint rebuilds where the failed run stood from the store.
-func (s *Server) retryCheckpoint(ctx context.Context, t store.Task) (*task.Checkpoint, error) {
-	cp := &task.Checkpoint{Stage: "prepare", RetryFrom: "research", Answers: t.ProvidedAnswers}
-	if _, err := s.Store.LatestArtifact(ctx, t.ID, "research_summary"); err == nil {
-		cp.RetryFrom = "gate"
-		cp.Research = &task.ResearchOut{}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	art, err := s.Store.LatestArtifact(ctx, t.ID, "architecture")
-	if errors.Is(err, store.ErrNotFound) {
-		return cp, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var design llm.DesignReply
-	if err := json.Unmarshal(art.Payload, &design); err != nil {
-		return nil, err
-	}
-	// Done are the planned files the coder has written (template files that
-	// the plan rewrites exist from the start, so file presence is not enough).
-	have := map[string]bool{}
-	cursor := ""
-	for {
-		page, err := s.Store.ListArtifacts(ctx, t.ID, store.ListOptions{Type: "code_summary", Limit: 1000, Order: "asc", After: cursor})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range page.Items {
-			var summary struct {
-				Files []struct {
-					Path string `json:"path"`
-				} `json:"files"`
-			}
-			if err := json.Unmarshal(a.Payload, &summary); err != nil {
-				return nil, err
-			}
-			for _, f := range summary.Files {
-				have[f.Path] = true
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
-	}
-	for _, f := range design.Files {
-		cp.Files = append(cp.Files, task.PlannedFile{Path: f.Path, Component: f.Component, Kind: f.Kind})
-		if have[f.Path] {
-			cp.Done = append(cp.Done, f.Path)
-		}
-	}
-	cp.RetryFrom = "implementation"
-	return cp, nil
+	c.JSON(http.StatusAccepted, gin.H{"task_id": t.ID, "status": task.StatusQueued, "generation": updated.Generation})
 }
 
 // rerunReview starts a review run as its own workflow (one at a time per

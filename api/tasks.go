@@ -178,7 +178,7 @@ func (s *Server) createTask(c *gin.Context) {
 			return
 		}
 	}
-	if err := s.startTask(c.Request.Context(), created, 0, nil); err != nil {
+	if err := s.startTask(c.Request.Context(), created, 0); err != nil {
 		s.abandonStart(c, created, err)
 		return
 	}
@@ -192,10 +192,11 @@ func (s *Server) createTask(c *gin.Context) {
 	})
 }
 
-// startTask starts the task's workflow. For a first run (cp == nil),
-// finding it already running (a retried create) is success; a retry must
-// start a new run, so there it is an error.
-func (s *Server) startTask(ctx context.Context, t store.Task, generation int, cp *task.Checkpoint) error {
+// startTask starts the task's workflow; generation > 0 is a retry, whose run
+// works out itself where it continues. For a first run, finding it already
+// running (a retried create) is success; a retry must start a new run, so
+// there it is an error.
+func (s *Server) startTask(ctx context.Context, t store.Task, generation int) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	opts := client.StartWorkflowOptions{
@@ -212,11 +213,11 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int, cp
 	in := task.Input{
 		TaskID: t.ID, TemplateID: t.TemplateID, CodexVersion: t.CodexVersion, OwnerKey: t.OwnerKeyHash,
 		MaxConcurrent: s.Config.MaxConcurrentTasks, RequestID: t.RequestID, TaskTTLDays: s.Config.TaskTTLDays,
-		Generation: generation, Checkpoint: cp, QueuedAt: queuedAt,
+		Generation: generation, QueuedAt: queuedAt,
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, task.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) && cp == nil {
+	if errors.As(err, &started) && generation == 0 {
 		return nil
 	}
 	return err

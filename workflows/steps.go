@@ -54,7 +54,7 @@ func (r *taskRun) enterStage(ctx workflow.Context, stage string, progress float6
 		Stage:    ptr(stage),
 		Progress: ptr(max(progress, r.state.Progress)),
 		Role:     role,
-		Events:   []task.EventSpec{{Type: "StageStarted", Payload: map[string]any{"stage": stage}}},
+		Events:   []task.EventSpec{{Type: task.EventStageStarted, Payload: map[string]any{"stage": stage}}},
 	})
 }
 
@@ -76,9 +76,47 @@ func (r *taskRun) prepare(ctx workflow.Context) error {
 	}
 	r.cp.Plan = &plan
 	r.state.MaxIterations = plan.MaxIterations
-	r.cp.Stage = stepResearch
-	if r.cp.RetryFrom != "" {
+	r.cp.Stage = task.StepResearch
+	switch {
+	case r.cp.RetryFrom != "":
+		// A retry started by an earlier release, whose API worked out
+		// where it continues and put it in the checkpoint.
 		r.cp.Stage, r.cp.RetryFrom = r.cp.RetryFrom, ""
+	case r.cp.Retry:
+		r.cp.Retry = false
+		// Before this change a retry without a checkpoint started over at
+		// research.
+		if workflow.GetVersion(ctx, changeRetryResumePoint, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+			return r.resumeRetry(ctx)
+		}
+	}
+	return nil
+}
+
+// resumeRetry asks the store where a retried run continues and takes over
+// what the failed runs left: answers, research, the plan and the files
+// already written.
+func (r *taskRun) resumeRetry(ctx workflow.Context) error {
+	var rp task.ResumePoint
+	if err := workflow.ExecuteActivity(bookkeeping(ctx), task.ActResumePoint, task.ResumeIn{Step: r.step()}).Get(ctx, &rp); err != nil {
+		return err
+	}
+	switch rp.Step {
+	case task.StepResearch, task.StepGate, task.StepImplement:
+	default:
+		return pipelineFailure(task.ReasonInternalError, fmt.Sprintf("a retry cannot continue at step %q", rp.Step))
+	}
+	r.cp.Stage, r.retriedFrom = rp.Step, rp.Step
+	if rp.Answers != nil {
+		r.cp.Answers = rp.Answers
+		r.state.ProvidedAnswers = rp.Answers
+	}
+	if rp.Researched {
+		r.cp.Research = &task.ResearchOut{}
+	}
+	r.cp.Files = rp.Files
+	for _, p := range rp.Done {
+		r.written[p] = true
 	}
 	return nil
 }
@@ -89,7 +127,7 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 	if r.cp.HoldsSlot {
 		return nil
 	}
-	r.slotToken = fmt.Sprintf("g%d/a%d", r.in.Generation, r.eventSeq+1)
+	r.slotToken = fmt.Sprintf("g%d/a%d", r.in.Generation, r.stepSeq+1)
 	r.slotGranted = false
 	if r.state.Status != task.StatusQueued {
 		if err := r.update(ctx, task.Update{Status: task.StatusQueued}); err != nil {
@@ -121,7 +159,11 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 	first := r.state.Stage == task.StageInitializing
 	u := task.Update{Status: task.StatusProcessing, Progress: ptr(max(task.ProgressStarted, r.state.Progress))}
 	if first {
-		u.Events = []task.EventSpec{{Type: "StageStarted", Payload: map[string]any{"stage": task.StageInitializing}}}
+		payload := map[string]any{"stage": task.StageInitializing}
+		if r.retriedFrom != "" {
+			payload["retry_from"] = r.retriedFrom
+		}
+		u.Events = []task.EventSpec{{Type: task.EventStageStarted, Payload: payload}}
 	}
 	return r.update(ctx, u)
 }
@@ -142,22 +184,22 @@ func (r *taskRun) releaseSlot(ctx workflow.Context) {
 
 // research asks the researcher for requirements and open questions.
 func (r *taskRun) research(ctx workflow.Context) error {
-	if r.hasStage("research") {
+	if r.hasStage(task.StageResearch) {
 		if err := r.ensureSlot(ctx); err != nil {
 			return err
 		}
-		if err := r.enterStage(ctx, task.StageResearch, task.ProgressResearch, "researcher"); err != nil {
+		if err := r.enterStage(ctx, task.StageResearch, task.ProgressResearch, task.RoleResearcher); err != nil {
 			return err
 		}
 		var out task.ResearchOut
 		in := task.StageIn{Step: r.step(), Plan: r.plan()}
-		if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), "research"), task.ActResearch, in).Get(ctx, &out); err != nil {
+		if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), task.StageResearch), task.ActResearch, in).Get(ctx, &out); err != nil {
 			return err
 		}
 		r.addTokens(out.TokensIn, out.TokensOut)
 		r.cp.Research = &out
 	}
-	r.cp.Stage = stepGate
+	r.cp.Stage = task.StepGate
 	return nil
 }
 
@@ -193,7 +235,7 @@ func (r *taskRun) awaitAnswers(ctx workflow.Context) error {
 		}
 	}
 	r.cp.Questions = nil
-	r.cp.Stage = stepDesign
+	r.cp.Stage = task.StepDesign
 	return nil
 }
 
@@ -251,7 +293,7 @@ func (r *taskRun) waitForAnswers(ctx workflow.Context, qs []task.Question) error
 	now := task.FormatTime(workflow.Now(ctx))
 	return r.update(ctx, task.Update{
 		Status: task.StatusQueued, Stage: ptr(task.StageResume), PendingQuestions: &[]task.Question{},
-		Events: []task.EventSpec{{Type: "task_resumed", Payload: map[string]any{
+		Events: []task.EventSpec{{Type: task.EventTaskResumed, Payload: map[string]any{
 			"resume_from_stage": task.StageDesign, "resumed_at": now,
 		}}},
 	})
@@ -290,23 +332,23 @@ func (r *taskRun) applyInbox(ctx workflow.Context) error {
 
 // designStep asks the designer for components and planned files.
 func (r *taskRun) designStep(ctx workflow.Context) error {
-	if !r.hasStage("design") {
+	if !r.hasStage(task.StageDesign) {
 		return pipelineFailure(task.ReasonInternalError, "the codex has no design stage, so there is no plan to implement")
 	}
 	if err := r.ensureSlot(ctx); err != nil {
 		return err
 	}
-	if err := r.enterStage(ctx, task.StageDesign, task.ProgressDesign, "designer"); err != nil {
+	if err := r.enterStage(ctx, task.StageDesign, task.ProgressDesign, task.RoleDesigner); err != nil {
 		return err
 	}
 	var out task.DesignOut
 	in := task.StageIn{Step: r.step(), Plan: r.plan()}
-	if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), "design"), task.ActDesign, in).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), task.StageDesign), task.ActDesign, in).Get(ctx, &out); err != nil {
 		return err
 	}
 	r.addTokens(out.TokensIn, out.TokensOut)
 	r.cp.Files = out.Files
-	r.cp.Stage = stepImplement
+	r.cp.Stage = task.StepImplement
 	return nil
 }
 
@@ -318,13 +360,13 @@ func (r *taskRun) implement(ctx workflow.Context) error {
 		return err
 	}
 	if r.state.Stage != task.StageImplement {
-		if err := r.enterStage(ctx, task.StageImplement, task.ProgressImplement, "coder"); err != nil {
+		if err := r.enterStage(ctx, task.StageImplement, task.ProgressImplement, task.RoleCoder); err != nil {
 			return err
 		}
 	}
 	next := r.nextCodeTask()
 	if next == nil {
-		r.cp.Stage = stepReview
+		r.cp.Stage = task.StepReview
 		return nil
 	}
 	plan := r.plan()
@@ -333,12 +375,12 @@ func (r *taskRun) implement(ctx workflow.Context) error {
 			"Stopped after %d iterations with work left: %s", r.cp.Iteration, next.Description))
 	}
 	r.cp.Iteration++
-	if err := r.update(ctx, task.Update{Iteration: ptr(r.cp.Iteration), Role: "coder"}); err != nil {
+	if err := r.update(ctx, task.Update{Iteration: ptr(r.cp.Iteration), Role: task.RoleCoder}); err != nil {
 		return err
 	}
 	var code task.CodeOut
 	in := task.CodeIn{Step: r.step(), Plan: plan, Iteration: r.cp.Iteration, Task: *next, Planned: r.cp.Files}
-	if err := workflow.ExecuteActivity(llmStage(ctx, plan, "implementation"), task.ActCode, in).Get(ctx, &code); err != nil {
+	if err := workflow.ExecuteActivity(llmStage(ctx, plan, task.StageImplement), task.ActCode, in).Get(ctx, &code); err != nil {
 		return err
 	}
 	r.addTokens(code.TokensIn, code.TokensOut)
@@ -421,13 +463,13 @@ func (r *taskRun) runReview(ctx workflow.Context, kind string) (task.ReviewOut, 
 // review is the final review that decides completed or failed.
 func (r *taskRun) review(ctx workflow.Context) error {
 	if !r.plan().ReviewRequired {
-		r.cp.Stage = stepFinish
+		r.cp.Stage = task.StepFinish
 		return nil
 	}
 	if err := r.ensureSlot(ctx); err != nil {
 		return err
 	}
-	if err := r.enterStage(ctx, task.StageReview, task.ProgressReview, "reviewer"); err != nil {
+	if err := r.enterStage(ctx, task.StageReview, task.ProgressReview, task.RoleReviewer); err != nil {
 		return err
 	}
 	rev, err := r.runReview(ctx, task.ReviewFinal)
@@ -435,7 +477,7 @@ func (r *taskRun) review(ctx workflow.Context) error {
 		return err
 	}
 	if rev.Passed {
-		r.cp.Stage = stepFinish
+		r.cp.Stage = task.StepFinish
 		return nil
 	}
 	if r.cp.Iteration >= r.plan().MaxIterations {
@@ -444,7 +486,7 @@ func (r *taskRun) review(ctx workflow.Context) error {
 	// Iterations are left: the coder gets the final review's findings, then
 	// the final review runs again.
 	r.cp.Fix = r.fixTask(rev, nil)
-	r.cp.Stage = stepImplement
+	r.cp.Stage = task.StepImplement
 	return nil
 }
 
@@ -474,7 +516,7 @@ func (r *taskRun) finish(ctx workflow.Context, status task.Status, reason, msg s
 	r.state.Status, r.state.FailureReason = status, reason
 	r.state.Progress = task.ProgressTerminated
 	r.releaseSlot(dctx)
-	r.cp.Stage = stepDone
+	r.cp.Stage = task.StepDone
 	switch status {
 	case task.StatusFailed:
 		return res, temporal.NewNonRetryableApplicationError(msg, reason, nil, res)
@@ -487,7 +529,7 @@ func (r *taskRun) finish(ctx workflow.Context, status task.Status, reason, msg s
 // pause stops before the next step, holding no slot, until unpaused.
 func (r *taskRun) pause(ctx workflow.Context) error {
 	if err := r.update(ctx, task.Update{Status: task.StatusPaused, Stage: ptr(task.StagePaused),
-		Events: []task.EventSpec{{Type: "task_paused", Payload: map[string]any{"at_step": r.cp.Stage}}}}); err != nil {
+		Events: []task.EventSpec{{Type: task.EventTaskPaused, Payload: map[string]any{"at_step": r.cp.Stage}}}}); err != nil {
 		return err
 	}
 	r.releaseSlot(ctx)
@@ -495,7 +537,7 @@ func (r *taskRun) pause(ctx workflow.Context) error {
 		return err
 	}
 	return r.update(ctx, task.Update{Status: task.StatusQueued, Stage: ptr(task.StageResume),
-		Events: []task.EventSpec{{Type: "task_unpaused", Payload: map[string]any{"at_step": r.cp.Stage}}}})
+		Events: []task.EventSpec{{Type: task.EventTaskUnpaused, Payload: map[string]any{"at_step": r.cp.Stage}}}})
 }
 
 // summarise joins the first findings into one short line.

@@ -20,19 +20,6 @@ import (
 	"ai-platform/internal/task"
 )
 
-// Pipeline steps, in order. The checkpoint names the next step to run, so a
-// run continued-as-new (or retried) picks up exactly there.
-const (
-	stepPrepare   = "prepare"
-	stepResearch  = "research"
-	stepGate      = "gate"
-	stepDesign    = "design"
-	stepImplement = "implementation"
-	stepReview    = "review"
-	stepFinish    = "finish"
-	stepDone      = "done"
-)
-
 // continueAsNewEvery forces continue-as-new after this many history events even
 // if the server has not suggested it; tests lower it through Input.
 const continueAsNewEvery = 10000
@@ -57,12 +44,15 @@ type taskRun struct {
 	slotGranted bool
 	// queuedAtUsed is set once in.QueuedAt placed a slot request.
 	queuedAtUsed bool
+	// retriedFrom is the step a retried run continues at, once worked out;
+	// the run's first StageStarted event names it.
+	retriedFrom string
 
 	inbox           []task.InputSignal
 	resumeRequested bool
 	pauseRequested  bool
 	written         map[string]bool
-	eventSeq        int
+	stepSeq         int
 	// stepsThisRun counts activity steps since this run started.
 	stepsThisRun int
 }
@@ -72,8 +62,12 @@ func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
 	if in.Checkpoint != nil {
 		r.cp = *in.Checkpoint
 	}
+	if in.Checkpoint == nil && in.Generation > 0 {
+		// A retry: the prepare step works out where it continues.
+		r.cp.Retry = true
+	}
 	if r.cp.Stage == "" {
-		r.cp.Stage = stepPrepare
+		r.cp.Stage = task.StepPrepare
 	}
 	if r.cp.Answers == nil {
 		r.cp.Answers = map[string]any{}
@@ -81,7 +75,7 @@ func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
 	for _, p := range r.cp.Done {
 		r.written[p] = true
 	}
-	r.eventSeq = r.cp.InputSeq
+	r.stepSeq = r.cp.StepSeq
 	r.pauseRequested = r.cp.Paused
 	r.inbox, r.resumeRequested = r.cp.Inbox, r.cp.Resume
 	r.cp.Inbox, r.cp.Resume = nil, false
@@ -101,7 +95,7 @@ func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
 	if v := r.cp.View; v != nil {
 		r.state.Status, r.state.Stage, r.state.Progress, r.state.ResumeFromStage = v.Status, v.Stage, v.Progress, v.ResumeFromStage
 	}
-	if r.cp.Stage == stepGate && len(r.cp.Questions) > 0 {
+	if r.cp.Stage == task.StepGate && len(r.cp.Questions) > 0 {
 		r.state.PendingQuestions = r.cp.Questions
 	}
 	return r
@@ -195,7 +189,7 @@ func (r *taskRun) drainSignals(ctx workflow.Context) {
 
 // run drives the pipeline from the checkpointed step to the end.
 func (r *taskRun) run(ctx workflow.Context) (task.Result, error) {
-	for r.cp.Stage != stepDone {
+	for r.cp.Stage != task.StepDone {
 		if err := r.betweenSteps(ctx); err != nil {
 			// Continue-as-new passes through; a cancel while paused ends the
 			// task as cancelled like any other cancel.
@@ -203,19 +197,19 @@ func (r *taskRun) run(ctx workflow.Context) (task.Result, error) {
 		}
 		var err error
 		switch r.cp.Stage {
-		case stepPrepare:
+		case task.StepPrepare:
 			err = r.prepare(ctx)
-		case stepResearch:
+		case task.StepResearch:
 			err = r.research(ctx)
-		case stepGate:
+		case task.StepGate:
 			err = r.awaitAnswers(ctx)
-		case stepDesign:
+		case task.StepDesign:
 			err = r.designStep(ctx)
-		case stepImplement:
+		case task.StepImplement:
 			err = r.implement(ctx)
-		case stepReview:
+		case task.StepReview:
 			err = r.review(ctx)
-		case stepFinish:
+		case task.StepFinish:
 			return r.finish(ctx, task.StatusCompleted, "", "")
 		default:
 			err = fmt.Errorf("unknown checkpoint stage %q", r.cp.Stage)
@@ -233,7 +227,7 @@ func (r *taskRun) betweenSteps(ctx workflow.Context) error {
 	if r.continueAsNewDue(ctx) {
 		return r.continueAsNew(ctx)
 	}
-	if r.pauseRequested && r.cp.Stage != stepPrepare {
+	if r.pauseRequested && r.cp.Stage != task.StepPrepare {
 		return r.pause(ctx)
 	}
 	return nil
@@ -260,7 +254,7 @@ func (r *taskRun) continuedInput() task.Input {
 		in.QueuedAt = time.Time{}
 	}
 	cp := r.cp
-	cp.InputSeq = r.eventSeq
+	cp.StepSeq = r.stepSeq
 	cp.Paused = r.pauseRequested
 	cp.TokensIn, cp.TokensOut = r.state.TokensIn, r.state.TokensOut
 	cp.RequestedAt = r.state.RequestedAt
@@ -274,7 +268,7 @@ func (r *taskRun) continuedInput() task.Input {
 	// Clarification signals not yet acted on go to the next run, which
 	// validates and records them as this one would have. After the gate
 	// they would be ignored anyway, so they are dropped there.
-	if cp.Stage == stepGate {
+	if cp.Stage == task.StepGate {
 		cp.Inbox, cp.Resume = r.inbox, r.resumeRequested
 	}
 	cp.View = &task.View{Status: r.state.Status, Stage: r.state.Stage, Progress: r.state.Progress,
@@ -285,11 +279,11 @@ func (r *taskRun) continuedInput() task.Input {
 
 // step returns a fresh Step with a deterministic key for the next activity.
 func (r *taskRun) step() task.Step {
-	r.eventSeq++
+	r.stepSeq++
 	r.stepsThisRun++
 	return task.Step{
 		TaskID:    r.in.TaskID,
-		Key:       fmt.Sprintf("g%d/s%d", r.in.Generation, r.eventSeq),
+		Key:       fmt.Sprintf("g%d/s%d", r.in.Generation, r.stepSeq),
 		OwnerKey:  r.in.OwnerKey,
 		RequestID: r.in.RequestID,
 	}

@@ -38,6 +38,7 @@ type harness struct {
 	review   func(in task.ReviewIn) (task.ReviewOut, error)
 	code     func(in task.CodeIn) (task.CodeOut, error)
 	designFn func() (task.DesignOut, error)
+	resume   func(task.ResumeIn) (task.ResumePoint, error)
 	answers  []task.AnswersIn
 	// onUpdate and onCode, when set, run inside those activities (to send
 	// signals while the workflow is busy).
@@ -82,6 +83,13 @@ func (h *harness) register() {
 		h.record(task.ActPrepare)
 		return h.plan, nil
 	}, activityName(task.ActPrepare))
+	env.RegisterActivityWithOptions(func(_ context.Context, in task.ResumeIn) (task.ResumePoint, error) {
+		h.record(task.ActResumePoint)
+		if h.resume == nil {
+			return task.ResumePoint{}, errors.New("no resume point in this test")
+		}
+		return h.resume(in)
+	}, activityName(task.ActResumePoint))
 	env.RegisterActivityWithOptions(func(_ context.Context, u task.Update) error {
 		h.mu.Lock()
 		h.updates = append(h.updates, u)

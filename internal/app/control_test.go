@@ -193,16 +193,21 @@ func TestRetryAfterAnLLMFailure(t *testing.T) {
 	}
 	fake.healed.Store(true)
 	var out struct {
+		Status     string `json:"status"`
 		Generation int    `json:"generation"`
-		RetryFrom  string `json:"retry_from"`
 	}
 	if code, raw := p.Do(t, http.MethodPost, "/api/tasks/"+id+"/retry", nil, &out); code != http.StatusAccepted {
 		t.Fatalf("retry: %d %s", code, raw)
 	}
-	if out.Generation != 1 || out.RetryFrom != "implementation" {
+	if out.Generation != 1 || out.Status != "queued" {
 		t.Fatalf("retry answer %+v", out)
 	}
 	p.WaitStatus(t, id, 3*time.Minute, "completed")
+	// The retried run works out where it continues and names it in its
+	// first StageStarted event.
+	if from := retriedFrom(t, p, id); from != "implementation" {
+		t.Errorf("the retried run continued at %q, want implementation", from)
+	}
 	for _, typ := range []string{"research_summary", "architecture"} {
 		var page struct {
 			Total int `json:"total"`
@@ -218,4 +223,24 @@ func TestRetryAfterAnLLMFailure(t *testing.T) {
 	if code, _ := p.Do(t, http.MethodPost, "/api/tasks/"+id+"/retry", nil, nil); code != http.StatusConflict {
 		t.Errorf("retry of a completed task: %d", code)
 	}
+}
+
+// retriedFrom is the retry_from of the task's StageStarted events: the step
+// a retried run chose to continue at ("" when no run was retried).
+func retriedFrom(t *testing.T, p *apptest.Platform, id string) string {
+	t.Helper()
+	var page struct {
+		Events []struct {
+			Payload struct {
+				RetryFrom string `json:"retry_from"`
+			} `json:"payload"`
+		} `json:"events"`
+	}
+	p.Do(t, http.MethodGet, "/api/tasks/"+id+"/events?type=StageStarted&order=asc&limit=1000", nil, &page)
+	for _, e := range page.Events {
+		if e.Payload.RetryFrom != "" {
+			return e.Payload.RetryFrom
+		}
+	}
+	return ""
 }

@@ -227,6 +227,7 @@ func TestEventSummaries(t *testing.T) {
 		want    string
 	}{
 		{"StageStarted", `{"stage":"research","task_id":"x"}`, "research"},
+		{"StageStarted", `{"stage":"initializing","retry_from":"gate"}`, "initializing (retry continues at gate)"},
 		{"command_finished", `{"purpose":"tests","exit_code":0,"duration_seconds":1.234}`, "tests: exit 0 in 1.23s"},
 		{"code_generated", `{"iteration":2,"task_type":"implement_component","files":["a.py","b.py"]}`, "iteration 2 implement_component: a.py, b.py"},
 		{"ProgressUpdate", `{"status":"processing","current_stage":"","progress":0.1}`, "processing 10%"},

@@ -133,9 +133,9 @@ func (a *app) control(action string) func(context.Context, []string) error {
 			return err
 		}
 		var out struct {
-			Status    string `json:"status"`
-			Message   string `json:"message"`
-			RetryFrom string `json:"retry_from"`
+			Status     string `json:"status"`
+			Message    string `json:"message"`
+			Generation int    `json:"generation"`
 		}
 		raw, err := c.sendJSON(ctx, http.MethodPost, taskPath(pos[0], "/"+action), nil, nil, &out)
 		if err != nil {
@@ -148,8 +148,10 @@ func (a *app) control(action string) func(context.Context, []string) error {
 		switch {
 		case out.Message != "":
 			msg += " (" + out.Message + ")"
-		case out.RetryFrom != "":
-			msg += " (continues at " + out.RetryFrom + ")"
+		case out.Generation > 0:
+			// The new run works out where it continues; its first
+			// StageStarted event names the step (retry_from).
+			msg += fmt.Sprintf(" (retry %d; `task logs %s` shows the step it continues at)", out.Generation, pos[0])
 		}
 		fmt.Fprintln(a.stdout, msg)
 		return nil

@@ -229,8 +229,9 @@ func TestClientAgainstThePlatform(t *testing.T) {
 		r := runCtx(t, env, "", "task", "create", "A CLI that counts words in files [mock:llm-error]", "--template", "python_cli", "--follow")
 		expect(t, r, ExitFailed, "failed (llm_provider_error)")
 		fid := createdID(t, r)
-		expect(t, runCtx(t, env, "", "task", "retry", fid), ExitOK, "Task "+fid+": queued (continues at implementation)")
-		expect(t, runCtx(t, env, "", "task", "logs", fid, "--follow"), ExitFailed, "task_retried", "failed (llm_provider_error)")
+		expect(t, runCtx(t, env, "", "task", "retry", fid), ExitOK, "Task "+fid+": queued (retry 1; `task logs "+fid+"` shows the step")
+		expect(t, runCtx(t, env, "", "task", "logs", fid, "--follow"), ExitFailed, "task_retried",
+			"initializing (retry continues at implementation)", "failed (llm_provider_error)")
 	})
 
 	t.Run("questions without answers exit 5, then task answer resumes", func(t *testing.T) {

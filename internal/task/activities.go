@@ -17,6 +17,8 @@ const (
 	ActAcquireSlot   = "AcquireSlot"
 	ActCheckHolders  = "CheckHolders"
 	ActPurge         = "PurgeExpired"
+	// ActResumePoint works out where a retried run continues.
+	ActResumePoint = "ResumePoint"
 )
 
 // Error types of non-retryable activity failures; each maps to a failure_reason.
@@ -30,6 +32,10 @@ const (
 	ErrTypeTaskNotFound   = "task_not_found"
 	ErrTypeInvalidRequest = "invalid_request"
 )
+
+// ErrTypeLLMTransient is the type of a retryable LLM provider failure; the
+// workflow reports llm_provider_error should the retries run out.
+const ErrTypeLLMTransient = ErrTypeLLMProvider + "_transient"
 
 // Step identifies one activity call of one run; activities derive the ids of
 // the events, artifacts and usage charges they write from it, so a retried

@@ -157,26 +157,34 @@ type Input struct {
 
 // Checkpoint is the small state carried across continue-as-new.
 type Checkpoint struct {
-	Stage          string         `json:"stage"`
-	Plan           *Plan          `json:"plan,omitempty"`
-	Questions      []Question     `json:"questions,omitempty"`
-	Answers        map[string]any `json:"answers,omitempty"`
-	Iteration      int            `json:"iteration"`
-	Done           []string       `json:"done,omitempty"`
-	Fix            *CodeTask      `json:"fix,omitempty"`
-	InputSeq       int            `json:"input_seq"`
-	Paused         bool           `json:"paused,omitempty"`
-	TokensIn       int64          `json:"tokens_in"`
-	TokensOut      int64          `json:"tokens_out"`
-	Research       *ResearchOut   `json:"research,omitempty"`
-	ContinuedTimes int            `json:"continued_times"`
-	RequestedAt    string         `json:"requested_at,omitempty"`
-	Files          []PlannedFile  `json:"files,omitempty"`
-	Asked          []string       `json:"asked,omitempty"`
-	GateRound      int            `json:"gate_round"`
-	HoldsSlot      bool           `json:"holds_slot,omitempty"`
-	// RetryFrom is the step a retried run jumps to once prepared.
+	Stage     string         `json:"stage"`
+	Plan      *Plan          `json:"plan,omitempty"`
+	Questions []Question     `json:"questions,omitempty"`
+	Answers   map[string]any `json:"answers,omitempty"`
+	Iteration int            `json:"iteration"`
+	Done      []string       `json:"done,omitempty"`
+	Fix       *CodeTask      `json:"fix,omitempty"`
+	// StepSeq counts the steps (activity calls) taken by the runs of this
+	// generation so far; the next run's step keys continue from it, so the
+	// ids of the rows its steps write never repeat. Its JSON name is that of
+	// an earlier, misleading Go name and stays for checkpoints in flight.
+	StepSeq        int           `json:"input_seq"`
+	Paused         bool          `json:"paused,omitempty"`
+	TokensIn       int64         `json:"tokens_in"`
+	TokensOut      int64         `json:"tokens_out"`
+	Research       *ResearchOut  `json:"research,omitempty"`
+	ContinuedTimes int           `json:"continued_times"`
+	RequestedAt    string        `json:"requested_at,omitempty"`
+	Files          []PlannedFile `json:"files,omitempty"`
+	Asked          []string      `json:"asked,omitempty"`
+	GateRound      int           `json:"gate_round"`
+	HoldsSlot      bool          `json:"holds_slot,omitempty"`
+	// RetryFrom is the step a retried run jumps to once prepared, in runs
+	// whose API worked out the resume point (earlier releases).
 	RetryFrom string `json:"retry_from,omitempty"`
+	// Retry marks a retried run that has still to work out where it
+	// continues; its prepare step asks the ResumePoint activity.
+	Retry     bool   `json:"retry,omitempty"`
 	SlotToken string `json:"slot_token,omitempty"`
 	// Inbox and Resume are clarification signals received but not yet acted
 	// on when the run continued as new; the next run acts on them.

@@ -1,0 +1,11 @@
+package workflows
+
+// Change ids of workflow.GetVersion, one per change of workflow logic (see
+// README.md). A run recorded before a change replays its old branch; a run
+// started after it records the marker and takes the new one.
+const (
+	// changeRetryResumePoint: a retried run asks the ResumePoint activity
+	// where it continues (it started over at research when the API gave it
+	// no checkpoint).
+	changeRetryResumePoint = "retry-resume-point"
+)
