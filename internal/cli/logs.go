@@ -142,13 +142,13 @@ func formatEvent(e event) string {
 // eventSummary picks the fields worth reading for the common events and
 // prints the scalar fields of the others.
 func eventSummary(e event) string {
-		if from := s("retry_from"); from != "" {
-			return s("stage") + " (retry continues at " + from + ")"
-		}
 	p := e.Payload
 	s := func(k string) string { return scalar(p[k]) }
 	switch e.Type {
 	case "StageStarted":
+		if from := s("retry_from"); from != "" {
+			return s("stage") + " (retry continues at " + from + ")"
+		}
 		return s("stage")
 	case "ProgressUpdate":
 		return strings.Join(nonEmpty(s("status"), s("current_stage"), progressOf(p["progress"])), " ")
