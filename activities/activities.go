@@ -26,20 +26,9 @@ import (
 	"ai-platform/internal/workspace"
 )
 
-// Store is the part of the store the activities use: tasks, their log,
-// files and documents, usage charges, and the retention purge. Accounts and
-// the store's lifetime (Ping, Close) belong to other parts of the process.
-type Store interface {
-	store.TaskStore
-	store.EventLog
-	store.FileStore
-	store.UsageStore
-	store.Purger
-}
-
 // Deps are the dependencies of the activities, injected by the worker.
 type Deps struct {
-	Store      Store
+	Store      store.Store
 	Catalog    *workspace.Catalog
 	Workspaces *workspace.Manager
 	Provider   llm.Provider
@@ -107,7 +96,6 @@ func New(d Deps) (*Activities, error) {
 func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg := func(fn any, name string) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(a.Prepare, task.ActPrepare)
-	reg(a.ResumePoint, task.ActResumePoint)
 	reg(a.UpdateTask, task.ActUpdateTask)
 	reg(a.Research, task.ActResearch)
 	reg(a.Clarify, task.ActClarify)
@@ -119,6 +107,7 @@ func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg(a.AcquireSlot, task.ActAcquireSlot)
 	reg(a.CheckHolders, task.ActCheckHolders)
 	reg(a.PurgeExpired, task.ActPurge)
+	reg(a.ResumePoint, task.ActResumePoint)
 }
 
 // idNamespace makes event/artifact/charge ids: UUIDv5 of task id and step key.

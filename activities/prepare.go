@@ -90,7 +90,7 @@ func (a *Activities) Prepare(ctx context.Context, in task.PrepareIn) (task.Plan,
 	}); err != nil {
 		return task.Plan{}, storeErr(err, "recording codex")
 	}
-	err = a.saveSnapshot(ctx, t.ID, "initializing", "workspace seeded", func(s *project.Snapshot) {
+	err = a.saveSnapshot(ctx, t.ID, task.StageInitializing, "workspace seeded", func(s *project.Snapshot) {
 		s.TemplateID, s.TemplateHash, s.CodexVersion, s.CodexHash = plan.TemplateID, plan.TemplateHash, c.Version, c.Hash
 		if s.Baseline == nil {
 			s.Baseline = []project.BaselineFile{}
@@ -103,7 +103,7 @@ func (a *Activities) Prepare(ctx context.Context, in task.PrepareIn) (task.Plan,
 	if err != nil {
 		return task.Plan{}, err
 	}
-	if err := a.event(ctx, in.Step, "codex_loaded", "codex_loaded", c.Summary()); err != nil {
+	if err := a.event(ctx, in.Step, "codex_loaded", task.EventCodexLoaded, c.Summary()); err != nil {
 		return task.Plan{}, err
 	}
 	return plan, nil
@@ -144,7 +144,7 @@ func (a *Activities) UpdateTask(ctx context.Context, u task.Update) error {
 		}
 	}
 	if before.Status != t.Status || before.CurrentStage != t.CurrentStage {
-		err := a.event(ctx, u.Step, "progress", "ProgressUpdate", map[string]any{
+		err := a.event(ctx, u.Step, "progress", task.EventProgressUpdate, map[string]any{
 			"status": t.Status, "progress": t.Progress, "current_stage": t.CurrentStage,
 		})
 		if err != nil {
@@ -222,7 +222,7 @@ func (a *Activities) RecordAnswers(ctx context.Context, in task.AnswersIn) error
 	if err != nil {
 		return storeErr(err, "storing answers")
 	}
-	return a.event(ctx, in.Step, "answers", "clarification_received", map[string]any{
+	return a.event(ctx, in.Step, "answers", task.EventClarificationReceived, map[string]any{
 		"answers": in.Merged, "received": in.Answers, "received_at": in.ReceivedAt,
 	})
 }

@@ -69,7 +69,7 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 		Issues: []string{}, Warnings: []string{}, Errors: []string{}, PassedChecks: []string{}, Checks: []Check{},
 		ChecklistUsed: a.Codex.Checklist, FilesReviewed: len(files), Sandbox: a.Runner.Sandbox(), FilesToFix: []string{}}
 	rep.Ruff, rep.Pytest, rep.Compileall = notRun(), notRun(), notRun()
-	if err := a.event(ctx, in.Step, "review_started", "review_started", map[string]any{
+	if err := a.event(ctx, in.Step, "review_started", task.EventReviewStarted, map[string]any{
 		"kind": in.Kind, "iteration": in.Iteration, "run_id": in.RunID, "started_at": rep.StartedAt,
 	}); err != nil {
 		return task.ReviewOut{}, err
@@ -115,17 +115,17 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 		}
 	}
 	rep.finish(a.Now(), len(files), in.Planned)
-	id, err := a.artifact(ctx, in.Step, "review", "review_report", "reviewer", rep)
+	id, err := a.artifact(ctx, in.Step, "review", task.ArtifactReviewReport, task.RoleReviewer, rep)
 	if err != nil {
 		return task.ReviewOut{}, err
 	}
 	fin := map[string]any{"kind": in.Kind, "iteration": in.Iteration, "run_id": in.RunID, "passed": rep.Passed,
 		"status": rep.Status, "started_at": rep.StartedAt, "finished_at": rep.FinishedAt, "report_id": id}
-	if err := a.event(ctx, in.Step, "review_finished", "review_finished", fin); err != nil {
+	if err := a.event(ctx, in.Step, "review_finished", task.EventReviewFinished, fin); err != nil {
 		return task.ReviewOut{}, err
 	}
 	if in.Kind != task.ReviewRerun {
-		if err := a.event(ctx, in.Step, "review_result", "ReviewResult", map[string]any{
+		if err := a.event(ctx, in.Step, "review_result", task.EventReviewResult, map[string]any{
 			"status": rep.Status, "issues_count": len(rep.Errors), "kind": in.Kind,
 		}); err != nil {
 			return task.ReviewOut{}, err
@@ -138,7 +138,7 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 	if limit := max(1, in.Plan.MaxFilesPerIteration); len(out.FilesToFix) > limit {
 		out.FilesToFix = out.FilesToFix[:limit]
 	}
-	return out, a.saveSnapshot(ctx, t.ID, "review", fmt.Sprintf("%s review: %s", in.Kind, rep.Status), nil)
+	return out, a.saveSnapshot(ctx, t.ID, task.StageReview, fmt.Sprintf("%s review: %s", in.Kind, rep.Status), nil)
 }
 
 func notRun() runner.Result { return runner.Result{} }
@@ -153,7 +153,7 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 		return nil
 	}
 	runID := StableID(step.TaskID, step.Key+"/run/"+purpose)
-	if err := a.event(ctx, step, "cmd/"+purpose+"/started", "command_started", map[string]any{
+	if err := a.event(ctx, step, "cmd/"+purpose+"/started", task.EventCommandStarted, map[string]any{
 		"run_id": runID, "command": strings.Join(tool.Argv, " "), "cwd": ".", "purpose": purpose,
 		"started_at": task.FormatTime(a.Now()),
 	}); err != nil {
@@ -176,10 +176,10 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 	if err := remarshal(res, &payload); err != nil {
 		return err
 	}
-	if err := a.event(ctx, step, "cmd/"+purpose+"/finished", "command_finished", payload); err != nil {
+	if err := a.event(ctx, step, "cmd/"+purpose+"/finished", task.EventCommandFinished, payload); err != nil {
 		return err
 	}
-	if _, err := a.artifact(ctx, step, "cmd/"+purpose, "command_log", "runner", res); err != nil {
+	if _, err := a.artifact(ctx, step, "cmd/"+purpose, task.ArtifactCommandLog, task.RoleRunner, res); err != nil {
 		return err
 	}
 	if res.QuotaExceeded {
@@ -196,18 +196,18 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 // advisory warnings, recorded with its verdict.
 func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Task, files []store.File, rep *Report, out *task.ReviewOut) error {
 	started := task.FormatTime(a.Now())
-	b, err := a.brief(ctx, t, "review")
+	b, err := a.brief(ctx, t, task.StageReview)
 	if err != nil {
 		return err
 	}
 	b.Checklist = a.Codex.Checklist
 	b.ExistingFiles = shownFiles(files, task.CodeTask{Type: task.CodeFix}, in.Planned)
 	reply, call, err := a.Agents.Review(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey))
-	if cerr := a.chargeTokens(ctx, in.Step, "review", call, started); cerr != nil {
+	if cerr := a.chargeTokens(ctx, in.Step, task.StageReview, call, started); cerr != nil {
 		return cerr
 	}
 	if err != nil {
-		return a.llmFailure(ctx, in.Step, "review", err)
+		return a.llmFailure(ctx, in.Step, task.StageReview, err)
 	}
 	out.TokensIn, out.TokensOut = call.Usage.InputTokens, call.Usage.OutputTokens
 	rep.ModelReview = &reply

@@ -68,7 +68,7 @@ func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool
 		// round's clarification_questions artifact (the workflow's own clock
 		// reading differs by the time its Clarify step took to report, so
 		// answers from the query and from the store fallback would disagree).
-		if a, err := s.Store.LatestArtifact(c.Request.Context(), t.ID, "clarification_questions"); err == nil {
+		if a, err := s.Store.LatestArtifact(c.Request.Context(), t.ID, task.ArtifactClarificationQuestions); err == nil {
 			var p struct {
 				RequestedAt string `json:"requested_at"`
 			}

@@ -154,7 +154,7 @@ func (s *Server) createTask(c *gin.Context) {
 			err = store.ErrConflict
 		}
 		replay = err == nil
-		if replay && created.FailureReason == "workflow_start_failed" {
+		if replay && created.FailureReason == task.ReasonWorkflowStartFailed {
 			created, err = s.Store.UpdateTask(c.Request.Context(), t.ID, func(row *store.Task) error {
 				row.Status, row.FailureReason, row.Error, row.CurrentStage, row.CompletedAt = task.StatusQueued, "", "", "", nil
 				return nil
@@ -168,7 +168,7 @@ func (s *Server) createTask(c *gin.Context) {
 	s.scopeTask(c, created)
 	if !replay {
 		_, err = s.Store.AppendEvent(c.Request.Context(), store.Event{
-			ID: uuid.NewSHA1(idNamespace, []byte(created.ID+"/created")).String(), TaskID: created.ID, Type: "TaskCreated",
+			ID: uuid.NewSHA1(idNamespace, []byte(created.ID+"/created")).String(), TaskID: created.ID, Type: task.EventTaskCreated,
 			Payload: mustJSON(gin.H{"task_id": created.ID, "request_id": requestIDOf(c), "user_id": created.UserID,
 				"codex_version": created.CodexVersion, "template_id": nilIfEmpty(created.TemplateID),
 				"template_hash": nilIfEmpty(created.TemplateHash)}),
@@ -229,7 +229,7 @@ func (s *Server) abandonStart(c *gin.Context, t store.Task, err error) {
 	now := s.Now()
 	_, uerr := s.Store.UpdateTask(context.WithoutCancel(c.Request.Context()), t.ID, func(row *store.Task) error {
 		if row.Status == task.StatusQueued && row.Progress == 0 {
-			row.Status, row.FailureReason, row.CurrentStage = task.StatusFailed, "workflow_start_failed", task.StageFailed
+			row.Status, row.FailureReason, row.CurrentStage = task.StatusFailed, task.ReasonWorkflowStartFailed, task.StageFailed
 			row.Error = "The task could not be started because Temporal was not reachable; create it again"
 			row.CompletedAt = &now
 		}

@@ -54,9 +54,7 @@ const maxUserAgent = 512
 
 // Settings configure the account service.
 type Settings struct {
-	// Store keeps the users and their refresh sessions; the service reads
-	// and writes nothing else.
-	Store  store.AuthStore
+	Store  store.Store
 	Tokens TokenSettings
 	// RefreshSecret keys the HMAC under which refresh tokens are stored.
 	RefreshSecret string
@@ -80,7 +78,7 @@ type Settings struct {
 
 // Service registers and signs in users and manages their refresh sessions.
 type Service struct {
-	store         store.AuthStore
+	store         store.Store
 	tokens        *tokens
 	passwords     *passwords
 	refreshSecret []byte
