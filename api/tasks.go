@@ -352,7 +352,7 @@ func (s *Server) writeTaskPage(c *gin.Context, f store.TaskFilter, extra gin.H) 
 		return
 	}
 	now := s.Now()
-	views := make([]taskView, 0, len(page.Items))
+	views := make([]task.APIView, 0, len(page.Items))
 	for _, t := range page.Items {
 		views = append(views, newTaskView(t, now))
 	}

@@ -56,11 +56,7 @@ type round struct {
 
 func (a *app) answer(ctx context.Context, args []string) error {
 	fs := a.flags("task answer")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := a.newClient()
+	pos, c, err := a.parseWithClient(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}

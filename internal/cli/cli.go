@@ -207,6 +207,21 @@ func parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error
 	return pos, nil
 }
 
+// parseWithClient is the preamble every API command shares: it parses the
+// command's flags and between minPos and maxPos positional arguments (see
+// parse), then builds the client for the configured server.
+func (a *app) parseWithClient(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, *client, error) {
+	pos, err := parse(fs, args, minPos, maxPos)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.newClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, c, nil
+}
+
 func quoteAll(s []string) []string {
 	out := make([]string, len(s))
 	for i, v := range s {

@@ -13,11 +13,7 @@ func (a *app) create(ctx context.Context, args []string) error {
 	fs := a.flags("task create")
 	template := fs.String("template", "", "project template id (python_cli, python_fastapi, python_lib)")
 	follow := fs.Bool("follow", false, "follow the task until it ends, answering its questions")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := a.newClient()
+	pos, c, err := a.parseWithClient(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -87,7 +83,7 @@ func (a *app) list(ctx context.Context, args []string) error {
 	}
 	rows := make([][]string, 0, len(page.Tasks))
 	for _, t := range page.Tasks {
-		rows = append(rows, []string{t.ID, t.Status, t.stage(), strings.TrimSpace(percent(t.Progress)),
+		rows = append(rows, []string{t.ID, string(t.Status), t.stage(), strings.TrimSpace(percent(t.Progress)),
 			localTime(t.CreatedAt), truncate(t.Description, 50)})
 	}
 	if err := table(a.stdout, []string{"ID", "STATUS", "STAGE", "PROGRESS", "CREATED", "DESCRIPTION"}, rows); err != nil {
@@ -101,11 +97,7 @@ func (a *app) list(ctx context.Context, args []string) error {
 
 func (a *app) show(ctx context.Context, args []string) error {
 	fs := a.flags("task show")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := a.newClient()
+	pos, c, err := a.parseWithClient(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -124,11 +116,7 @@ func (a *app) show(ctx context.Context, args []string) error {
 func (a *app) control(action string) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
 		fs := a.flags("task " + action)
-		pos, err := parse(fs, args, 1, 1)
-		if err != nil {
-			return err
-		}
-		c, err := a.newClient()
+		pos, c, err := a.parseWithClient(fs, args, 1, 1)
 		if err != nil {
 			return err
 		}

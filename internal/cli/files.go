@@ -15,11 +15,7 @@ import (
 
 func (a *app) files(ctx context.Context, args []string) error {
 	fs := a.flags("task files")
-	pos, err := parse(fs, args, 1, 2)
-	if err != nil {
-		return err
-	}
-	c, err := a.newClient()
+	pos, c, err := a.parseWithClient(fs, args, 1, 2)
 	if err != nil {
 		return err
 	}
@@ -84,15 +80,11 @@ func (a *app) download(ctx context.Context, args []string) error {
 	fs := a.flags("task download")
 	out := fs.String("o", "", "output file (default task_<id>.zip in the current directory; - for stdout)")
 	gitExport := fs.Bool("git-export", false, "download the git export (patch.diff, apply.sh) instead of the files")
-	pos, err := parse(fs, args, 1, 1)
+	pos, c, err := a.parseWithClient(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	id := pos[0]
-	c, err := a.newClient()
-	if err != nil {
-		return err
-	}
 	route, name := "/download.zip", "task_"+id+".zip"
 	if *gitExport {
 		route, name = "/git-export.zip", "task_"+id+"_git_export.zip"

@@ -128,8 +128,8 @@ func step(t taskView) string {
 	if t.Iterations > 0 && !t.terminal() {
 		s += fmt.Sprintf(" · iteration %d/%d", t.Iterations, t.MaxIterations)
 	}
-	if t.stage() != "" && t.Status != "processing" && t.Status != t.stage() && !t.terminal() {
-		s += " (" + t.Status + ")"
+	if t.stage() != "" && t.Status != "processing" && string(t.Status) != t.stage() && !t.terminal() {
+		s += " (" + string(t.Status) + ")"
 	}
 	return s
 }

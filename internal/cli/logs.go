@@ -64,15 +64,11 @@ func (c *client) newEvents(ctx context.Context, id string, cur *eventCursor) ([]
 func (a *app) logs(ctx context.Context, args []string) error {
 	fs := a.flags("task logs")
 	follow := fs.Bool("follow", false, "keep printing new events until the task ends")
-	pos, err := parse(fs, args, 1, 1)
+	pos, c, err := a.parseWithClient(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	id := pos[0]
-	c, err := a.newClient()
-	if err != nil {
-		return err
-	}
 	var t taskView
 	if _, err := c.getJSON(ctx, taskPath(id, ""), nil, &t); err != nil {
 		return notFoundTask(err, id)

@@ -9,37 +9,18 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"ai-platform/internal/task"
 )
 
-// taskView is the part of the API's task JSON the client shows.
+// taskView is the API's task JSON (task.APIView, the type the server
+// writes) with the helpers the client's output needs.
 type taskView struct {
-	ID               string          `json:"id"`
-	Description      string          `json:"description"`
-	Status           string          `json:"status"`
-	Progress         float64         `json:"progress"`
-	CurrentStage     *string         `json:"current_stage"`
-	TemplateID       *string         `json:"template_id"`
-	PendingQuestions []question      `json:"pending_questions"`
-	ResumeFromStage  *string         `json:"resume_from_stage"`
-	Result           json.RawMessage `json:"result"`
-	Error            *string         `json:"error"`
-	FailureReason    *string         `json:"failure_reason"`
-	CreatedAt        string          `json:"created_at"`
-	UpdatedAt        string          `json:"updated_at"`
-	CompletedAt      *string         `json:"completed_at"`
-	FilesCount       int             `json:"files_count"`
-	ArtifactsCount   int             `json:"artifacts_count"`
-	Iterations       int             `json:"iterations"`
-	MaxIterations    int             `json:"max_iterations"`
-	TimeTakenSeconds float64         `json:"time_taken_seconds"`
-	TotalTokens      int64           `json:"total_tokens"`
-	Version          int64           `json:"version"`
+	task.APIView
 }
 
 // terminal reports whether the task has ended.
-func (t taskView) terminal() bool {
-	return t.Status == "completed" || t.Status == "failed" || t.Status == "cancelled"
-}
+func (t taskView) terminal() bool { return t.Status.Terminal() }
 
 func (t taskView) stage() string { return deref(t.CurrentStage) }
 
@@ -140,7 +121,7 @@ func describeTask(w io.Writer, t taskView) error {
 		}
 	}
 	row("Task", t.ID)
-	row("Status", t.Status)
+	row("Status", string(t.Status))
 	row("Stage", t.stage())
 	row("Progress", strings.TrimSpace(percent(t.Progress)))
 	row("Description", truncate(t.Description, 200))
