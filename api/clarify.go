@@ -134,22 +134,6 @@ func valueHasNUL(v any) bool {
 	return false
 }
 
-// awaitingInput reads the current task's questions for /input and /resume,
-// which only a task waiting in needs_input accepts; it answers the request
-// itself (409 for a task in another state) when it returns false.
-func (s *Server) awaitingInput(c *gin.Context) (store.Task, questionView, bool) {
-	t := currentTask(c)
-	v, ok := s.questionState(c, t)
-	if !ok {
-		return t, v, false
-	}
-	if v.Status != task.StatusNeedsInput {
-		notAwaiting(c, v.Status)
-		return t, v, false
-	}
-	return t, v, true
-}
-
 func notAwaiting(c *gin.Context, status task.Status) {
 	failCode(c, http.StatusConflict, "task_not_awaiting_input",
 		"The task is "+string(status)+"; answers and resume are accepted only while it is needs_input", gin.H{"status": status})
@@ -164,7 +148,7 @@ func (s *Server) postInput(c *gin.Context) {
 		req.Answers = map[string]any{}
 	}
 	if len(req.Answers) > maxAnswers {
-		fail(c, http.StatusBadRequest, fmt.Sprintf("at most %d answers per request", maxAnswers))
+		fail(c, http.StatusBadRequest, "at most 50 answers per request")
 		return
 	}
 	if ids := answersWithNUL(req.Answers); len(ids) > 0 {
@@ -176,8 +160,13 @@ func (s *Server) postInput(c *gin.Context) {
 			gin.H{"invalid": ids, "problems": problems})
 		return
 	}
-	t, v, ok := s.awaitingInput(c)
+	t := currentTask(c)
+	v, ok := s.questionState(c, t)
 	if !ok {
+		return
+	}
+	if v.Status != task.StatusNeedsInput {
+		notAwaiting(c, v.Status)
 		return
 	}
 	if problems := task.ValidateAnswers(v.Pending, req.Answers); problems != nil {
@@ -207,8 +196,13 @@ func (s *Server) postInput(c *gin.Context) {
 }
 
 func (s *Server) postResume(c *gin.Context) {
-	t, v, ok := s.awaitingInput(c)
+	t := currentTask(c)
+	v, ok := s.questionState(c, t)
 	if !ok {
+		return
+	}
+	if v.Status != task.StatusNeedsInput {
+		notAwaiting(c, v.Status)
 		return
 	}
 	missing := task.MissingRequired(v.Pending, v.Answers)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ai-platform/internal/llm/mockproject"
+	"ai-platform/internal/task"
 )
 
 // Mock is the offline provider: deterministic, instant and network-free. It
@@ -115,9 +116,9 @@ func (m *Mock) reply(c *mockCall, req Request) (string, error) {
 		stage = req.Stage
 	}
 	switch stage {
-	case "research":
+	case task.StageResearch:
 		return encodeReply(m.research(c))
-	case "design":
+	case task.StageDesign:
 		if c.marks.transient && req.Attempt <= 1 {
 			return "", &Error{Status: 503, Retryable: true, Message: "service unavailable (mock)"}
 		}
@@ -125,7 +126,7 @@ func (m *Mock) reply(c *mockCall, req Request) (string, error) {
 			return invalidDesign(c), nil
 		}
 		return encodeReply(m.design(c))
-	case "code":
+	case task.LLMStageCode:
 		if c.marks.llmError {
 			return "", &Error{Status: 401, Message: "invalid api key (mock)"}
 		}
@@ -134,7 +135,7 @@ func (m *Mock) reply(c *mockCall, req Request) (string, error) {
 			return "", err
 		}
 		return encodeReply(reply)
-	case "review":
+	case task.StageReview:
 		return encodeReply(m.review(c))
 	}
 	return "", &Error{Status: 400, Message: fmt.Sprintf("mock: unknown stage %q", stage)}
