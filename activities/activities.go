@@ -96,7 +96,6 @@ func New(d Deps) (*Activities, error) {
 func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg := func(fn any, name string) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(a.Prepare, task.ActPrepare)
-	reg(a.ResumePoint, task.ActResumePoint)
 	reg(a.UpdateTask, task.ActUpdateTask)
 	reg(a.Research, task.ActResearch)
 	reg(a.Clarify, task.ActClarify)
@@ -104,12 +103,11 @@ func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg(a.Design, task.ActDesign)
 	reg(a.Code, task.ActCode)
 	reg(a.Review, task.ActReview)
-	reg(a.ReviewCritique, task.ActReviewCritique)
-	reg(a.ReviewChecks, task.ActReviewChecks)
 	reg(a.Finish, task.ActFinish)
 	reg(a.AcquireSlot, task.ActAcquireSlot)
 	reg(a.CheckHolders, task.ActCheckHolders)
 	reg(a.PurgeExpired, task.ActPurge)
+	reg(a.ResumePoint, task.ActResumePoint)
 }
 
 // idNamespace makes event/artifact/charge ids: UUIDv5 of task id and step key.

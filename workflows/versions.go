@@ -8,7 +8,4 @@ const (
 	// where it continues (it started over at research when the API gave it
 	// no checkpoint).
 	changeRetryResumePoint = "retry-resume-point"
-	// changeReviewSplit: a review is the ReviewCritique and ReviewChecks
-	// activities instead of the single Review activity.
-	changeReviewSplit = "review-split"
 )

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"ai-platform/internal/task"
 )
 
 // event is one entry of a task's event log.
@@ -141,36 +143,36 @@ func eventSummary(e event) string {
 	p := e.Payload
 	s := func(k string) string { return scalar(p[k]) }
 	switch e.Type {
-	case "StageStarted":
+	case task.EventStageStarted:
 		if from := s("retry_from"); from != "" {
 			return s("stage") + " (retry continues at " + from + ")"
 		}
 		return s("stage")
-	case "ProgressUpdate":
+	case task.EventProgressUpdate:
 		return strings.Join(nonEmpty(s("status"), s("current_stage"), progressOf(p["progress"])), " ")
-	case "command_started":
+	case task.EventCommandStarted:
 		return fmt.Sprintf("%s: %s", s("purpose"), truncate(s("command"), 100))
-	case "command_finished":
+	case task.EventCommandFinished:
 		line := fmt.Sprintf("%s: exit %s in %ss", s("purpose"), s("exit_code"), trimFloat(p["duration_seconds"]))
 		if e := s("error"); e != "" {
 			line += " (" + truncate(e, 80) + ")"
 		}
 		return line
-	case "code_generated":
+	case task.EventCodeGenerated:
 		return fmt.Sprintf("iteration %s %s: %s", s("iteration"), s("task_type"), list(p["files"]))
-	case "llm_usage":
+	case task.EventLLMUsage:
 		return fmt.Sprintf("%s: %s call(s), %s tokens in, %s out", s("stage"), s("calls"), s("tokens_in"), s("tokens_out"))
-	case "ArtifactAdded":
+	case task.EventArtifactAdded:
 		return s("type")
-	case "clarification_requested":
+	case task.EventClarificationRequested:
 		qs, _ := p["questions"].([]any)
 		return fmt.Sprintf("%d question(s)", len(qs))
-	case "clarification_received":
+	case task.EventClarificationReceived:
 		m, _ := p["received"].(map[string]any)
 		return "answers to " + strings.Join(sortedKeys(m), ", ")
-	case "review_finished":
+	case task.EventReviewFinished:
 		return fmt.Sprintf("%s review, iteration %s: passed=%s", s("kind"), s("iteration"), s("passed"))
-	case "ReviewResult":
+	case task.EventReviewResult:
 		return fmt.Sprintf("%s review: %s, %s issue(s)", s("kind"), s("status"), s("issues_count"))
 	}
 	return genericSummary(p)

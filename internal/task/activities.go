@@ -19,12 +19,6 @@ const (
 	ActPurge         = "PurgeExpired"
 	// ActResumePoint works out where a retried run continues.
 	ActResumePoint = "ResumePoint"
-	// ActReviewCritique asks the model to review the project (final and
-	// rerun reviews); ActReviewChecks runs the review's commands and writes
-	// the review_report. Together they replace ActReview, which stays
-	// registered for runs recorded before the split.
-	ActReviewCritique = "ReviewCritique"
-	ActReviewChecks   = "ReviewChecks"
 )
 
 // Error types of non-retryable activity failures; each maps to a failure_reason.
@@ -127,7 +121,7 @@ const (
 	ReviewRerun     = "rerun"
 )
 
-// ReviewIn asks for one review, or for one of its two parts.
+// ReviewIn asks for one review.
 type ReviewIn struct {
 	Step      Step          `json:"step"`
 	Plan      Plan          `json:"plan"`
@@ -135,22 +129,6 @@ type ReviewIn struct {
 	Iteration int           `json:"iteration"`
 	RunID     string        `json:"run_id,omitempty"`
 	Planned   []PlannedFile `json:"planned,omitempty"`
-	// Critique is the model's critique the checks fold into the report
-	// (ActReviewChecks of a final or rerun review).
-	Critique *Critique `json:"critique,omitempty"`
-}
-
-// Critique is the model's review of a project (ActReviewCritique): its
-// verdict and short findings, never file contents.
-type Critique struct {
-	Verdict  string   `json:"verdict"` // approve | request_changes
-	Summary  string   `json:"summary,omitempty"`
-	Issues   []string `json:"issues,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
-	// StartedAt is when the review started: the critique runs first.
-	StartedAt string `json:"started_at"`
-	TokensIn  int64  `json:"tokens_in"`
-	TokensOut int64  `json:"tokens_out"`
 }
 
 // FinishIn ends a run: post-processing and the terminal projection.
