@@ -40,7 +40,7 @@ func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
-		case t.Status == task.StatusNeedsInput && (temporalUnavailable(err) || noPoller(err)):
+		case t.Status == task.StatusNeedsInput && (temporalUnavailable(err) || s.noWorker(c, err)):
 			// A busy Temporal or no worker right now: the row, written when the
 			// questions were asked, holds the same questions; the workflow
 			// validates answers again when it receives them.
@@ -134,6 +134,22 @@ func valueHasNUL(v any) bool {
 	return false
 }
 
+// awaitingInput reads the current task's questions for /input and /resume,
+// which only a task waiting in needs_input accepts; it answers the request
+// itself (409 for a task in another state) when it returns false.
+func (s *Server) awaitingInput(c *gin.Context) (store.Task, questionView, bool) {
+	t := currentTask(c)
+	v, ok := s.questionState(c, t)
+	if !ok {
+		return t, v, false
+	}
+	if v.Status != task.StatusNeedsInput {
+		notAwaiting(c, v.Status)
+		return t, v, false
+	}
+	return t, v, true
+}
+
 func notAwaiting(c *gin.Context, status task.Status) {
 	failCode(c, http.StatusConflict, "task_not_awaiting_input",
 		"The task is "+string(status)+"; answers and resume are accepted only while it is needs_input", gin.H{"status": status})
@@ -148,7 +164,7 @@ func (s *Server) postInput(c *gin.Context) {
 		req.Answers = map[string]any{}
 	}
 	if len(req.Answers) > maxAnswers {
-		fail(c, http.StatusBadRequest, "at most 50 answers per request")
+		fail(c, http.StatusBadRequest, fmt.Sprintf("at most %d answers per request", maxAnswers))
 		return
 	}
 	if ids := answersWithNUL(req.Answers); len(ids) > 0 {
@@ -160,13 +176,8 @@ func (s *Server) postInput(c *gin.Context) {
 			gin.H{"invalid": ids, "problems": problems})
 		return
 	}
-	t := currentTask(c)
-	v, ok := s.questionState(c, t)
+	t, v, ok := s.awaitingInput(c)
 	if !ok {
-		return
-	}
-	if v.Status != task.StatusNeedsInput {
-		notAwaiting(c, v.Status)
 		return
 	}
 	if problems := task.ValidateAnswers(v.Pending, req.Answers); problems != nil {
@@ -196,13 +207,8 @@ func (s *Server) postInput(c *gin.Context) {
 }
 
 func (s *Server) postResume(c *gin.Context) {
-	t := currentTask(c)
-	v, ok := s.questionState(c, t)
+	t, v, ok := s.awaitingInput(c)
 	if !ok {
-		return
-	}
-	if v.Status != task.StatusNeedsInput {
-		notAwaiting(c, v.Status)
 		return
 	}
 	missing := task.MissingRequired(v.Pending, v.Answers)

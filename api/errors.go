@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"ai-platform/internal/store"
@@ -65,15 +66,44 @@ func temporalUnavailable(err error) bool {
 	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &exhausted)
 }
 
-// noPoller reports a query that found no worker polling the task queue:
-// the workers are down or restarting, which is a temporary outage.
-func noPoller(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "no poller seen")
+// recentPollerWindow is how recently a worker must have polled the task
+// queue to count as present. Temporal refuses a query with "no poller seen"
+// when nothing polled for two minutes, while DescribeTaskQueue keeps listing a
+// poller for five minutes after its last poll; a worker that stopped between
+// the two is gone.
+const recentPollerWindow = 2 * time.Minute
+
+// noWorker reports whether err means no worker is polling the task queue:
+// the workers are down or restarting, which is a temporary outage. Temporal
+// says so with a FailedPrecondition status (serviceerror.FailedPrecondition
+// in the client) and no error type of its own, and FailedPrecondition also
+// covers other refusals, so a DescribeTaskQueue of the configured queue
+// confirms it: no worker polled recently. When that call fails, nothing is
+// confirmed.
+func (s *Server) noWorker(c *gin.Context, err error) bool {
+	var precondition *serviceerror.FailedPrecondition
+	if !errors.As(err, &precondition) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), queryTimeout)
+	defer cancel()
+	resp, derr := s.Temporal.DescribeTaskQueue(ctx, s.Config.TemporalTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if derr != nil {
+		s.logger(c).Warn("could not describe the task queue to tell a missing worker", "error", derr)
+		return false
+	}
+	since := s.Now().Add(-recentPollerWindow)
+	for _, p := range resp.GetPollers() {
+		if p.GetLastAccessTime() == nil || p.GetLastAccessTime().AsTime().After(since) {
+			return false
+		}
+	}
+	return true
 }
 
 // temporalFailure answers a Temporal client error with 503 or 500.
 func (s *Server) temporalFailure(c *gin.Context, err error, what string) {
-	if noPoller(err) {
+	if s.noWorker(c, err) {
 		s.logger(c).Warn("no worker is polling", "what", what, "error", err)
 		fail(c, http.StatusServiceUnavailable, "No worker is running right now; try again shortly")
 		return
