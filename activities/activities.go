@@ -26,9 +26,20 @@ import (
 	"ai-platform/internal/workspace"
 )
 
+// Store is the part of the store the activities use: tasks, their log,
+// files and documents, usage charges, and the retention purge. Accounts and
+// the store's lifetime (Ping, Close) belong to other parts of the process.
+type Store interface {
+	store.TaskStore
+	store.EventLog
+	store.FileStore
+	store.UsageStore
+	store.Purger
+}
+
 // Deps are the dependencies of the activities, injected by the worker.
 type Deps struct {
-	Store      store.Store
+	Store      Store
 	Catalog    *workspace.Catalog
 	Workspaces *workspace.Manager
 	Provider   llm.Provider

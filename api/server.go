@@ -21,10 +21,22 @@ import (
 // Version is the API version reported at / and in the OpenAPI document.
 const Version = "1.0.0"
 
+// Store is the part of the store the API uses: it reads and writes tasks,
+// reads their log, files and usage, and pings the database for /ready. It
+// never touches accounts (the auth service does) or purges (the retention
+// activity does).
+type Store interface {
+	store.TaskStore
+	store.EventLog
+	store.FileStore
+	store.UsageStore
+	store.Pinger
+}
+
 // Deps are the dependencies of the HTTP server.
 type Deps struct {
 	Config   config.Config
-	Store    store.Store
+	Store    Store
 	Temporal client.Client
 	Catalog  *workspace.Catalog
 	Logger   *slog.Logger

@@ -54,7 +54,9 @@ const maxUserAgent = 512
 
 // Settings configure the account service.
 type Settings struct {
-	Store  store.Store
+	// Store keeps the users and their refresh sessions; the service reads
+	// and writes nothing else.
+	Store  store.AuthStore
 	Tokens TokenSettings
 	// RefreshSecret keys the HMAC under which refresh tokens are stored.
 	RefreshSecret string
@@ -78,7 +80,7 @@ type Settings struct {
 
 // Service registers and signs in users and manages their refresh sessions.
 type Service struct {
-	store         store.Store
+	store         store.AuthStore
 	tokens        *tokens
 	passwords     *passwords
 	refreshSecret []byte

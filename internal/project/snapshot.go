@@ -54,7 +54,7 @@ type SnapshotEntry struct {
 }
 
 // LoadSnapshot reads a task's snapshot (an empty one when none is stored).
-func LoadSnapshot(ctx context.Context, st store.Store, taskID string) (Snapshot, error) {
+func LoadSnapshot(ctx context.Context, st store.FileStore, taskID string) (Snapshot, error) {
 	raw, err := st.GetSnapshot(ctx, taskID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Snapshot{ProjectID: taskID}, nil
@@ -83,7 +83,7 @@ func (s Snapshot) BaselineFiles() ([]workspace.File, error) {
 }
 
 // Patch diffs the task's stored files against its template baseline.
-func Patch(ctx context.Context, st store.Store, taskID string) (workspace.Patch, error) {
+func Patch(ctx context.Context, st store.FileStore, taskID string) (workspace.Patch, error) {
 	snap, err := LoadSnapshot(ctx, st, taskID)
 	if err != nil {
 		return workspace.Patch{}, err

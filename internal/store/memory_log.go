@@ -2,53 +2,63 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 )
 
-// logPayload validates an event or artifact payload, defaulting to {}, and
-// cleans it (text.go): command output in a payload may hold NUL.
-func logPayload(what string, p json.RawMessage) (json.RawMessage, error) {
-	if len(p) == 0 {
-		return json.RawMessage(`{}`), nil
-	}
-	if err := checkJSON(what+" payload", p); err != nil {
-		return nil, err
-	}
-	return slices.Clone(cleanJSON(p)), nil
-}
-
 // AppendEvent implements Store.
 func (m *Memory) AppendEvent(_ context.Context, e Event) (bool, error) {
-	if err := checkNewID("event", e.ID); err != nil {
+	return m.appendLog(e.entry(), m.eventIDs, func(mt *memTask) (undo func()) {
+		mt.Events = append(mt.Events, e)
+		return func() { mt.Events = mt.Events[:len(mt.Events)-1] }
+	})
+}
+
+// AppendArtifact implements Store.
+func (m *Memory) AppendArtifact(_ context.Context, a Artifact) (bool, error) {
+	return m.appendLog(a.entry(), m.artIDs, func(mt *memTask) (undo func()) {
+		prev := mt.Task
+		mt.Artifacts = append(mt.Artifacts, a)
+		mt.Task.ArtifactsCount++
+		m.touch(&mt.Task)
+		return func() {
+			mt.Artifacts = mt.Artifacts[:len(mt.Artifacts)-1]
+			mt.Task = prev
+		}
+	})
+}
+
+// appendLog appends an event or artifact: it checks and cleans the entry,
+// then, under the lock, skips an id already in seen, stamps the entry's time
+// and sequence number, lets insert add it to the task, and saves the task;
+// if saving fails, insert's undo takes the entry out again.
+func (m *Memory) appendLog(l logEntry, seen map[string]bool, insert func(*memTask) (undo func())) (bool, error) {
+	if err := checkNewID(l.what, l.id); err != nil {
 		return false, err
 	}
-	var err error
-	if e.Payload, err = logPayload("event", e.Payload); err != nil {
+	if err := l.clean(); err != nil {
 		return false, err
 	}
-	e.Type = CleanText(e.Type)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	mt, ok := m.tasks[e.TaskID]
+	mt, ok := m.tasks[l.taskID]
 	if !ok {
-		return false, fmt.Errorf("append event to task %s: %w", e.TaskID, ErrNotFound)
+		return false, fmt.Errorf("append %s to task %s: %w", l.what, l.taskID, ErrNotFound)
 	}
-	if m.eventIDs[e.ID] {
+	if seen[l.id] {
 		return false, nil
 	}
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = m.now()
+	if l.createdAt.IsZero() {
+		*l.createdAt = m.now()
 	}
-	e.CreatedAt = dbTime(e.CreatedAt)
-	e.Seq = m.nextSeq()
-	mt.Events = append(mt.Events, e)
-	m.eventIDs[e.ID] = true
+	*l.createdAt = dbTime(*l.createdAt)
+	*l.seq = m.nextSeq()
+	undo := insert(mt)
+	seen[l.id] = true
 	if err := m.saveTask(mt); err != nil {
-		mt.Events = mt.Events[:len(mt.Events)-1]
-		delete(m.eventIDs, e.ID)
+		undo()
+		delete(seen, l.id)
 		return false, err
 	}
 	return true, nil
@@ -123,44 +133,6 @@ func (m *Memory) ListEvents(_ context.Context, taskID string, o ListOptions) (Pa
 		return Page[Event]{}, ErrNotFound
 	}
 	return pageBySeq(evs, func(e Event) int64 { return e.Seq }, func(e Event) string { return e.Type }, o)
-}
-
-// AppendArtifact implements Store.
-func (m *Memory) AppendArtifact(_ context.Context, a Artifact) (bool, error) {
-	if err := checkNewID("artifact", a.ID); err != nil {
-		return false, err
-	}
-	var err error
-	if a.Payload, err = logPayload("artifact", a.Payload); err != nil {
-		return false, err
-	}
-	a.Type, a.ProducedBy = CleanText(a.Type), CleanText(a.ProducedBy)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	mt, ok := m.tasks[a.TaskID]
-	if !ok {
-		return false, fmt.Errorf("append artifact to task %s: %w", a.TaskID, ErrNotFound)
-	}
-	if m.artIDs[a.ID] {
-		return false, nil
-	}
-	if a.CreatedAt.IsZero() {
-		a.CreatedAt = m.now()
-	}
-	a.CreatedAt = dbTime(a.CreatedAt)
-	a.Seq = m.nextSeq()
-	prev := mt.Task
-	mt.Artifacts = append(mt.Artifacts, a)
-	m.artIDs[a.ID] = true
-	mt.Task.ArtifactsCount++
-	m.touch(&mt.Task)
-	if err := m.saveTask(mt); err != nil {
-		mt.Artifacts = mt.Artifacts[:len(mt.Artifacts)-1]
-		delete(m.artIDs, a.ID)
-		mt.Task = prev
-		return false, err
-	}
-	return true, nil
 }
 
 // ListArtifacts implements Store.

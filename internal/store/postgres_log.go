@@ -6,35 +6,59 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // AppendEvent implements Store.
 func (p *Postgres) AppendEvent(ctx context.Context, e Event) (bool, error) {
-	if err := checkNewID("event", e.ID); err != nil {
-		return false, fmt.Errorf("postgres: append event: %w", err)
+	return p.appendLog(ctx, e.entry(), func() (pgconn.CommandTag, error) {
+		return p.pool.Exec(ctx, `INSERT INTO task_events (id, task_id, type, payload, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.TaskID, e.Type, string(e.Payload), dbTime(e.CreatedAt))
+	})
+}
+
+// AppendArtifact implements Store.
+func (p *Postgres) AppendArtifact(ctx context.Context, a Artifact) (bool, error) {
+	return p.appendLog(ctx, a.entry(), func() (pgconn.CommandTag, error) {
+		// One statement, hence one transaction: the counter moves only when
+		// the artifact row was really inserted.
+		return p.pool.Exec(ctx, `WITH ins AS (
+			INSERT INTO task_artifacts (id, task_id, type, produced_by, payload, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING
+			RETURNING task_id)
+		UPDATE tasks SET artifacts_count = artifacts_count + 1, version = version + 1, updated_at = $7
+		WHERE id IN (SELECT task_id FROM ins)`,
+			a.ID, a.TaskID, a.Type, a.ProducedBy, string(a.Payload), dbTime(a.CreatedAt), p.now())
+	})
+}
+
+// appendLog appends an event or artifact: it checks and cleans the entry,
+// stamps a missing time, and runs insert, which affects one row when the
+// entry is new and none when its id exists (or its task does not, which
+// requireTask then tells apart).
+func (p *Postgres) appendLog(ctx context.Context, l logEntry, insert func() (pgconn.CommandTag, error)) (bool, error) {
+	if err := checkNewID(l.what, l.id); err != nil {
+		return false, fmt.Errorf("postgres: append %s: %w", l.what, err)
 	}
-	payload, err := logPayload("event", e.Payload)
-	if err != nil {
-		return false, fmt.Errorf("postgres: append event %s: %w", e.ID, err)
+	if err := l.clean(); err != nil {
+		return false, fmt.Errorf("postgres: append %s %s: %w", l.what, l.id, err)
 	}
-	e.Type = CleanText(e.Type)
-	op := "append event " + e.ID + " to task " + e.TaskID
-	if !validID(e.TaskID) {
+	op := "append " + l.what + " " + l.id + " to task " + l.taskID
+	if !validID(l.taskID) {
 		return false, fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
 	}
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = p.now()
+	if l.createdAt.IsZero() {
+		*l.createdAt = p.now()
 	}
-	tag, err := p.pool.Exec(ctx, `INSERT INTO task_events (id, task_id, type, payload, created_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-		e.ID, e.TaskID, e.Type, string(payload), dbTime(e.CreatedAt))
+	tag, err := insert()
 	if err != nil {
 		return false, fail(op, err)
 	}
 	if tag.RowsAffected() == 1 {
 		return true, nil
 	}
-	return false, p.requireTask(ctx, op, e.TaskID)
+	return false, p.requireTask(ctx, op, l.taskID)
 }
 
 // requireTask returns ErrNotFound unless the task exists. An empty
@@ -49,41 +73,6 @@ func (p *Postgres) requireTask(ctx context.Context, op, taskID string) error {
 		return fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
 	}
 	return nil
-}
-
-// AppendArtifact implements Store.
-func (p *Postgres) AppendArtifact(ctx context.Context, a Artifact) (bool, error) {
-	if err := checkNewID("artifact", a.ID); err != nil {
-		return false, fmt.Errorf("postgres: append artifact: %w", err)
-	}
-	payload, err := logPayload("artifact", a.Payload)
-	if err != nil {
-		return false, fmt.Errorf("postgres: append artifact %s: %w", a.ID, err)
-	}
-	a.Type, a.ProducedBy = CleanText(a.Type), CleanText(a.ProducedBy)
-	op := "append artifact " + a.ID + " to task " + a.TaskID
-	if !validID(a.TaskID) {
-		return false, fmt.Errorf("postgres: %s: %w", op, ErrNotFound)
-	}
-	if a.CreatedAt.IsZero() {
-		a.CreatedAt = p.now()
-	}
-	// One statement, hence one transaction: the counter moves only when
-	// the artifact row was really inserted.
-	tag, err := p.pool.Exec(ctx, `WITH ins AS (
-			INSERT INTO task_artifacts (id, task_id, type, produced_by, payload, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING
-			RETURNING task_id)
-		UPDATE tasks SET artifacts_count = artifacts_count + 1, version = version + 1, updated_at = $7
-		WHERE id IN (SELECT task_id FROM ins)`,
-		a.ID, a.TaskID, a.Type, a.ProducedBy, string(payload), dbTime(a.CreatedAt), p.now())
-	if err != nil {
-		return false, fail(op, err)
-	}
-	if tag.RowsAffected() == 1 {
-		return true, nil
-	}
-	return false, p.requireTask(ctx, op, a.TaskID)
 }
 
 // logSQL is the page query and the total query of one task's events or

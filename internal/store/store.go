@@ -206,7 +206,26 @@ type PurgeResult struct {
 //   - JSON documents must be valid and come back equal in meaning, not byte
 //     for byte (jsonb drops whitespace and reorders keys);
 //   - ErrUnavailable (wrapped) means the database could not be reached.
+//
+// Store is the sum of one interface per group of tables. The groups are
+// declared here, next to the contract they document, rather than at each
+// consumer: the API, the activities, the account service and the retention
+// purge each use a different mix of the same few groups, so a consumer names
+// the groups it needs (the account service needs only AuthStore) and every
+// method is documented once. Only the code that opens a store holds a Store.
 type Store interface {
+	TaskStore
+	EventLog
+	FileStore
+	UsageStore
+	AuthStore
+	Purger
+	Pinger
+	Close() error
+}
+
+// TaskStore keeps the task rows.
+type TaskStore interface {
 	// CreateTask inserts a new task. With a non-empty IdempotencyKey an
 	// existing task of the same owner and key is returned with ErrConflict.
 	CreateTask(ctx context.Context, t Task) (Task, error)
@@ -220,7 +239,10 @@ type Store interface {
 	ListTasks(ctx context.Context, f TaskFilter) (Page[Task], error)
 	// CountTasksByStatus returns the number of tasks per status.
 	CountTasksByStatus(ctx context.Context) (map[task.Status]int, error)
+}
 
+// EventLog keeps a task's append-only events and artifacts.
+type EventLog interface {
 	// AppendEvent inserts e unless an event with the same ID exists (on any
 	// task); it reports whether a row was inserted.
 	AppendEvent(ctx context.Context, e Event) (bool, error)
@@ -232,7 +254,11 @@ type Store interface {
 	GetArtifact(ctx context.Context, taskID, id string) (Artifact, error)
 	// LatestArtifact returns the newest artifact of a type.
 	LatestArtifact(ctx context.Context, taskID, typ string) (Artifact, error)
+}
 
+// FileStore keeps a task's project files and its two JSON documents: the
+// workflow's state and the project snapshot.
+type FileStore interface {
 	PutState(ctx context.Context, taskID string, state json.RawMessage) error
 	GetState(ctx context.Context, taskID string) (json.RawMessage, time.Time, error)
 
@@ -249,14 +275,20 @@ type Store interface {
 
 	PutSnapshot(ctx context.Context, taskID string, snap json.RawMessage) error
 	GetSnapshot(ctx context.Context, taskID string) (json.RawMessage, error)
+}
 
+// UsageStore keeps each owner's daily token and command-run totals.
+type UsageStore interface {
 	// AddUsage applies c once; a second call with the same ID is a no-op that
 	// reports false.
 	AddUsage(ctx context.Context, c UsageCharge) (bool, error)
 	GetUsage(ctx context.Context, ownerKey string, day time.Time) (Usage, error)
 	// UsageSince sums usage per owner from day on, largest first.
 	UsageSince(ctx context.Context, day time.Time, limit int) ([]Usage, error)
+}
 
+// AuthStore keeps user accounts and their refresh sessions.
+type AuthStore interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
 	GetUserByID(ctx context.Context, id string) (User, error)
@@ -267,7 +299,10 @@ type Store interface {
 	RotateRefreshSession(ctx context.Context, oldID string, next RefreshSession, now time.Time) error
 	// RevokeRefreshFamily revokes every live token of a family.
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) (int64, error)
+}
 
+// Purger removes what the retention period has expired.
+type Purger interface {
 	// Purge deletes tasks in a terminal status (completed, failed,
 	// cancelled) that ended before cutoff (CompletedAt, or UpdatedAt when a
 	// terminal row has none), with everything they own, at most batch tasks
@@ -276,8 +311,10 @@ type Store interface {
 	// processing, needs_input, paused) is never purged, however old: its
 	// workflow may still be running.
 	Purge(ctx context.Context, cutoff time.Time, batch int) (PurgeResult, error)
+}
 
+// Pinger checks the backing database.
+type Pinger interface {
 	// Ping checks the backing database.
 	Ping(ctx context.Context) error
-	Close() error
 }
