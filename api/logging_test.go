@@ -1,39 +1,20 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"ai-platform/internal/task"
+	"ai-platform/internal/testutil/logbuf"
 )
-
-// syncBuffer is a log sink safe for the handler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
-}
 
 // TestTaskLogLinesCarryIDs checks that every log line of a task request,
 // creation included, names the request, the task and its workflow, once.
 func TestTaskLogLinesCarryIDs(t *testing.T) {
 	f := newFixture(t, nil)
-	var sink syncBuffer
+	var sink logbuf.Buffer
 	f.srv = New(Deps{Config: f.cfg, Store: f.store, Temporal: f.client, Catalog: f.srv.Catalog,
 		Logger: slog.New(slog.NewJSONHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	f.expectStart()
@@ -41,7 +22,7 @@ func TestTaskLogLinesCarryIDs(t *testing.T) {
 	for _, path := range []string{"/api/tasks/" + id, "/api/tasks/" + id + "/events", "/api/tasks/" + id + "/files/missing.py"} {
 		f.do("GET", path, "k1", nil, "X-Request-ID", "req-"+strings.ReplaceAll(path, "/", "."))
 	}
-	lines := sink.lines()
+	lines := sink.Lines()
 	if len(lines) < 5 {
 		t.Fatalf("expected a creation line and four access lines, got %d:\n%s", len(lines), strings.Join(lines, "\n"))
 	}

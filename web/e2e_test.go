@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,10 +13,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"ai-platform/internal/testutil/logbuf"
 )
 
 // The browser tests (tests/e2e, node's test runner + playwright-core driving
@@ -115,24 +115,6 @@ func copyTemplates(t *testing.T, src, dst string) {
 	}
 }
 
-// lockedBuffer collects a child's output for the failure report.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "…" + s[len(s)-n:]
@@ -180,7 +162,7 @@ func startPlatform(t *testing.T, root string) (string, string) {
 		"LOG_FORMAT=text",
 		"LOG_LEVEL=warn",
 	)
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{} // the child's output, for the failure report
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -261,7 +243,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		run := exec.CommandContext(ctx, node, "--test", "--test-reporter=tap", name)
 		run.Dir = e2e
 		run.Env = env
-		out := &lockedBuffer{}
+		out := &logbuf.Buffer{}
 		run.Stdout, run.Stderr = out, out
 		err := run.Run()
 		text := out.String()

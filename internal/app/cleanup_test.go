@@ -1,14 +1,12 @@
 package app_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
+	"ai-platform/internal/testutil/logbuf"
 )
 
 // TestRetentionCleanup seeds expired and fresh tasks and workspaces, runs the
@@ -135,7 +134,7 @@ func TestCleanupScheduleFollowsConfig(t *testing.T) {
 	ctx := t.Context()
 	id := "cleanup-" + p.Config.TemporalTaskQueue
 	h := p.Client.ScheduleClient().GetHandle(ctx, id)
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	// start is a worker start with these TTLs.
 	start := func(taskTTL, wsTTL int) {
 		t.Helper()
@@ -220,22 +219,4 @@ func TestCleanupScheduleFollowsConfig(t *testing.T) {
 
 	start(10, 0)
 	wantArgs(task.PurgeIn{TaskTTLDays: 10, WorkspaceTTLDays: 0, Batch: 500})
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,7 @@ import (
 	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/llm"
 	"ai-platform/internal/task"
+	"ai-platform/internal/testutil/logbuf"
 )
 
 // fakeOpenAI speaks the chat-completions wire format. Replies come from the
@@ -108,10 +108,9 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	fake := &fakeOpenAI{t: t, mock: llm.NewMock("test-model")}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	var logs bytes.Buffer
-	var logMu sync.Mutex
+	var logs logbuf.Buffer
 	p := apptest.Start(t, apptest.Options{
-		Log: lockedWriter{&logs, &logMu},
+		Log: &logs,
 		Env: map[string]string{
 			"LLM_PROVIDER": "openai", "LLM_BASE_URL": srv.URL + "/v1", "LLM_API_KEY": llmKey, "LLM_MODEL": "test-model",
 			"LLM_TEMPERATURE": "0.2", "LLM_MAX_TOKENS": "1024", "APP_API_KEY": appKey,
@@ -171,9 +170,7 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	}
 	scan.scanHistory("task history", taskHistory)
 	scan.scanHistory("slots history", history(t, p.Client, task.SlotsWorkflowID(p.Config.TemporalTaskQueue)))
-	logMu.Lock()
 	scan.scan("logs", logs.Bytes())
-	logMu.Unlock()
 	if scan.scanned < 10000 {
 		t.Fatalf("suspiciously little was scanned: %d bytes", scan.scanned)
 	}
@@ -272,15 +269,4 @@ func TestOpenAIClarificationAnswersReachLaterPrompts(t *testing.T) {
 			t.Errorf("no %s request after the answer (requests per stage: %v)", stage, seen)
 		}
 	}
-}
-
-type lockedWriter struct {
-	b  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"ai-platform/internal/store"
+	"ai-platform/internal/testutil/logbuf"
 )
 
 // clock is a settable test clock.
@@ -30,24 +30,11 @@ func (c *clock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 type harness struct {
 	svc   *Service
 	store store.Store
 	clock *clock
-	logs  *syncBuffer
+	logs  *logbuf.Buffer
 }
 
 func newHarness(t *testing.T, st store.Store, registration bool) *harness {
@@ -59,7 +46,7 @@ func newHarness(t *testing.T, st store.Store, registration bool) *harness {
 		}
 		st = m
 	}
-	h := &harness{store: st, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, logs: &syncBuffer{}}
+	h := &harness{store: st, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, logs: &logbuf.Buffer{}}
 	svc, err := New(Settings{Store: st, Tokens: TokenSettings{Secret: testSecret, TTL: 15 * time.Minute},
 		RefreshSecret: "refresh-secret-refresh-secret-xx", RefreshTTL: 30 * 24 * time.Hour, Registration: registration,
 		PasswordCost: bcrypt.MinCost, Logger: slog.New(slog.NewJSONHandler(h.logs, nil)), Now: h.clock.now})

@@ -10,13 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"ai-platform/internal/sandbox"
+	"ai-platform/internal/testutil/logbuf"
 )
 
 // RepoRoot is the repository root (where go.mod is).
@@ -44,14 +43,12 @@ func PublicDir(t testing.TB) string {
 type Service struct {
 	Socket string
 	PID    int
-	logs   *logBuffer
+	logs   *logbuf.Buffer // read while the service runs
 }
 
 // Logs is what the service printed.
 func (s *Service) Logs() string {
-	s.logs.mu.Lock()
-	defer s.logs.mu.Unlock()
-	return s.logs.b.String()
+	return s.logs.String()
 }
 
 // Start runs bin/aiplatform sandbox for workspaceRoot, stopped at cleanup.
@@ -80,7 +77,7 @@ exec "$0" sandbox`
 	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", script, bin)
 	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "COMMAND_SANDBOX_SOCKET=" + sock,
 		"WORKSPACE_ROOT=" + workspaceRoot, "COMMAND_SCRATCH_DIR=" + PublicDir(t), "LOG_FORMAT=text"}, extraEnv...)
-	s := &Service{Socket: sock, logs: &logBuffer{}}
+	s := &Service{Socket: sock, logs: &logbuf.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -100,16 +97,4 @@ exec "$0" sandbox`
 		t.Fatalf("sandbox service: %v\n%s", err, s.Logs())
 	}
 	return s
-}
-
-// logBuffer keeps the service's output; it is read while the service runs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
 }
