@@ -54,6 +54,10 @@ type Deps struct {
 	// Temporal is used by the slot activities (signal-with-start, describe).
 	Temporal  client.Client
 	TaskQueue string
+	// MaxConcurrentTasks and StartedAt are this worker's setting and start
+	// time; a slots workflow the worker starts takes them as its capacity.
+	MaxConcurrentTasks int
+	StartedAt          time.Time
 	Logger    *slog.Logger
 	// Secrets are values that must never be written anywhere (API keys,
 	// JWT secrets); a last line of defence redacts them from every write.
@@ -107,6 +111,7 @@ func New(d Deps) (*Activities, error) {
 func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg := func(fn any, name string) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	reg(a.Prepare, task.ActPrepare)
+	reg(a.ResumePoint, task.ActResumePoint)
 	reg(a.UpdateTask, task.ActUpdateTask)
 	reg(a.Research, task.ActResearch)
 	reg(a.Clarify, task.ActClarify)
@@ -114,11 +119,12 @@ func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg(a.Design, task.ActDesign)
 	reg(a.Code, task.ActCode)
 	reg(a.Review, task.ActReview)
+	reg(a.ReviewCritique, task.ActReviewCritique)
+	reg(a.ReviewChecks, task.ActReviewChecks)
 	reg(a.Finish, task.ActFinish)
 	reg(a.AcquireSlot, task.ActAcquireSlot)
 	reg(a.CheckHolders, task.ActCheckHolders)
 	reg(a.PurgeExpired, task.ActPurge)
-	reg(a.ResumePoint, task.ActResumePoint)
 }
 
 // idNamespace makes event/artifact/charge ids: UUIDv5 of task id and step key.

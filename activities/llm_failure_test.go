@@ -101,7 +101,7 @@ func TestTransientLLMFailureOnEveryAttempt(t *testing.T) {
 		t.Fatalf("%d provider requests, want exactly 3 attempts", prov.requests())
 	}
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || (appErr.Type() != task.ErrTypeLLMProvider && appErr.Type() != errTypeLLMTransient) {
+	if !errors.As(err, &appErr) || (appErr.Type() != task.ErrTypeLLMProvider && appErr.Type() != task.ErrTypeLLMTransient) {
 		t.Fatalf("final error %v, want an LLM provider error", err)
 	}
 	for _, want := range []string{"design stage", "attempt", "3", "HTTP 503", "[redacted]"} {
@@ -138,7 +138,7 @@ func TestLastLLMAttemptIsFinal(t *testing.T) {
 	pe := &llm.Error{Status: 429, Retryable: true, RetryAfter: 7 * time.Second, Message: "slow down super-secret-value"}
 	var appErr *temporal.ApplicationError
 	err := f.a.classifyLLMError("implementation", 2, 3, pe)
-	if !errors.As(err, &appErr) || appErr.Type() != errTypeLLMTransient || appErr.NonRetryable() ||
+	if !errors.As(err, &appErr) || appErr.Type() != task.ErrTypeLLMTransient || appErr.NonRetryable() ||
 		appErr.NextRetryDelay() != 7*time.Second || !strings.Contains(appErr.Message(), "attempt 2 of 3") {
 		t.Fatalf("attempt 2 of 3: %v", err)
 	}
@@ -173,7 +173,7 @@ func TestLLMErrorEventIsOncePerAttempt(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		err := f.a.llmFailure(ctx, f.step("s1"), "research", boom)
 		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != errTypeLLMTransient || appErr.NonRetryable() ||
+		if !errors.As(err, &appErr) || appErr.Type() != task.ErrTypeLLMTransient || appErr.NonRetryable() ||
 			!strings.Contains(appErr.Message(), "research stage on attempt 1") {
 			t.Fatalf("transient failure classified as %v", err)
 		}

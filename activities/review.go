@@ -2,9 +2,12 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
+	"ai-platform/internal/agents"
 	"ai-platform/internal/llm"
 	"ai-platform/internal/runner"
 	"ai-platform/internal/store"
@@ -53,12 +56,61 @@ type Report struct {
 }
 
 // Review runs the static checks, the lint/compile/test commands and (for
-// final reviews) the model critique, and stores a review_report.
+// final reviews) the model critique in one activity, and stores a
+// review_report. Runs recorded before the review was split into
+// ReviewCritique and ReviewChecks still call it.
 func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewOut, error) {
+	return a.review(ctx, in, true)
+}
+
+// ReviewChecks runs the static checks and the lint/compile/test commands,
+// folds in the model's critique when the workflow got one (in.Critique), and
+// stores the review_report with its events. It calls no model, so a retry
+// never repeats a critique; a retry after the report was stored answers from
+// the stored report instead of running the commands again.
+func (a *Activities) ReviewChecks(ctx context.Context, in task.ReviewIn) (task.ReviewOut, error) {
+	return a.review(ctx, in, false)
+}
+
+// ReviewCritique asks the model to review the project against the codex
+// checklist (final and rerun reviews). It starts the review: its
+// review_started event comes first, and ReviewChecks finishes the review.
+func (a *Activities) ReviewCritique(ctx context.Context, in task.ReviewIn) (task.Critique, error) {
+	defer a.keepAlive(ctx)()
+	t, err := a.getTask(ctx, in.Step.TaskID)
+	if err != nil {
+		return task.Critique{}, err
+	}
+	files, err := a.Store.GetFiles(ctx, t.ID)
+	if err != nil {
+		return task.Critique{}, storeErr(err, "loading files")
+	}
+	started := task.FormatTime(a.Now())
+	if err := a.reviewStarted(ctx, in, started); err != nil {
+		return task.Critique{}, err
+	}
+	reply, call, err := a.critique(ctx, in, t, files)
+	if err != nil {
+		return task.Critique{}, err
+	}
+	return task.Critique{Verdict: reply.Verdict, Summary: reply.Summary, Issues: reply.Issues, Warnings: reply.Warnings,
+		StartedAt: started, TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}, nil
+}
+
+// review is one review. With inline set it asks the model itself (the
+// single Review activity); otherwise it folds in in.Critique.
+func (a *Activities) review(ctx context.Context, in task.ReviewIn, inline bool) (task.ReviewOut, error) {
 	defer a.keepAlive(ctx)()
 	t, err := a.getTask(ctx, in.Step.TaskID)
 	if err != nil {
 		return task.ReviewOut{}, err
+	}
+	if !inline {
+		if rep, id, ok, err := a.storedReport(ctx, in.Step); err != nil {
+			return task.ReviewOut{}, err
+		} else if ok {
+			return a.reviewRecorded(ctx, in, t, rep, id)
+		}
 	}
 	dir, files, err := a.workspace(ctx, t.ID)
 	if err != nil {
@@ -69,9 +121,10 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 		Issues: []string{}, Warnings: []string{}, Errors: []string{}, PassedChecks: []string{}, Checks: []Check{},
 		ChecklistUsed: a.Codex.Checklist, FilesReviewed: len(files), Sandbox: a.Runner.Sandbox(), FilesToFix: []string{}}
 	rep.Ruff, rep.Pytest, rep.Compileall = notRun(), notRun(), notRun()
-	if err := a.event(ctx, in.Step, "review_started", task.EventReviewStarted, map[string]any{
-		"kind": in.Kind, "iteration": in.Iteration, "run_id": in.RunID, "started_at": rep.StartedAt,
-	}); err != nil {
+	if in.Critique != nil && !inline {
+		// The critique started the review and sent review_started.
+		rep.StartedAt = in.Critique.StartedAt
+	} else if err := a.reviewStarted(ctx, in, rep.StartedAt); err != nil {
 		return task.ReviewOut{}, err
 	}
 	proj := facts{known: staticChecks(rep, files, in.Planned, in.Kind != task.ReviewIteration), tests: countTests(files)}
@@ -109,16 +162,60 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 		}
 	}
 	out := task.ReviewOut{}
-	if in.Kind != task.ReviewIteration {
-		if err := a.critique(ctx, in, t, files, rep, &out); err != nil {
+	switch {
+	case inline && in.Kind != task.ReviewIteration:
+		reply, call, err := a.critique(ctx, in, t, files)
+		if err != nil {
 			return task.ReviewOut{}, err
 		}
+		out.TokensIn, out.TokensOut = call.Usage.InputTokens, call.Usage.OutputTokens
+		rep.foldCritique(reply)
+	case in.Critique != nil:
+		c := in.Critique
+		rep.foldCritique(llm.ReviewReply{Verdict: c.Verdict, Summary: c.Summary, Issues: c.Issues, Warnings: c.Warnings})
 	}
 	rep.finish(a.Now(), len(files), in.Planned)
-	id, err := a.artifact(ctx, in.Step, "review", task.ArtifactReviewReport, task.RoleReviewer, rep)
+	id, err := a.artifact(ctx, in.Step, reportSub, task.ArtifactReviewReport, task.RoleReviewer, rep)
 	if err != nil {
 		return task.ReviewOut{}, err
 	}
+	res, err := a.reviewRecorded(ctx, in, t, rep, id)
+	res.TokensIn, res.TokensOut = out.TokensIn, out.TokensOut
+	return res, err
+}
+
+// reportSub keys the review_report a review step writes.
+const reportSub = "review"
+
+// storedReport loads the review_report this step stored on an earlier
+// attempt, if any.
+func (a *Activities) storedReport(ctx context.Context, step task.Step) (*Report, string, bool, error) {
+	id := StableID(step.TaskID, step.Key+"/art/"+reportSub)
+	art, err := a.Store.GetArtifact(ctx, step.TaskID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", false, nil
+	}
+	if err != nil {
+		return nil, "", false, storeErr(err, "loading the review report")
+	}
+	var rep Report
+	if err := json.Unmarshal(art.Payload, &rep); err != nil {
+		return nil, "", false, fmt.Errorf("decoding the stored review report: %w", err)
+	}
+	return &rep, id, true, nil
+}
+
+// reviewStarted appends the review's review_started event.
+func (a *Activities) reviewStarted(ctx context.Context, in task.ReviewIn, at string) error {
+	return a.event(ctx, in.Step, "review_started", task.EventReviewStarted, map[string]any{
+		"kind": in.Kind, "iteration": in.Iteration, "run_id": in.RunID, "started_at": at,
+	})
+}
+
+// reviewRecorded appends the events of a stored report, saves the snapshot
+// and returns the review's outcome. Every write is keyed by the step, so
+// doing it again after a retry changes nothing.
+func (a *Activities) reviewRecorded(ctx context.Context, in task.ReviewIn, t store.Task, rep *Report, id string) (task.ReviewOut, error) {
 	fin := map[string]any{"kind": in.Kind, "iteration": in.Iteration, "run_id": in.RunID, "passed": rep.Passed,
 		"status": rep.Status, "started_at": rep.StartedAt, "finished_at": rep.FinishedAt, "report_id": id}
 	if err := a.event(ctx, in.Step, "review_finished", task.EventReviewFinished, fin); err != nil {
@@ -133,8 +230,8 @@ func (a *Activities) Review(ctx context.Context, in task.ReviewIn) (task.ReviewO
 	}
 	a.log(ctx, in.Step).Info("review done", "kind", in.Kind, "iteration", in.Iteration, "status", rep.Status,
 		"errors", len(rep.Errors), "warnings", len(rep.Warnings), "sandbox", rep.Sandbox)
-	out.Passed, out.Status, out.IssuesCount, out.WarningsCount = rep.Passed, rep.Status, len(rep.Errors), len(rep.Warnings)
-	out.Findings, out.FilesToFix, out.CommandTimeout, out.ReportID = findings(rep), rep.FilesToFix, rep.CommandTimeout, id
+	out := task.ReviewOut{Passed: rep.Passed, Status: rep.Status, IssuesCount: len(rep.Errors), WarningsCount: len(rep.Warnings),
+		Findings: findings(rep), FilesToFix: rep.FilesToFix, CommandTimeout: rep.CommandTimeout, ReportID: id}
 	if limit := max(1, in.Plan.MaxFilesPerIteration); len(out.FilesToFix) > limit {
 		out.FilesToFix = out.FilesToFix[:limit]
 	}
@@ -145,15 +242,20 @@ func notRun() runner.Result { return runner.Result{} }
 
 // runCheck runs one command through the safe runner and folds its outcome
 // into the report. Every run is an event pair, a command_log artifact and one
-// command charge, all keyed by the step so a retried review does not repeat
-// them in the store.
+// command charge. They are keyed by the step and the attempt: a retried
+// review runs its commands again and its report shows those runs, whose
+// logs are stored beside the earlier attempt's; the charge is once a step.
 func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose string, tool Tool, rep *Report, slot *runner.Result, proj facts) error {
 	if !tool.Available() {
 		rep.skip(purpose, tool.Name, tool.Reason)
 		return nil
 	}
-	runID := StableID(step.TaskID, step.Key+"/run/"+purpose)
-	if err := a.event(ctx, step, "cmd/"+purpose+"/started", task.EventCommandStarted, map[string]any{
+	key := purpose
+	if n := attempt(ctx); n > 1 {
+		key += fmt.Sprintf("/a%d", n)
+	}
+	sub, runID := "cmd/"+key, StableID(step.TaskID, step.Key+"/run/"+key)
+	if err := a.event(ctx, step, sub+"/started", task.EventCommandStarted, map[string]any{
 		"run_id": runID, "command": strings.Join(tool.Argv, " "), "cwd": ".", "purpose": purpose,
 		"started_at": task.FormatTime(a.Now()),
 	}); err != nil {
@@ -176,10 +278,10 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 	if err := remarshal(res, &payload); err != nil {
 		return err
 	}
-	if err := a.event(ctx, step, "cmd/"+purpose+"/finished", task.EventCommandFinished, payload); err != nil {
+	if err := a.event(ctx, step, sub+"/finished", task.EventCommandFinished, payload); err != nil {
 		return err
 	}
-	if _, err := a.artifact(ctx, step, "cmd/"+purpose, task.ArtifactCommandLog, task.RoleRunner, res); err != nil {
+	if _, err := a.artifact(ctx, step, sub, task.ArtifactCommandLog, task.RoleRunner, res); err != nil {
 		return err
 	}
 	if res.QuotaExceeded {
@@ -192,27 +294,31 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 	return nil
 }
 
-// critique asks the model to review against the checklist; its findings are
-// advisory warnings, recorded with its verdict.
-func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Task, files []store.File, rep *Report, out *task.ReviewOut) error {
+// critique asks the model to review against the checklist and charges the
+// tokens it used.
+func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Task, files []store.File) (llm.ReviewReply, agents.Call, error) {
 	started := task.FormatTime(a.Now())
 	b, err := a.brief(ctx, t, task.StageReview)
 	if err != nil {
-		return err
+		return llm.ReviewReply{}, agents.Call{}, err
 	}
 	b.Checklist = a.Codex.Checklist
 	b.ExistingFiles = shownFiles(files, task.CodeTask{Type: task.CodeFix}, in.Planned)
 	reply, call, err := a.Agents.Review(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey))
 	if cerr := a.chargeTokens(ctx, in.Step, task.StageReview, call, started); cerr != nil {
-		return cerr
+		return llm.ReviewReply{}, agents.Call{}, cerr
 	}
 	if err != nil {
-		return a.llmFailure(ctx, in.Step, task.StageReview, err)
+		return llm.ReviewReply{}, agents.Call{}, a.llmFailure(ctx, in.Step, task.StageReview, err)
 	}
-	out.TokensIn, out.TokensOut = call.Usage.InputTokens, call.Usage.OutputTokens
+	return reply, call, nil
+}
+
+// foldCritique records the model's verdict: a model that asks for changes
+// fails the review with its issues; its warnings, and issues under an
+// approval, stay advisory.
+func (rep *Report) foldCritique(reply llm.ReviewReply) {
 	rep.ModelReview = &reply
-	// A model that asks for changes fails the review with its issues; its
-	// warnings, and issues under an approval, stay advisory.
 	for _, s := range reply.Issues {
 		if reply.Verdict == "request_changes" {
 			rep.Issues = append(rep.Issues, "model: "+s)
@@ -226,7 +332,6 @@ func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Tas
 	for _, s := range reply.Warnings {
 		rep.Warnings = append(rep.Warnings, "model: "+s)
 	}
-	return nil
 }
 
 // staticChecks adds the checks that need no tools and returns the set of

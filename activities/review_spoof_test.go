@@ -160,7 +160,7 @@ func reviewWorkspace(t *testing.T, files map[string]string) (task.ReviewOut, Rep
 	if err := f.store.PutFiles(ctx, f.task.ID, put, nil, store.FileLimits{MaxFiles: 1000, MaxBytes: 1 << 30}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := f.a.Review(ctx, task.ReviewIn{Step: f.step("review-1"), Kind: task.ReviewIteration, Iteration: 1, RunID: "run-1"})
+	out, err := f.a.ReviewChecks(ctx, task.ReviewIn{Step: f.step("review-1"), Kind: task.ReviewIteration, Iteration: 1, RunID: "run-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,19 +15,36 @@ import (
 )
 
 // AcquireSlot asks the slots workflow for a slot, starting it if needed
-// (signal-with-start is atomic, so concurrent first tasks start it once).
+// (signal-with-start is atomic, so concurrent first tasks start it once). A
+// slots workflow it starts takes this worker's MAX_CONCURRENT_TASKS; the
+// request itself never changes the capacity (in.Capacity, which runs of
+// earlier releases send, is ignored).
 func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) error {
 	if a.Temporal == nil {
 		return errors.New("acquire slot: no Temporal client")
 	}
 	queue := firstNonEmpty(in.TaskQueue, a.TaskQueue)
 	id := task.SlotsWorkflowID(queue)
-	req := task.SlotRequest{WorkflowID: in.WorkflowID, Token: in.Token, Capacity: in.Capacity, QueuedAt: in.QueuedAt}
+	req := task.SlotRequest{WorkflowID: in.WorkflowID, Token: in.Token, QueuedAt: in.QueuedAt}
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue}
 	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, task.SignalAcquire, req, opts, task.SlotsWorkflowName,
-		slotsStart{Capacity: in.Capacity})
+		slotsStart{Capacity: max(1, a.MaxConcurrentTasks), CapacityStartedAt: a.StartedAt})
 	if err != nil {
 		return fmt.Errorf("acquire slot for %s: %w", in.WorkflowID, err)
+	}
+	return nil
+}
+
+// AnnounceCapacity tells the slots workflow of queue (starting it if need
+// be) a worker's MAX_CONCURRENT_TASKS and start time; the most recently
+// started worker's value is the capacity. Workers call it when they start.
+func AnnounceCapacity(ctx context.Context, c client.Client, queue string, ann task.CapacityAnnouncement) error {
+	id := task.SlotsWorkflowID(queue)
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue}
+	_, err := c.SignalWithStartWorkflow(ctx, id, task.SignalCapacity, ann, opts, task.SlotsWorkflowName,
+		slotsStart{Capacity: max(1, ann.Capacity), CapacityStartedAt: ann.StartedAt})
+	if err != nil {
+		return fmt.Errorf("announcing MAX_CONCURRENT_TASKS=%d to %s: %w", ann.Capacity, id, err)
 	}
 	return nil
 }
@@ -35,7 +52,8 @@ func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) error {
 // slotsStart mirrors the first fields of workflows.SlotsState; activities do
 // not import workflows.
 type slotsStart struct {
-	Capacity int `json:"capacity"`
+	Capacity          int       `json:"capacity"`
+	CapacityStartedAt time.Time `json:"capacity_started_at,omitzero"`
 }
 
 // CheckHolders returns the ids of workflows that are no longer running.

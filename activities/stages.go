@@ -263,12 +263,8 @@ func isTestPath(p string) bool {
 	return strings.HasSuffix(base, ".py") && (strings.HasPrefix(base, "test_") || strings.HasSuffix(base, "_test.py"))
 }
 
-// errTypeLLMTransient is the type of a retryable provider failure; the
-// workflow maps it to llm_provider_error should the retries run out.
-const errTypeLLMTransient = task.ErrTypeLLMProvider + "_transient"
-
 func retryableLLM(msg string, retryAfter time.Duration) error {
-	return newRetryable(msg, errTypeLLMTransient, retryAfter)
+	return newRetryable(msg, task.ErrTypeLLMTransient, retryAfter)
 }
 
 // maxAttempts is the activity's retry-policy limit, 0 when unknown or

@@ -212,7 +212,7 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int) er
 	}
 	in := task.Input{
 		TaskID: t.ID, TemplateID: t.TemplateID, CodexVersion: t.CodexVersion, OwnerKey: t.OwnerKeyHash,
-		MaxConcurrent: s.Config.MaxConcurrentTasks, RequestID: t.RequestID, TaskTTLDays: s.Config.TaskTTLDays,
+		RequestID: t.RequestID, TaskTTLDays: s.Config.TaskTTLDays,
 		Generation: generation, QueuedAt: queuedAt,
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, task.WorkflowName, in)

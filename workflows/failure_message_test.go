@@ -74,6 +74,16 @@ func TestFailureOfHidesInternalErrors(t *testing.T) {
 			FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
 				TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}},
 		}), task.ReasonInternalError, "The Review step did not finish within its time limit (StartToClose timeout)", false},
+		{"the model's critique timing out", activityFailure(task.ActReviewCritique, &failurepb.Failure{
+			Message: "activity StartToClose timeout",
+			FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
+				TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}},
+		}), task.ReasonLLMProviderError, "did not answer within the ReviewCritique step's time limit", false},
+		{"the review's commands timing out", activityFailure(task.ActReviewChecks, &failurepb.Failure{
+			Message: "activity StartToClose timeout",
+			FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
+				TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}},
+		}), task.ReasonCommandTimeout, "review's commands did not finish", false},
 		{"plain error", errors.New(huge), task.ReasonInternalError, "internal error", false},
 		{"classified failure", activityFailure(task.ActDesign, &failurepb.Failure{
 			Message: "invalid model reply at the design stage: \"files\" has 301 entries; the limit is 300",

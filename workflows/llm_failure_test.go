@@ -47,7 +47,7 @@ func TestTaskWorkflowTransientLLMFailureExhaustsRetries(t *testing.T) {
 						"The LLM provider failed at the design stage on all 3 attempts; last error: LLM provider error (HTTP 503): upstream overloaded",
 						task.ErrTypeLLMProvider, nil)
 				}
-				return task.DesignOut{}, temporal.NewApplicationError(fmt.Sprintf(last, n), errTypeLLMTransient)
+				return task.DesignOut{}, temporal.NewApplicationError(fmt.Sprintf(last, n), task.ErrTypeLLMTransient)
 			}
 			h.run(task.Input{})
 
@@ -87,7 +87,7 @@ func TestFailureOfMapsEveryLLMError(t *testing.T) {
 		err  error
 		want string
 	}{
-		{temporal.NewApplicationError("attempt 3 of 3: HTTP 503", errTypeLLMTransient), task.ReasonLLMProviderError},
+		{temporal.NewApplicationError("attempt 3 of 3: HTTP 503", task.ErrTypeLLMTransient), task.ReasonLLMProviderError},
 		{temporal.NewNonRetryableApplicationError("HTTP 401", task.ErrTypeLLMProvider, nil), task.ReasonLLMProviderError},
 		{temporal.NewNonRetryableApplicationError("bad json", task.ErrTypeLLMInvalid, nil), task.ReasonLLMInvalidResponse},
 		{temporal.NewApplicationError("boom", "something_else"), task.ReasonInternalError},

@@ -76,7 +76,8 @@ func llmStage(ctx workflow.Context, p task.Plan, stage string) workflow.Context 
 	})
 }
 
-// reviewStage options: command runs inside, retried a few times.
+// reviewStage options: the single Review activity of runs recorded before
+// the review was split (commands and the model's critique in one).
 func reviewStage(ctx workflow.Context, p task.Plan) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: stageTimeout(p, task.StageReview, defaultReviewTimeout),
@@ -86,6 +87,23 @@ func reviewStage(ctx workflow.Context, p task.Plan) workflow.Context {
 			BackoffCoefficient:     2,
 			MaximumInterval:        30 * time.Second,
 			MaximumAttempts:        5,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	})
+}
+
+// checksStage options: the review's commands (ReviewChecks), three attempts
+// in all like the LLM stages; a retry runs the commands again (the model's
+// critique is not part of it).
+func checksStage(ctx workflow.Context, p task.Plan) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: stageTimeout(p, task.StageReview, defaultReviewTimeout),
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			MaximumAttempts:        3,
 			NonRetryableErrorTypes: nonRetryable,
 		},
 	})

@@ -43,16 +43,16 @@ func TestRetryContinuesAtTheResumePoint(t *testing.T) {
 			name: "nothing stored: research again",
 			rp:   task.ResumePoint{Step: task.StepResearch},
 			wantCalls: []string{task.ActPrepare, task.ActResumePoint, task.ActAcquireSlot, task.ActResearch, task.ActClarify,
-				task.ActDesign, task.ActCode, task.ActReview + ":iteration", task.ActCode, task.ActReview + ":iteration",
-				task.ActReview + ":final", task.ActFinish},
+				task.ActDesign, task.ActCode, task.ActReviewChecks + ":iteration", task.ActCode, task.ActReviewChecks + ":iteration",
+				task.ActReviewCritique + ":final", task.ActReviewChecks + ":final", task.ActFinish},
 			wantCoded: [][]string{{"app/core.py", "tests/test_core.py"}, {"README.md"}},
 		},
 		{
 			name: "research stored: the gate, then design",
 			rp:   task.ResumePoint{Step: task.StepGate, Researched: true, Answers: map[string]any{"scope": "small"}},
 			wantCalls: []string{task.ActPrepare, task.ActResumePoint, task.ActClarify, task.ActAcquireSlot,
-				task.ActDesign, task.ActCode, task.ActReview + ":iteration", task.ActCode, task.ActReview + ":iteration",
-				task.ActReview + ":final", task.ActFinish},
+				task.ActDesign, task.ActCode, task.ActReviewChecks + ":iteration", task.ActCode, task.ActReviewChecks + ":iteration",
+				task.ActReviewCritique + ":final", task.ActReviewChecks + ":final", task.ActFinish},
 			wantCoded: [][]string{{"app/core.py", "tests/test_core.py"}, {"README.md"}},
 		},
 		{
@@ -60,7 +60,7 @@ func TestRetryContinuesAtTheResumePoint(t *testing.T) {
 			rp: task.ResumePoint{Step: task.StepImplement, Researched: true, Answers: map[string]any{"scope": "small"},
 				Files: planned, Done: []string{"app/core.py", "tests/test_core.py"}},
 			wantCalls: []string{task.ActPrepare, task.ActResumePoint, task.ActAcquireSlot, task.ActCode,
-				task.ActReview + ":iteration", task.ActReview + ":final", task.ActFinish},
+				task.ActReviewChecks + ":iteration", task.ActReviewCritique + ":final", task.ActReviewChecks + ":final", task.ActFinish},
 			wantCoded: [][]string{{"README.md"}},
 		},
 	}
@@ -116,8 +116,8 @@ func TestRetryWithACheckpointFromTheAPI(t *testing.T) {
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{task.ActPrepare, task.ActAcquireSlot, task.ActCode, task.ActReview + ":iteration",
-		task.ActReview + ":final", task.ActFinish}
+	want := []string{task.ActPrepare, task.ActAcquireSlot, task.ActCode, task.ActReviewChecks + ":iteration",
+		task.ActReviewCritique + ":final", task.ActReviewChecks + ":final", task.ActFinish}
 	if !slices.Equal(h.calls, want) {
 		t.Fatalf("calls\n got %v\nwant %v", h.calls, want)
 	}

@@ -11,9 +11,13 @@ import (
 
 // SlotsState is the semaphore's state; it is also its continue-as-new input.
 type SlotsState struct {
-	Capacity int           `json:"capacity"`
-	Holders  []SlotHolder  `json:"holders"`
-	Waiters  []SlotRequest `json:"waiters"`
+	Capacity int `json:"capacity"`
+	// CapacityStartedAt is the start time of the worker whose
+	// MAX_CONCURRENT_TASKS Capacity is; an announcement from a worker started
+	// earlier does not change it.
+	CapacityStartedAt time.Time     `json:"capacity_started_at,omitzero"`
+	Holders           []SlotHolder  `json:"holders"`
+	Waiters           []SlotRequest `json:"waiters"`
 	// Regrants are holders that asked again and must hear "granted" again.
 	Regrants []SlotRequest `json:"regrants,omitempty"`
 	// CheckEvery overrides how often holders are checked for liveness (tests).
@@ -42,6 +46,10 @@ const (
 // ask with signal-with-start (the AcquireSlot activity), are granted by a
 // signal back, and release with a signal. A slot held by a workflow that has
 // closed without releasing (terminated, say) is reclaimed by a periodic check.
+//
+// Capacity is the MAX_CONCURRENT_TASKS of the most recently started worker:
+// each worker announces its setting and start time when it starts
+// (SignalCapacity), and acquire requests do not change it.
 func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 	s := &slots{SlotsState: st}
 	if s.Capacity < 1 {
@@ -50,8 +58,13 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 	if err := workflow.SetQueryHandler(ctx, "state", func() (SlotsState, error) { return s.SlotsState, nil }); err != nil {
 		return err
 	}
+	// Before this change every acquire request set the capacity. A run that
+	// started then keeps that rule until a worker announces its capacity,
+	// which makes it continue as new under the new rule.
+	s.fromWorkers = workflow.GetVersion(ctx, changeSlotsCapacityFromWorkers, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	acquireCh := workflow.GetSignalChannel(ctx, task.SignalAcquire)
 	releaseCh := workflow.GetSignalChannel(ctx, task.SignalRelease)
+	capacityCh := workflow.GetSignalChannel(ctx, task.SignalCapacity)
 	handled := 0
 	limit := defaultHandledLimit
 	if s.HandledLimit > 0 {
@@ -63,15 +76,15 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 	}
 	for {
 		s.grant(ctx)
-		if handled >= limit || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			s.drain(ctx, acquireCh, releaseCh)
+		if handled >= limit || s.renew || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			s.drain(ctx, acquireCh, releaseCh, capacityCh)
 			s.grant(ctx)
 			// grant blocks until its signals are delivered; releases and
 			// acquires that arrived meanwhile would die with this run (a
 			// holder that never frees its slot, a waiter never granted).
 			// Drain them into the state without blocking again; the next run
 			// grants them.
-			s.drain(ctx, acquireCh, releaseCh)
+			s.drain(ctx, acquireCh, releaseCh, capacityCh)
 			return workflow.NewContinueAsNewError(ctx, SlotsWorkflow, s.SlotsState)
 		}
 		sel := workflow.NewSelector(ctx)
@@ -84,6 +97,11 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 			var rel task.SlotRelease
 			c.Receive(ctx, &rel)
 			s.release(rel)
+		})
+		sel.AddReceive(capacityCh, func(c workflow.ReceiveChannel, _ bool) {
+			var a task.CapacityAnnouncement
+			c.Receive(ctx, &a)
+			s.announce(a)
 		})
 		timerCtx, cancelTimer := workflow.WithCancel(ctx)
 		if len(s.Waiters) > 0 && len(s.Holders) >= s.Capacity {
@@ -99,10 +117,14 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 
 type slots struct {
 	SlotsState
+	// fromWorkers: the capacity comes from worker announcements only.
+	fromWorkers bool
+	// renew asks for a continue-as-new (to leave the old capacity rule).
+	renew bool
 }
 
 func (s *slots) acquire(req SlotRequest) {
-	if req.Capacity > 0 {
+	if req.Capacity > 0 && !s.fromWorkers {
 		s.Capacity = req.Capacity
 	}
 	for i, h := range s.Holders {
@@ -190,7 +212,27 @@ func (s *slots) reclaim(ctx workflow.Context) {
 	}
 }
 
-func (s *slots) drain(ctx workflow.Context, acquireCh, releaseCh workflow.ReceiveChannel) {
+// announce takes a worker's capacity unless a worker started later has
+// announced one already. Clocks of different hosts may differ a little; a
+// deploy's new workers start well after the ones they replace.
+func (s *slots) announce(a task.CapacityAnnouncement) {
+	if a.Capacity < 1 || a.StartedAt.Before(s.CapacityStartedAt) {
+		return
+	}
+	s.Capacity, s.CapacityStartedAt = a.Capacity, a.StartedAt
+	if !s.fromWorkers {
+		s.renew = true
+	}
+}
+
+func (s *slots) drain(ctx workflow.Context, acquireCh, releaseCh, capacityCh workflow.ReceiveChannel) {
+	for {
+		var a task.CapacityAnnouncement
+		if !capacityCh.ReceiveAsync(&a) {
+			break
+		}
+		s.announce(a)
+	}
 	for {
 		var req SlotRequest
 		if !acquireCh.ReceiveAsync(&req) {

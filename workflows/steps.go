@@ -145,7 +145,6 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		TaskID:     r.in.TaskID,
 		Token:      r.slotToken,
-		Capacity:   max(1, r.in.MaxConcurrent),
 		TaskQueue:  workflow.GetInfo(ctx).TaskQueueName,
 		QueuedAt:   queuedAt,
 	}
@@ -447,11 +446,22 @@ func (r *taskRun) nextCodeTask() *task.CodeTask {
 	return t
 }
 
+// runReview runs one review of kind: the model's critique (final reviews
+// only), then the checks, which store the report.
 func (r *taskRun) runReview(ctx workflow.Context, kind string) (task.ReviewOut, error) {
 	var rev task.ReviewOut
-	in := task.ReviewIn{Step: r.step(), Plan: r.plan(), Kind: kind, Iteration: r.cp.Iteration, Planned: r.cp.Files}
-	if err := workflow.ExecuteActivity(reviewStage(ctx, r.plan()), task.ActReview, in).Get(ctx, &rev); err != nil {
-		return rev, err
+	in := task.ReviewIn{Plan: r.plan(), Kind: kind, Iteration: r.cp.Iteration, Planned: r.cp.Files}
+	if workflow.GetVersion(ctx, changeReviewSplit, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// One Review activity ran the commands and the critique.
+		in.Step = r.step()
+		if err := workflow.ExecuteActivity(reviewStage(ctx, r.plan()), task.ActReview, in).Get(ctx, &rev); err != nil {
+			return rev, err
+		}
+	} else {
+		var err error
+		if rev, err = splitReview(ctx, in, r.step); err != nil {
+			return rev, err
+		}
 	}
 	r.addTokens(rev.TokensIn, rev.TokensOut)
 	if rev.CommandTimeout {

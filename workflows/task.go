@@ -317,10 +317,6 @@ func (r *taskRun) fail(ctx workflow.Context, err error) (task.Result, error) {
 	return r.finish(ctx, task.StatusFailed, reason, msg)
 }
 
-// errTypeLLMTransient is the type activities give a retryable LLM provider
-// failure (activities/stages.go).
-const errTypeLLMTransient = task.ErrTypeLLMProvider + "_transient"
-
 // maxFailureMessage bounds the message a task shows (its error field, the
 // stage_failed event and the workflow's failure). Known failures carry
 // sentences the activities wrote; the bound only guards against one that
@@ -350,7 +346,7 @@ func failureOf(err error) (string, string) {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
-		case errTypeLLMTransient:
+		case task.ErrTypeLLMTransient:
 			// The retries ran out on a transient provider failure; the
 			// message names the stage and the attempt.
 			return task.ReasonLLMProviderError, clipMessage(appErr.Message())
@@ -370,6 +366,11 @@ func failureOf(err error) (string, string) {
 	if errors.As(err, &timeoutErr) {
 		// An LLM stage that outlives its codex timeout on every attempt is a
 		// provider that does not answer in time, not a fault of ours.
+		if actErr != nil && actErr.ActivityType().GetName() == task.ActReviewChecks {
+			// The checks' time goes to the review's commands.
+			return task.ReasonCommandTimeout, fmt.Sprintf("The review's commands did not finish within the review step's time limit on any attempt (%s timeout)",
+				timeoutErr.TimeoutType())
+		}
 		if actErr != nil && isLLMActivity(actErr.ActivityType().GetName()) {
 			return task.ReasonLLMProviderError, fmt.Sprintf("The LLM provider did not answer within the %s step's time limit on any attempt (%s timeout)",
 				actErr.ActivityType().GetName(), timeoutErr.TimeoutType())
@@ -411,7 +412,7 @@ func capitalize(s string) string {
 // isLLMActivity reports whether an activity's time goes to LLM calls.
 func isLLMActivity(name string) bool {
 	switch name {
-	case task.ActResearch, task.ActDesign, task.ActCode:
+	case task.ActResearch, task.ActDesign, task.ActCode, task.ActReviewCritique:
 		return true
 	}
 	return false

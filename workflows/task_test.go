@@ -35,11 +35,15 @@ type harness struct {
 	design   task.DesignOut
 	research task.ResearchOut
 	clarify  func(in task.ClarifyIn) []task.Question
-	review   func(in task.ReviewIn) (task.ReviewOut, error)
-	code     func(in task.CodeIn) (task.CodeOut, error)
-	designFn func() (task.DesignOut, error)
-	resume   func(task.ResumeIn) (task.ResumePoint, error)
-	answers  []task.AnswersIn
+	// review answers the review's checks (ReviewChecks, or the single
+	// Review of the old path); critique answers ReviewCritique.
+	review    func(in task.ReviewIn) (task.ReviewOut, error)
+	critique  func(in task.ReviewIn) (task.Critique, error)
+	checksIns []task.ReviewIn
+	code      func(in task.CodeIn) (task.CodeOut, error)
+	designFn  func() (task.DesignOut, error)
+	resume    func(task.ResumeIn) (task.ResumePoint, error)
+	answers   []task.AnswersIn
 	// onUpdate and onCode, when set, run inside those activities (to send
 	// signals while the workflow is busy).
 	onUpdate func(task.Update)
@@ -61,6 +65,9 @@ func newHarness(t *testing.T) *harness {
 	h.clarify = func(task.ClarifyIn) []task.Question { return nil }
 	h.review = func(task.ReviewIn) (task.ReviewOut, error) {
 		return task.ReviewOut{Passed: true, Status: "approved"}, nil
+	}
+	h.critique = func(task.ReviewIn) (task.Critique, error) {
+		return task.Critique{Verdict: "approve", StartedAt: "2026-01-01T00:00:00.000000Z", TokensIn: 7, TokensOut: 3}, nil
 	}
 	h.code = func(in task.CodeIn) (task.CodeOut, error) {
 		return task.CodeOut{FilesWritten: in.Task.TargetFiles, TokensIn: 10, TokensOut: 5}, nil
@@ -137,6 +144,17 @@ func (h *harness) register() {
 		h.record(task.ActReview + ":" + in.Kind)
 		return h.review(in)
 	}, activityName(task.ActReview))
+	env.RegisterActivityWithOptions(func(_ context.Context, in task.ReviewIn) (task.Critique, error) {
+		h.record(task.ActReviewCritique + ":" + in.Kind)
+		return h.critique(in)
+	}, activityName(task.ActReviewCritique))
+	env.RegisterActivityWithOptions(func(_ context.Context, in task.ReviewIn) (task.ReviewOut, error) {
+		h.record(task.ActReviewChecks + ":" + in.Kind)
+		h.mu.Lock()
+		h.checksIns = append(h.checksIns, in)
+		h.mu.Unlock()
+		return h.review(in)
+	}, activityName(task.ActReviewChecks))
 	env.RegisterActivityWithOptions(func(_ context.Context, in task.FinishIn) (task.Result, error) {
 		h.record(task.ActFinish)
 		h.mu.Lock()
@@ -210,8 +228,8 @@ func TestTaskWorkflowHappyPath(t *testing.T) {
 		t.Fatalf("result %+v finish %+v", res, h.finishIn)
 	}
 	want := []string{task.ActPrepare, task.ActAcquireSlot, task.ActResearch, task.ActClarify, task.ActDesign,
-		task.ActCode, task.ActReview + ":iteration", task.ActCode, task.ActReview + ":iteration",
-		task.ActReview + ":final", task.ActFinish}
+		task.ActCode, task.ActReviewChecks + ":iteration", task.ActCode, task.ActReviewChecks + ":iteration",
+		task.ActReviewCritique + ":final", task.ActReviewChecks + ":final", task.ActFinish}
 	if !slices.Equal(h.calls, want) {
 		t.Fatalf("calls\n got %v\nwant %v", h.calls, want)
 	}
@@ -222,7 +240,7 @@ func TestTaskWorkflowHappyPath(t *testing.T) {
 		t.Fatalf("planner targets wrong: %+v", h.codeIns)
 	}
 	st := h.query()
-	if st.Iteration != 2 || st.TokensIn != 20 || st.Status != task.StatusCompleted {
+	if st.Iteration != 2 || st.TokensIn != 27 || st.TokensOut != 13 || st.Status != task.StatusCompleted {
 		t.Fatalf("final query state %+v", st)
 	}
 }

@@ -23,12 +23,12 @@ func TestCodexStageTimeoutsBoundTheStageActivities(t *testing.T) {
 	}{
 		{"codex timeouts", map[string]int{"research": 7, "design": 11, "implementation": 13, "review": 17},
 			map[string]time.Duration{task.ActResearch: 7 * time.Second, task.ActDesign: 11 * time.Second,
-				task.ActCode: 13 * time.Second, task.ActReview: 17 * time.Second}},
+				task.ActCode: 13 * time.Second, task.ActReviewChecks: 17 * time.Second, task.ActReviewCritique: 17 * time.Second}},
 		{"defaults", nil, map[string]time.Duration{task.ActResearch: defaultStageTimeout, task.ActDesign: defaultStageTimeout,
-			task.ActCode: defaultStageTimeout, task.ActReview: defaultReviewTimeout}},
+			task.ActCode: defaultStageTimeout, task.ActReviewChecks: defaultReviewTimeout, task.ActReviewCritique: defaultStageTimeout}},
 		{"one stage set, zero ignored", map[string]int{"design": 5, "review": 0},
 			map[string]time.Duration{task.ActResearch: defaultStageTimeout, task.ActDesign: 5 * time.Second,
-				task.ActCode: defaultStageTimeout, task.ActReview: defaultReviewTimeout}},
+				task.ActCode: defaultStageTimeout, task.ActReviewChecks: defaultReviewTimeout, task.ActReviewCritique: defaultStageTimeout}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

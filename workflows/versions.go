@@ -8,4 +8,11 @@ const (
 	// where it continues (it started over at research when the API gave it
 	// no checkpoint).
 	changeRetryResumePoint = "retry-resume-point"
+	// changeReviewSplit: a review is the ReviewCritique and ReviewChecks
+	// activities instead of the single Review activity.
+	changeReviewSplit = "review-split"
+	// changeSlotsCapacityFromWorkers: the slots workflow takes its capacity
+	// from the workers' announcements (SignalCapacity), no longer from each
+	// acquire request.
+	changeSlotsCapacityFromWorkers = "slots-capacity-from-workers"
 )

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -165,6 +166,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		return nil, fmt.Errorf("workspaces: %w", err)
 	}
 	log := a.Log.With("component", "worker")
+	started := time.Now()
 	acts, err := activities.New(activities.Deps{
 		Store: a.Store, Catalog: a.Catalog, Workspaces: wsm, Provider: provider,
 		Agents: &agents.Agents{Provider: provider, MaxTokens: cfg.LLMMaxTokens, Temperature: cfg.LLMTemperature},
@@ -172,8 +174,19 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		Limits:          store.FileLimits{MaxFiles: cfg.MaxTaskFiles, MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
 		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics,
+		MaxConcurrentTasks: cfg.MaxConcurrentTasks, StartedAt: started,
 	})
 	if err != nil {
+		return nil, err
+	}
+	// The slots workflow takes its capacity from the most recently started
+	// worker, so a changed MAX_CONCURRENT_TASKS holds from this start on.
+	host, _ := os.Hostname()
+	ann := task.CapacityAnnouncement{Capacity: cfg.MaxConcurrentTasks, StartedAt: started,
+		Worker: fmt.Sprintf("%d@%s", os.Getpid(), host)}
+	actx, cancel := context.WithTimeout(ctx, cfg.StartupWait)
+	defer cancel()
+	if err := activities.AnnounceCapacity(actx, c, cfg.TemporalTaskQueue, ann); err != nil {
 		return nil, err
 	}
 	w := worker.New(c, cfg.TemporalTaskQueue, worker.Options{

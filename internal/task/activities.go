@@ -19,6 +19,12 @@ const (
 	ActPurge         = "PurgeExpired"
 	// ActResumePoint works out where a retried run continues.
 	ActResumePoint = "ResumePoint"
+	// ActReviewCritique asks the model to review the project (final and
+	// rerun reviews); ActReviewChecks runs the review's commands and writes
+	// the review_report. Together they replace ActReview, which stays
+	// registered for runs recorded before the split.
+	ActReviewCritique = "ReviewCritique"
+	ActReviewChecks   = "ReviewChecks"
 )
 
 // Error types of non-retryable activity failures; each maps to a failure_reason.
@@ -121,7 +127,7 @@ const (
 	ReviewRerun     = "rerun"
 )
 
-// ReviewIn asks for one review.
+// ReviewIn asks for one review, or for one of its two parts.
 type ReviewIn struct {
 	Step      Step          `json:"step"`
 	Plan      Plan          `json:"plan"`
@@ -129,6 +135,22 @@ type ReviewIn struct {
 	Iteration int           `json:"iteration"`
 	RunID     string        `json:"run_id,omitempty"`
 	Planned   []PlannedFile `json:"planned,omitempty"`
+	// Critique is the model's critique the checks fold into the report
+	// (ActReviewChecks of a final or rerun review).
+	Critique *Critique `json:"critique,omitempty"`
+}
+
+// Critique is the model's review of a project (ActReviewCritique): its
+// verdict and short findings, never file contents.
+type Critique struct {
+	Verdict  string   `json:"verdict"` // approve | request_changes
+	Summary  string   `json:"summary,omitempty"`
+	Issues   []string `json:"issues,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	// StartedAt is when the review started: the critique runs first.
+	StartedAt string `json:"started_at"`
+	TokensIn  int64  `json:"tokens_in"`
+	TokensOut int64  `json:"tokens_out"`
 }
 
 // FinishIn ends a run: post-processing and the terminal projection.
@@ -146,8 +168,11 @@ type AcquireIn struct {
 	WorkflowID string `json:"workflow_id"`
 	TaskID     string `json:"task_id"`
 	Token      string `json:"token"`
-	Capacity   int    `json:"capacity"`
-	TaskQueue  string `json:"task_queue"`
+	// Capacity is the MAX_CONCURRENT_TASKS a task was created with, sent by
+	// runs of earlier releases; it is ignored: the capacity comes from the
+	// workers (CapacityAnnouncement).
+	Capacity  int    `json:"capacity,omitempty"`
+	TaskQueue string `json:"task_queue"`
 	// QueuedAt orders the request among waiters (see SlotRequest).
 	QueuedAt time.Time `json:"queued_at,omitzero"`
 }
@@ -156,7 +181,10 @@ type AcquireIn struct {
 type SlotRequest struct {
 	WorkflowID string `json:"workflow_id"`
 	Token      string `json:"token"`
-	Capacity   int    `json:"capacity"`
+	// Capacity, set only by workers of earlier releases, overwrote the
+	// capacity; slots runs that take capacity from CapacityAnnouncement
+	// ignore it.
+	Capacity int `json:"capacity,omitempty"`
 	// QueuedAt places the request among the waiters (earliest first), so
 	// the order is the tasks' and not the order in which their requests
 	// happened to arrive; zero queues at the end.
@@ -173,7 +201,20 @@ type SlotRelease struct {
 const (
 	SignalAcquire = "acquire"
 	SignalRelease = "release"
+	// SignalCapacity carries a worker's CapacityAnnouncement.
+	SignalCapacity = "capacity"
 )
+
+// CapacityAnnouncement is what a worker tells the slots workflow of its task
+// queue when it starts: its MAX_CONCURRENT_TASKS and its start time. The
+// capacity is that of the most recently started worker, so during a deploy
+// the workers started last (the new configuration) win, and an old task that
+// acquires a slot again never brings back the value it was created with.
+type CapacityAnnouncement struct {
+	Capacity  int       `json:"capacity"`
+	StartedAt time.Time `json:"started_at"`
+	Worker    string    `json:"worker,omitempty"`
+}
 
 // PurgeIn asks for one retention pass.
 type PurgeIn struct {

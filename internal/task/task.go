@@ -134,9 +134,10 @@ type Input struct {
 	CodexVersion string `json:"codex_version,omitempty"`
 	// OwnerKey is the keyed hash identifying the owner for quotas; never a raw key.
 	OwnerKey string `json:"owner_key"`
-	// MaxConcurrent is the MAX_CONCURRENT_TASKS value at creation; the slots
-	// workflow uses the newest value it hears.
-	MaxConcurrent int    `json:"max_concurrent"`
+	// MaxConcurrent is the MAX_CONCURRENT_TASKS value at creation, set by
+	// the API of earlier releases and no longer used: the slots workflow
+	// takes its capacity from the workers (CapacityAnnouncement).
+	MaxConcurrent int    `json:"max_concurrent,omitempty"`
 	RequestID     string `json:"request_id,omitempty"`
 	// Generation counts retries of the same task (0 for the first run) and
 	// namespaces event ids so a retry never collides with the first run.
