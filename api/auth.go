@@ -12,9 +12,17 @@ import (
 	"ai-platform/internal/config"
 )
 
+// Principal kinds: how the caller authenticated.
+const (
+	// KindAPIKey is a caller with an API key (X-API-Key).
+	KindAPIKey = "apikey"
+	// KindUser is a signed-in user with an access token.
+	KindUser = "user"
+)
+
 // Principal is the authenticated caller.
 type Principal struct {
-	// Kind is "apikey" or "user".
+	// Kind is KindAPIKey or KindUser.
 	Kind string `json:"kind"`
 	// OwnerKey is the keyed hash that owns tasks and quotas; never a raw key.
 	OwnerKey string `json:"-"`
@@ -22,6 +30,10 @@ type Principal struct {
 	Email    string `json:"email,omitempty"`
 	Admin    bool   `json:"admin"`
 }
+
+// IsUser reports whether the caller is a signed-in user, who owns the tasks
+// created under its user id; an API key owns the tasks created with it.
+func (p Principal) IsUser() bool { return p.Kind == KindUser }
 
 // AuthError is an authentication failure with the reference's status and text.
 type AuthError struct {
@@ -89,7 +101,7 @@ func (k *KeyAuth) Key(key string) (Principal, *AuthError) {
 	if k.appKey != "" && !admin && subtle.ConstantTimeCompare([]byte(key), []byte(k.appKey)) != 1 {
 		return Principal{}, &AuthError{Status: http.StatusUnauthorized, Detail: "Invalid API key"}
 	}
-	return Principal{Kind: "apikey", OwnerKey: k.hasher.Hash("apikey", key), Admin: admin}, nil
+	return Principal{Kind: KindAPIKey, OwnerKey: k.hasher.Hash("apikey", key), Admin: admin}, nil
 }
 
 // authenticate requires a principal for the rest of the chain.

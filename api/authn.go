@@ -71,7 +71,7 @@ func (a *TokenAuth) user(ctx context.Context, token string) (Principal, *AuthErr
 // principal is a user's identity; its owner key (for tasks, quotas and rate
 // limits) is the keyed hash of the user id.
 func (a *TokenAuth) principal(id, email string, admin bool) Principal {
-	return Principal{Kind: "user", UserID: id, Email: email, OwnerKey: a.keys.hasher.Hash("user", id), Admin: admin}
+	return Principal{Kind: KindUser, UserID: id, Email: email, OwnerKey: a.keys.hasher.Hash("user", id), Admin: admin}
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer ..." header;

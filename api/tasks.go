@@ -19,6 +19,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"ai-platform/internal/codex"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
@@ -66,119 +67,51 @@ func bindJSON(c *gin.Context, out any) bool {
 	return true
 }
 
+// Limits and defaults of POST /api/tasks.
+const (
+	// maxCodexVersionLen bounds codex_version, a label the task only records.
+	maxCodexVersionLen = 64
+	// maxUserIDLen bounds user_id, a free-form label of API-key callers.
+	maxUserIDLen = 128
+	// maxIdempotencyKeyLen bounds the Idempotency-Key header.
+	maxIdempotencyKeyLen = 200
+	// anonymousUserID is the user_id of a task created with neither a user_id
+	// nor a signed-in user.
+	anonymousUserID = "anonymous"
+	// estimatedTimeSeconds is the create answer's estimated_time: a fixed
+	// hint clients of the earlier system read; the platform does not
+	// estimate durations.
+	estimatedTimeSeconds = 60
+)
+
+// createTask stores a new task, records its TaskCreated event and starts its
+// workflow. With an Idempotency-Key, a repeated request answers with the task
+// the first one made instead of creating another.
 func (s *Server) createTask(c *gin.Context) {
 	var req createRequest
 	if !bindJSON(c, &req) {
 		return
 	}
 	p := principalOf(c)
-	if req.Description == nil {
-		fail(c, http.StatusBadRequest, "description is required")
+	t, cerr := s.newTaskRow(c, p, req)
+	if cerr != nil {
+		fail(c, cerr.status, cerr.detail)
 		return
 	}
-	desc := s.redact.String(strings.TrimSpace(*req.Description))
-	if desc == "" {
-		fail(c, http.StatusBadRequest, "description must not be empty")
-		return
-	}
-	if n := utf8.RuneCountInString(desc); n > s.Config.MaxDescription {
-		fail(c, http.StatusBadRequest, fmt.Sprintf("description is %d characters; the limit is %d (MAX_DESCRIPTION_CHARS)", n, s.Config.MaxDescription))
-		return
-	}
-	if strings.ContainsRune(desc, 0) {
-		fail(c, http.StatusBadRequest, "description must not contain NUL characters")
-		return
-	}
-	t := store.Task{
-		Status: task.StatusQueued, Description: desc, OwnerKeyHash: p.OwnerKey, OwnerUserID: p.UserID,
-		ClientIP: c.ClientIP(), RequestID: requestIDOf(c), CodexVersion: "1.0.0",
-		PendingQuestions: []task.Question{}, ProvidedAnswers: map[string]any{},
-	}
-	if req.TemplateID != nil {
-		t.TemplateID = strings.TrimSpace(*req.TemplateID)
-		if t.TemplateID != "" {
-			tmpl, ok := s.Catalog.Get(t.TemplateID)
-			if !ok {
-				fail(c, http.StatusBadRequest, "Template not found")
-				return
-			}
-			t.TemplateHash = tmpl.Hash
-		}
-	}
-	if req.CodexVersion != nil && strings.TrimSpace(*req.CodexVersion) != "" {
-		v := strings.TrimSpace(*req.CodexVersion)
-		switch {
-		case len(v) > 64:
-			fail(c, http.StatusBadRequest, "codex_version must be at most 64 characters")
-			return
-		case strings.ContainsRune(v, 0):
-			fail(c, http.StatusBadRequest, "codex_version must not contain NUL characters")
-			return
-		}
-		t.CodexVersion = v
-	}
-	t.UserID = p.UserID
-	if req.UserID != nil && strings.TrimSpace(*req.UserID) != "" {
-		if len(*req.UserID) > 128 {
-			fail(c, http.StatusBadRequest, "user_id must be at most 128 characters")
-			return
-		}
-		if strings.ContainsRune(*req.UserID, 0) {
-			fail(c, http.StatusBadRequest, "user_id must not contain NUL characters")
-			return
-		}
-		if p.Kind == "user" && strings.TrimSpace(*req.UserID) != p.UserID {
-			fail(c, http.StatusForbidden, "Forbidden")
-			return
-		}
-		t.UserID = strings.TrimSpace(*req.UserID)
-	}
-	if t.UserID == "" {
-		t.UserID = "anonymous"
-	}
-	t.ID = uuid.NewString()
-	if key := strings.TrimSpace(c.GetHeader("Idempotency-Key")); key != "" {
-		if len(key) > 200 {
-			fail(c, http.StatusBadRequest, "Idempotency-Key must be at most 200 characters")
-			return
-		}
-		t.IdempotencyKey = key
-		t.ID = uuid.NewSHA1(idNamespace, []byte(p.OwnerKey+"\x00"+p.UserID+"\x00"+key)).String()
-	}
-	created, err := s.Store.CreateTask(c.Request.Context(), t)
-	replay := false
-	if errors.Is(err, store.ErrConflict) && t.IdempotencyKey != "" {
-		// A retried create: answer with the task the first attempt made.
-		created, err = s.Store.GetTask(c.Request.Context(), t.ID)
-		if err == nil && !owns(p, created) {
-			err = store.ErrConflict
-		}
-		replay = err == nil
-		if replay && created.FailureReason == task.ReasonWorkflowStartFailed {
-			created, err = s.Store.UpdateTask(c.Request.Context(), t.ID, func(row *store.Task) error {
-				row.Status, row.FailureReason, row.Error, row.CurrentStage, row.CompletedAt = task.StatusQueued, "", "", "", nil
-				return nil
-			})
-		}
-	}
+	ctx := c.Request.Context()
+	created, replay, err := s.insertOrReplay(ctx, p, t)
 	if err != nil {
 		s.storeFailure(c, err, "create task")
 		return
 	}
 	s.scopeTask(c, created)
 	if !replay {
-		_, err = s.Store.AppendEvent(c.Request.Context(), store.Event{
-			ID: uuid.NewSHA1(idNamespace, []byte(created.ID+"/created")).String(), TaskID: created.ID, Type: task.EventTaskCreated,
-			Payload: mustJSON(gin.H{"task_id": created.ID, "request_id": requestIDOf(c), "user_id": created.UserID,
-				"codex_version": created.CodexVersion, "template_id": nilIfEmpty(created.TemplateID),
-				"template_hash": nilIfEmpty(created.TemplateHash)}),
-		})
-		if err != nil {
+		if err := s.recordCreated(ctx, created, requestIDOf(c)); err != nil {
 			s.storeFailure(c, err, "task created event")
 			return
 		}
 	}
-	if err := s.startTask(c.Request.Context(), created, 0); err != nil {
+	if err := s.startTask(ctx, created, 0); err != nil {
 		s.abandonStart(c, created, err)
 		return
 	}
@@ -188,8 +121,187 @@ func (s *Server) createTask(c *gin.Context) {
 	s.logger(c).Info("task created", "template_id", created.TemplateID, "replay", replay)
 	c.JSON(http.StatusOK, gin.H{
 		"task_id": created.ID, "status": created.Status, "message": "Task queued for processing",
-		"progress": created.Progress, "estimated_time": 60,
+		"progress": created.Progress, "estimated_time": estimatedTimeSeconds,
 	})
+}
+
+// requestError is a request the API refuses: the status and detail it answers.
+type requestError struct {
+	status int
+	detail string
+}
+
+func badRequest(detail string) *requestError {
+	return &requestError{status: http.StatusBadRequest, detail: detail}
+}
+
+// newTaskRow validates a create request and builds the row of the new task,
+// checking the fields in a fixed order so the same request always gets the
+// same refusal.
+func (s *Server) newTaskRow(c *gin.Context, p Principal, req createRequest) (store.Task, *requestError) {
+	desc, rerr := s.description(req.Description)
+	if rerr != nil {
+		return store.Task{}, rerr
+	}
+	t := store.Task{
+		Status: task.StatusQueued, Description: desc, OwnerKeyHash: p.OwnerKey, OwnerUserID: p.UserID,
+		ClientIP: c.ClientIP(), RequestID: requestIDOf(c), CodexVersion: codex.DefaultVersion,
+		PendingQuestions: []task.Question{}, ProvidedAnswers: map[string]any{},
+	}
+	if t.TemplateID, t.TemplateHash, rerr = s.template(req.TemplateID); rerr != nil {
+		return store.Task{}, rerr
+	}
+	if v, rerr := codexVersion(req.CodexVersion); rerr != nil {
+		return store.Task{}, rerr
+	} else if v != "" {
+		t.CodexVersion = v
+	}
+	if t.UserID, rerr = taskUserID(p, req.UserID); rerr != nil {
+		return store.Task{}, rerr
+	}
+	if t.ID, t.IdempotencyKey, rerr = taskID(p, c.GetHeader("Idempotency-Key")); rerr != nil {
+		return store.Task{}, rerr
+	}
+	return t, nil
+}
+
+// description is the task description with surrounding space trimmed and
+// configured secrets redacted: required, not blank, at most
+// MAX_DESCRIPTION_CHARS characters and free of NUL.
+func (s *Server) description(raw *string) (string, *requestError) {
+	if raw == nil {
+		return "", badRequest("description is required")
+	}
+	desc := s.redact.String(strings.TrimSpace(*raw))
+	if desc == "" {
+		return "", badRequest("description must not be empty")
+	}
+	if n := utf8.RuneCountInString(desc); n > s.Config.MaxDescription {
+		return "", badRequest(fmt.Sprintf("description is %d characters; the limit is %d (MAX_DESCRIPTION_CHARS)", n, s.Config.MaxDescription))
+	}
+	if strings.ContainsRune(desc, 0) {
+		return "", badRequest("description must not contain NUL characters")
+	}
+	return desc, nil
+}
+
+// template resolves template_id (trimmed; empty means none) to the id and
+// content hash of a catalog template.
+func (s *Server) template(raw *string) (id, hash string, rerr *requestError) {
+	if raw == nil {
+		return "", "", nil
+	}
+	id = strings.TrimSpace(*raw)
+	if id == "" {
+		return "", "", nil
+	}
+	tmpl, ok := s.Catalog.Get(id)
+	if !ok {
+		return "", "", badRequest("Template not found")
+	}
+	return id, tmpl.Hash, nil
+}
+
+// codexVersion is the requested codex_version, trimmed; "" when the request
+// names none.
+func codexVersion(raw *string) (string, *requestError) {
+	if raw == nil {
+		return "", nil
+	}
+	v := strings.TrimSpace(*raw)
+	switch {
+	case v == "":
+		return "", nil
+	case len(v) > maxCodexVersionLen:
+		return "", badRequest(fmt.Sprintf("codex_version must be at most %d characters", maxCodexVersionLen))
+	case strings.ContainsRune(v, 0):
+		return "", badRequest("codex_version must not contain NUL characters")
+	}
+	return v, nil
+}
+
+// taskUserID is the user_id the task records: the request's (trimmed), which
+// a signed-in user may only set to their own id, else the caller's user id,
+// else anonymousUserID.
+func taskUserID(p Principal, raw *string) (string, *requestError) {
+	userID := p.UserID
+	if raw != nil && strings.TrimSpace(*raw) != "" {
+		if len(*raw) > maxUserIDLen {
+			return "", badRequest(fmt.Sprintf("user_id must be at most %d characters", maxUserIDLen))
+		}
+		if strings.ContainsRune(*raw, 0) {
+			return "", badRequest("user_id must not contain NUL characters")
+		}
+		if p.IsUser() && strings.TrimSpace(*raw) != p.UserID {
+			return "", &requestError{status: http.StatusForbidden, detail: "Forbidden"}
+		}
+		userID = strings.TrimSpace(*raw)
+	}
+	if userID == "" {
+		userID = anonymousUserID
+	}
+	return userID, nil
+}
+
+// taskID is a new task's id: random, or, with an Idempotency-Key header,
+// derived from the caller and the key, so that a retried create of the same
+// caller names the same task (and another caller's key never collides).
+func taskID(p Principal, header string) (id, key string, rerr *requestError) {
+	key = strings.TrimSpace(header)
+	if key == "" {
+		return uuid.NewString(), "", nil
+	}
+	if len(key) > maxIdempotencyKeyLen {
+		return "", "", badRequest(fmt.Sprintf("Idempotency-Key must be at most %d characters", maxIdempotencyKeyLen))
+	}
+	return uuid.NewSHA1(idNamespace, []byte(p.OwnerKey+"\x00"+p.UserID+"\x00"+key)).String(), key, nil
+}
+
+// insertOrReplay stores the new task row. A retried create (same
+// Idempotency-Key, so the same id) gets the row its first attempt stored
+// instead, with replay set; if that attempt could not start the workflow,
+// the row is queued again so this attempt starts it. Another owner's row
+// under the id is a conflict.
+func (s *Server) insertOrReplay(ctx context.Context, p Principal, t store.Task) (store.Task, bool, error) {
+	created, err := s.Store.CreateTask(ctx, t)
+	if !errors.Is(err, store.ErrConflict) || t.IdempotencyKey == "" {
+		return created, false, err
+	}
+	prior, err := s.Store.GetTask(ctx, t.ID)
+	if err == nil && !owns(p, prior) {
+		err = store.ErrConflict
+	}
+	if err != nil {
+		return store.Task{}, false, err
+	}
+	if prior.FailureReason == task.ReasonWorkflowStartFailed {
+		prior, err = s.requeueUnstarted(ctx, t.ID)
+	}
+	return prior, true, err
+}
+
+// requeueUnstarted puts a task whose workflow could not be started (see
+// abandonStart) back to queued, so that starting it again is a fresh start.
+func (s *Server) requeueUnstarted(ctx context.Context, id string) (store.Task, error) {
+	return s.Store.UpdateTask(ctx, id, func(row *store.Task) error {
+		row.Status, row.FailureReason, row.Error, row.CurrentStage, row.CompletedAt = task.StatusQueued, "", "", "", nil
+		return nil
+	})
+}
+
+// recordCreated appends the task's TaskCreated event, under an id derived
+// from the task id so the event is written once.
+func (s *Server) recordCreated(ctx context.Context, t store.Task, requestID string) error {
+	_, err := s.Store.AppendEvent(ctx, store.Event{
+		ID: uuid.NewSHA1(idNamespace, []byte(t.ID+"/created")).String(), TaskID: t.ID, Type: task.EventTaskCreated,
+		Payload: mustJSON(gin.H{"task_id": t.ID, "request_id": requestID, "user_id": t.UserID,
+			"codex_version": t.CodexVersion, "template_id": nilIfEmpty(t.TemplateID),
+			"template_hash": nilIfEmpty(t.TemplateHash)}),
+	})
+	if err != nil {
+		return fmt.Errorf("appending TaskCreated: %w", err)
+	}
+	return nil
 }
 
 // startTask starts the task's workflow; generation > 0 is a retry, whose run
@@ -285,7 +397,7 @@ func owns(p Principal, t store.Task) bool {
 	if p.Admin {
 		return true
 	}
-	if p.Kind == "user" {
+	if p.IsUser() {
 		return t.OwnerUserID != "" && t.OwnerUserID == p.UserID
 	}
 	return t.OwnerUserID == "" && p.OwnerKey != "" && t.OwnerKeyHash == p.OwnerKey
@@ -326,7 +438,7 @@ func (s *Server) listTasks(c *gin.Context) {
 	}
 	p := principalOf(c)
 	f := store.TaskFilter{Limit: limit, Before: c.Query("cursor")}
-	if p.Kind == "user" {
+	if p.IsUser() {
 		f.OwnerUserID = p.UserID
 	} else {
 		f.OwnerKeyHash = p.OwnerKey
@@ -377,7 +489,7 @@ func (s *Server) listUserTasks(c *gin.Context) {
 		return
 	}
 	f := store.TaskFilter{Limit: limit, Before: c.Query("cursor")}
-	if p.Kind == "user" {
+	if p.IsUser() {
 		if userID != p.UserID {
 			fail(c, http.StatusForbidden, "Forbidden")
 			return
