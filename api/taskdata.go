@@ -44,20 +44,28 @@ func listOptions(c *gin.Context) (store.ListOptions, bool) {
 }
 
 func (s *Server) listEvents(c *gin.Context) {
+	writeLogPage(s, c, "events", s.Store.ListEvents, eventJSON)
+}
+
+// writeLogPage answers a paged read of one of the task's logs (events,
+// artifacts): the page list returns for the request's list options, each item
+// as toJSON writes it, under key.
+func writeLogPage[T any](s *Server, c *gin.Context, key string,
+	list func(context.Context, string, store.ListOptions) (store.Page[T], error), toJSON func(T) gin.H) {
 	o, ok := listOptions(c)
 	if !ok {
 		return
 	}
 	t := currentTask(c)
-	page, err := s.Store.ListEvents(c.Request.Context(), t.ID, o)
-	if s.listFailed(c, err, "list events") {
+	page, err := list(c.Request.Context(), t.ID, o)
+	if s.listFailed(c, err, "list "+key) {
 		return
 	}
 	items := make([]gin.H, 0, len(page.Items))
-	for _, e := range page.Items {
-		items = append(items, gin.H{"id": e.ID, "type": e.Type, "payload": e.Payload, "created_at": task.FormatTime(e.CreatedAt)})
+	for _, it := range page.Items {
+		items = append(items, toJSON(it))
 	}
-	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "total": page.Total, "count": len(items), "events": items,
+	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "total": page.Total, "count": len(items), key: items,
 		"next_cursor": nilIfEmpty(page.Next)})
 }
 
@@ -73,27 +81,17 @@ func (s *Server) listFailed(c *gin.Context, err error, what string) bool {
 	return false
 }
 
+func eventJSON(e store.Event) gin.H {
+	return gin.H{"id": e.ID, "type": e.Type, "payload": e.Payload, "created_at": task.FormatTime(e.CreatedAt)}
+}
+
 func artifactJSON(a store.Artifact) gin.H {
 	return gin.H{"id": a.ID, "type": a.Type, "produced_by": a.ProducedBy, "payload": a.Payload,
 		"created_at": task.FormatTime(a.CreatedAt)}
 }
 
 func (s *Server) listArtifacts(c *gin.Context) {
-	o, ok := listOptions(c)
-	if !ok {
-		return
-	}
-	t := currentTask(c)
-	page, err := s.Store.ListArtifacts(c.Request.Context(), t.ID, o)
-	if s.listFailed(c, err, "list artifacts") {
-		return
-	}
-	items := make([]gin.H, 0, len(page.Items))
-	for _, a := range page.Items {
-		items = append(items, artifactJSON(a))
-	}
-	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "total": page.Total, "count": len(items), "artifacts": items,
-		"next_cursor": nilIfEmpty(page.Next)})
+	writeLogPage(s, c, "artifacts", s.Store.ListArtifacts, artifactJSON)
 }
 
 func (s *Server) getArtifact(c *gin.Context) {
