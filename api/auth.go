@@ -35,7 +35,8 @@ type Principal struct {
 // created under its user id; an API key owns the tasks created with it.
 func (p Principal) IsUser() bool { return p.Kind == KindUser }
 
-// AuthError is an authentication failure with the reference's status and text.
+// AuthError is an authentication failure with the status and text clients
+// of the earlier system expect.
 type AuthError struct {
 	Status int
 	Detail string

@@ -19,7 +19,7 @@ import (
 // back off instead of hammering a struggling service.
 const retryAfterUnavailable = "5"
 
-// fail writes the reference's error body {"detail": ...}.
+// fail writes the error body every client reads: {"detail": ...}.
 func fail(c *gin.Context, status int, detail any) {
 	if status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
 		c.Header("Retry-After", retryAfterUnavailable)

@@ -475,8 +475,9 @@ func (s *Server) writeTaskPage(c *gin.Context, f store.TaskFilter, extra gin.H) 
 	c.JSON(http.StatusOK, body)
 }
 
-// listUserTasks keeps the reference's route: a JWT user may list only their
-// own id; an API key lists its tasks created with that user_id.
+// listUserTasks serves GET /api/users/{user_id}/tasks, a route clients of the
+// earlier system use: a signed-in user may list only their own id; an API key
+// lists its tasks created with that user_id.
 func (s *Server) listUserTasks(c *gin.Context) {
 	limit, ok := parseLimit(c, 10, 100)
 	if !ok {

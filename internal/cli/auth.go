@@ -25,7 +25,7 @@ type tokenResponse struct {
 // refreshMargin renews access tokens this long before they expire.
 const refreshMargin = 30 * time.Second
 
-// defaultCookieName is the reference's AUTH_REFRESH_COOKIE_NAME default.
+// defaultCookieName is the server's default AUTH_REFRESH_COOKIE_NAME.
 const defaultCookieName = "refresh_token"
 
 // session authenticates with a stored login: a bearer access token,
