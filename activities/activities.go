@@ -58,7 +58,7 @@ type Deps struct {
 	// time; a slots workflow the worker starts takes them as its capacity.
 	MaxConcurrentTasks int
 	StartedAt          time.Time
-	Logger    *slog.Logger
+	Logger             *slog.Logger
 	// Secrets are values that must never be written anywhere (API keys,
 	// JWT secrets); a last line of defence redacts them from every write.
 	Secrets []string

@@ -538,6 +538,8 @@ func (r *taskRun) finish(ctx workflow.Context, status task.Status, reason, msg s
 
 // pause stops before the next step, holding no slot, until unpaused.
 func (r *taskRun) pause(ctx workflow.Context) error {
+	// An unpaused task shows again the stage it was in, which it resumes.
+	resumes := r.state.Stage
 	if err := r.update(ctx, task.Update{Status: task.StatusPaused, Stage: ptr(task.StagePaused),
 		Events: []task.EventSpec{{Type: task.EventTaskPaused, Payload: map[string]any{"at_step": r.cp.Stage}}}}); err != nil {
 		return err
@@ -546,7 +548,7 @@ func (r *taskRun) pause(ctx workflow.Context) error {
 	if err := workflow.Await(ctx, func() bool { return !r.pauseRequested }); err != nil {
 		return err
 	}
-	return r.update(ctx, task.Update{Status: task.StatusQueued, Stage: ptr(task.StageResume),
+	return r.update(ctx, task.Update{Status: task.StatusQueued, Stage: ptr(resumes),
 		Events: []task.EventSpec{{Type: task.EventTaskUnpaused, Payload: map[string]any{"at_step": r.cp.Stage}}}})
 }
 

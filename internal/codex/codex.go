@@ -130,17 +130,6 @@ func Parse(data []byte) (*Codex, error) {
 	return c, nil
 }
 
-// Timeout returns the stage's timeout, or def when the codex sets none.
-func (c *Codex) Timeout(stage string, def time.Duration) time.Duration {
-	if d, ok := c.Timeouts[stage]; ok && d > 0 {
-		return d
-	}
-	return def
-}
-
-// HasStage reports whether the codex runs a stage.
-func (c *Codex) HasStage(stage string) bool { return slices.Contains(c.Stages, stage) }
-
 // Summary is the payload of the codex_loaded event.
 func (c *Codex) Summary() map[string]any {
 	return map[string]any{

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ai-platform/internal/task"
 )
 
 func TestDefaultCodexIsValid(t *testing.T) {
@@ -19,11 +21,11 @@ func TestDefaultCodexIsValid(t *testing.T) {
 	if len(c.Hash) != 64 || c.Version == "" || len(c.Checklist) == 0 || len(c.CoderConstraints) == 0 {
 		t.Fatalf("missing fields: %+v", c)
 	}
-	if got := c.Timeout("review", time.Minute); got != 300*time.Second {
+	if got := c.Timeouts[task.StageReview]; got != 300*time.Second {
 		t.Fatalf("review timeout = %v", got)
 	}
-	if got := c.Timeout("unknown", time.Minute); got != time.Minute {
-		t.Fatalf("default timeout = %v", got)
+	if got, ok := c.Timeouts["unknown"]; ok {
+		t.Fatalf("a timeout for a stage the codex does not know: %v", got)
 	}
 }
 

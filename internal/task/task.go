@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// DefaultTaskQueue is the Temporal task queue used when TEMPORAL_TASK_QUEUE is unset.
-const DefaultTaskQueue = "ai-platform"
-
 // WorkflowName is the registered name of the task pipeline workflow.
 const WorkflowName = "TaskWorkflow"
 
@@ -31,9 +28,7 @@ const (
 	SignalResume = "resume"
 	// SignalSlotGranted is sent by the slots workflow when a task may start processing.
 	SignalSlotGranted = "slot-granted"
-	// SignalCancel asks a task to stop for good (CancelSignal).
-	SignalCancel = "cancel"
-	// SignalPause asks a task to stop before its next step (PauseSignal).
+	// SignalPause asks a task to stop before its next step.
 	SignalPause = "pause"
 	// SignalUnpause lets a paused task continue.
 	SignalUnpause = "unpause"
