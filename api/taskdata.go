@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -125,6 +127,40 @@ func (s *Server) liveState(ctx context.Context, t store.Task) (task.State, bool,
 	return st, true, nil
 }
 
+// stateKeys are the state document's documented top-level keys.
+var stateKeys = []string{"status", "progress", "current_stage", "active_role", "current_task", "codex_version",
+	"timestamps", "container_state", "container_progress"}
+
+// stateShape gives a stored state document the shape GET /state documents:
+// every key of stateKeys present (null when the document lacks it), and any
+// other key (llm_usage_summary, iteration, ...) moved under timestamps.meta,
+// where clients of that shape look for them.
+func stateShape(doc map[string]any) map[string]any {
+	out := make(map[string]any, len(stateKeys))
+	meta := map[string]any{}
+	for k, v := range doc {
+		if slices.Contains(stateKeys, k) {
+			out[k] = v
+		} else {
+			meta[k] = v
+		}
+	}
+	for _, k := range stateKeys {
+		if _, ok := out[k]; !ok {
+			out[k] = nil
+		}
+	}
+	if len(meta) > 0 {
+		ts, _ := out["timestamps"].(map[string]any)
+		if ts == nil {
+			ts = map[string]any{}
+		}
+		ts["meta"] = meta
+		out["timestamps"] = ts
+	}
+	return out
+}
+
 func (s *Server) getState(c *gin.Context) {
 	t := currentTask(c)
 	doc := map[string]any{}
@@ -136,12 +172,7 @@ func (s *Server) getState(c *gin.Context) {
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &doc)
 	}
-	for _, k := range []string{"status", "progress", "current_stage", "active_role", "current_task", "codex_version",
-		"timestamps", "container_state", "container_progress"} {
-		if _, ok := doc[k]; !ok {
-			doc[k] = nil
-		}
-	}
+	doc = stateShape(doc)
 	live, ok, err := s.liveState(c.Request.Context(), t)
 	if err != nil {
 		s.logger(c).Warn("state query failed; answering from the store", "error", err)
@@ -157,7 +188,10 @@ func (s *Server) getState(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "state": doc, "updated_at": updated, "live": ok})
 }
 
-// fileCategories are the reference's (overlapping) by_type buckets.
+// fileCategories names the by_type buckets of GET /files a path falls in,
+// decided by its suffix: code (.py), config, docs, and tests (any path
+// containing "test"); a path may be in several, and "other" holds exactly the
+// paths in none of them.
 func fileCategories(p string) []string {
 	var cats []string
 	lp := strings.ToLower(p)
@@ -192,7 +226,7 @@ var languages = map[string]string{
 	".rs": "rust", ".rb": "ruby", ".php": "php", ".toml": "toml",
 }
 
-// maxFilesPage is the largest ?limit of GET /files.
+// maxFilesPage is the largest ?files_limit of GET /files.
 const maxFilesPage = 1000
 
 func languageOf(p string) string {
@@ -202,48 +236,66 @@ func languageOf(p string) string {
 	return "text"
 }
 
-// listFiles answers the reference's shape with every file (at most
-// MAX_TASK_FILES) by default. With ?limit=N it pages all_files and by_type by
-// path (cursor = the last path of the previous page, as next_cursor gives it);
-// total stays the task's file count.
+// listFiles answers {task_id, total, by_type, all_files, files, next_cursor}.
+// all_files and every by_type list are plain path strings and always name
+// every file of the task (at most MAX_TASK_FILES): browser clients and
+// scripts written for that shape send limit and order here and read the
+// lists literally, so those parameters are ignored. files carries each
+// file's metadata (path, size, sha256, mime_type, language, updated_at) in
+// path order and is the only list that pages: ?files_limit=N (1..1000)
+// returns at most N entries after ?files_cursor (the last path of the
+// previous page, as next_cursor gives it). total is always the task's file
+// count.
 func (s *Server) listFiles(c *gin.Context) {
 	t := currentTask(c)
 	limit := 0
-	if c.Query("limit") != "" {
-		var ok bool
-		if limit, ok = parseLimit(c, 0, maxFilesPage); !ok {
+	if raw := c.Query("files_limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > maxFilesPage {
+			fail(c, http.StatusBadRequest, fmt.Sprintf("files_limit must be a whole number between 1 and %d", maxFilesPage))
 			return
 		}
+		limit = n
 	}
 	files, err := s.Store.ListFiles(c.Request.Context(), t.ID)
 	if err != nil {
 		s.storeFailure(c, err, "list files")
 		return
 	}
-	total := len(files)
-	var next any
-	if limit > 0 {
-		after := c.Query("cursor")
-		start, _ := slices.BinarySearchFunc(files, after, func(f store.File, p string) int { return strings.Compare(f.Path, p) })
-		if start < len(files) && after != "" && files[start].Path == after {
-			start++
-		}
-		files = files[start:]
-		if len(files) > limit {
-			files = files[:limit]
-			next = files[limit-1].Path
-		}
-	}
 	byType := map[string][]string{"code": {}, "config": {}, "docs": {}, "tests": {}, "other": {}}
-	all := make([]gin.H, 0, len(files))
+	all := make([]string, 0, len(files))
 	for _, f := range files {
+		all = append(all, f.Path)
 		for _, cat := range fileCategories(f.Path) {
 			byType[cat] = append(byType[cat], f.Path)
 		}
-		all = append(all, gin.H{"path": f.Path, "size": f.Size, "sha256": f.SHA256, "mime_type": f.MimeType,
+	}
+	page, next := filesPage(files, c.Query("files_cursor"), limit)
+	meta := make([]gin.H, 0, len(page))
+	for _, f := range page {
+		meta = append(meta, gin.H{"path": f.Path, "size": f.Size, "sha256": f.SHA256, "mime_type": f.MimeType,
 			"language": languageOf(f.Path), "updated_at": task.FormatTime(f.UpdatedAt)})
 	}
-	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "total": total, "by_type": byType, "all_files": all, "next_cursor": next})
+	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "total": len(files), "by_type": byType, "all_files": all,
+		"files": meta, "next_cursor": next})
+}
+
+// filesPage returns the files after the path cursor (files are sorted by
+// path) and, when limit > 0 cuts the list short, the cursor of the next page
+// (nil on the last page). limit 0 means no limit.
+func filesPage(files []store.File, cursor string, limit int) ([]store.File, any) {
+	start := 0
+	if cursor != "" {
+		start, _ = slices.BinarySearchFunc(files, cursor, func(f store.File, p string) int { return strings.Compare(f.Path, p) })
+		if start < len(files) && files[start].Path == cursor {
+			start++
+		}
+	}
+	files = files[start:]
+	if limit == 0 || len(files) <= limit {
+		return files, nil
+	}
+	return files[:limit], files[limit-1].Path
 }
 
 // getFile returns one file by its exact path (no fuzzy matching). Text comes

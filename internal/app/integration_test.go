@@ -58,7 +58,8 @@ func TestTaskEndToEnd(t *testing.T) {
 	var files struct {
 		Total    int                 `json:"total"`
 		ByType   map[string][]string `json:"by_type"`
-		AllFiles []map[string]any    `json:"all_files"`
+		AllFiles []string            `json:"all_files"`
+		Files    []map[string]any    `json:"files"`
 	}
 	if code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/files", nil, &files); code != 200 || files.Total != task.FilesCount {
 		t.Fatalf("files: %d %s", code, raw)

@@ -290,19 +290,17 @@ func TestRerunReviewAndGitExport(t *testing.T) {
 		t.Fatalf("apply.sh: %v\n%s", err, out)
 	}
 	var files struct {
-		AllFiles []struct {
-			Path string `json:"path"`
-		} `json:"all_files"`
+		AllFiles []string `json:"all_files"`
 	}
 	p.Do(t, http.MethodGet, "/api/tasks/"+id+"/files", nil, &files)
-	for _, f := range files.AllFiles {
+	for _, path := range files.AllFiles {
 		var file struct {
 			Content string `json:"content"`
 		}
-		p.Do(t, http.MethodGet, "/api/tasks/"+id+"/files/"+f.Path, nil, &file)
-		got, err := os.ReadFile(filepath.Join(repo, filepath.FromSlash(f.Path)))
+		p.Do(t, http.MethodGet, "/api/tasks/"+id+"/files/"+path, nil, &file)
+		got, err := os.ReadFile(filepath.Join(repo, filepath.FromSlash(path)))
 		if err != nil || string(got) != file.Content {
-			t.Errorf("%s differs after applying the patch (%v)", f.Path, err)
+			t.Errorf("%s differs after applying the patch (%v)", path, err)
 		}
 	}
 }

@@ -67,12 +67,12 @@ func TestStorageLimitEndToEnd(t *testing.T) {
 	// back with the size and SHA-256 it was listed with, and nothing of the
 	// refused write went in (the total is within the limit and matches the row).
 	var files struct {
-		Total    int `json:"total"`
-		AllFiles []struct {
+		Total int `json:"total"`
+		Files []struct {
 			Path   string `json:"path"`
 			Size   int64  `json:"size"`
 			SHA256 string `json:"sha256"`
-		} `json:"all_files"`
+		} `json:"files"`
 	}
 	if code, raw := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/files", nil, &files); code != http.StatusOK {
 		t.Fatalf("files: %d %s", code, raw)
@@ -81,7 +81,7 @@ func TestStorageLimitEndToEnd(t *testing.T) {
 		t.Fatalf("%d files listed, task says %d", files.Total, tk.FilesCount)
 	}
 	var total int64
-	for _, f := range files.AllFiles {
+	for _, f := range files.Files {
 		code, body := p.Do(t, http.MethodGet, "/api/tasks/"+id+"/files/"+f.Path+"?raw=1", nil, nil)
 		if code != http.StatusOK {
 			t.Errorf("%s: %d", f.Path, code)
@@ -101,7 +101,7 @@ func TestStorageLimitEndToEnd(t *testing.T) {
 		t.Errorf("files hold %d bytes, the task row says %d, the limit is %d", total, stored.FilesBytes, limit)
 	}
 	// The stored files are the ones the worker's workspace would be rebuilt from.
-	for _, f := range files.AllFiles {
+	for _, f := range files.Files {
 		got, err := p.App.Store.GetFile(t.Context(), id, f.Path)
 		if err != nil {
 			t.Errorf("store %s: %v", f.Path, err)

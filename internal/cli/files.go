@@ -29,7 +29,7 @@ func (a *app) files(ctx context.Context, args []string) error {
 			Size      int64  `json:"size"`
 			Language  string `json:"language"`
 			UpdatedAt string `json:"updated_at"`
-		} `json:"all_files"`
+		} `json:"files"`
 	}
 	raw, err := c.getJSON(ctx, taskPath(pos[0], "/files"), nil, &out)
 	if err != nil {

@@ -114,7 +114,12 @@ test('open a file with highlighting and the diff', T, async () => {
   const { page, seen } = await freshPage();
   await signIn(page);
   await page.goto(`${BASE}/app/tasks/${completedId}`);
-  await page.locator('.tree button.file[data-path="cli.py"]').click();
+  const entry = page.locator('.tree button.file[data-path="cli.py"]');
+  // The tree's sizes come from the files list's metadata, the category
+  // chips from by_type's path lists.
+  assert.match(await entry.locator('.fsize').textContent(), /^[1-9][\d.]* (B|KB)$/);
+  assert.match(await page.locator('.chips .chip', { hasText: 'Code' }).textContent(), /^Code \([1-9]\d*\)$/);
+  await entry.click();
   const code = page.locator('pre.code');
   await code.waitFor();
   assert.match(await page.locator('.viewer-head h3').textContent(), /^cli\.py$/);

@@ -1,10 +1,11 @@
-// Unit tests of the UI's pure modules (highlighter, diff parser), run by the
+// Unit tests of the UI's pure modules (highlighter, diff parser, file list), run by the
 // same node test runner as the browser tests.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tokens, toLines, languageFor } from '../../web/static/assets/js/highlight.js';
 import { parseDiff } from '../../web/static/assets/js/diff.js';
+import { visibleFiles, buildTree } from '../../web/static/assets/js/views/files.js';
 
 const classes = (toks, cls) => toks.filter(([c]) => c === cls).map(([, t]) => t);
 
@@ -80,4 +81,28 @@ test('diff parser: files, change kinds, line numbers, no-newline marker', () => 
   assert.equal(b.change, 'added');
   assert.equal(b.hunks[0].lines[0].text, '# <img src=x>');
   assert.deepEqual(parseDiff(''), []);
+});
+
+test('file list: metadata from files, categories from by_type path lists', () => {
+  // GET /files: all_files and by_type are path strings, files the metadata.
+  const data = {
+    total: 3,
+    all_files: ['cli.py', 'README.md', 'tests/test_cli.py'],
+    by_type: { code: ['cli.py', 'tests/test_cli.py'], config: [], docs: ['README.md'], tests: ['tests/test_cli.py'], other: [] },
+    files: [
+      { path: 'README.md', size: 10, language: 'markdown' },
+      { path: 'cli.py', size: 20, language: 'python' },
+      { path: 'tests/test_cli.py', size: 30, language: 'python' },
+    ],
+  };
+  const paths = (cat) => visibleFiles(data, cat).map((f) => f.path);
+  assert.deepEqual(paths('all'), ['README.md', 'cli.py', 'tests/test_cli.py']);
+  assert.deepEqual(paths('code'), ['cli.py', 'tests/test_cli.py']);
+  assert.deepEqual(paths('tests'), ['tests/test_cli.py']);
+  assert.deepEqual(paths('config'), []);
+  assert.deepEqual(paths('unknown'), []);
+  assert.equal(visibleFiles(data, 'docs')[0].size, 10, 'entries keep their metadata');
+  const tree = buildTree(visibleFiles(data, 'all'));
+  assert.deepEqual(tree.files.map((f) => f.name), ['README.md', 'cli.py']);
+  assert.deepEqual(tree.dirs.get('tests').files.map((f) => [f.name, f.size]), [['test_cli.py', 30]]);
 });

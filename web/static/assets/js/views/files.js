@@ -32,6 +32,18 @@ export function buildTree(files) {
   return root;
 }
 
+/**
+ * visibleFiles picks the entries of a GET /files answer to list under a
+ * category: `files` holds each file's metadata, `by_type` the paths of each
+ * category ('all' shows every file).
+ */
+export function visibleFiles(data, category) {
+  const files = data.files || [];
+  if (category === 'all') return files;
+  const allowed = new Set(data.by_type[category] || []);
+  return files.filter((f) => allowed.has(f.path));
+}
+
 /** filesTab lists the files and shows one. */
 export function filesTab(app, id) {
   const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'File category' });
@@ -58,7 +70,7 @@ export function filesTab(app, id) {
   }
 
   function render() {
-    const counts = { all: data.all_files.length };
+    const counts = { all: data.files.length };
     for (const [k] of CATEGORIES.slice(1)) counts[k] = (data.by_type[k] || []).length;
     replace(
       chips,
@@ -72,8 +84,7 @@ export function filesTab(app, id) {
         return b;
       }),
     );
-    const allowed = category === 'all' ? null : new Set(data.by_type[category] || []);
-    const files = data.all_files.filter((f) => !allowed || allowed.has(f.path));
+    const files = visibleFiles(data, category);
     replace(tree, files.length ? renderNode(buildTree(files), '') : empty('No files yet.'));
   }
 
@@ -124,7 +135,7 @@ export function filesTab(app, id) {
         data = await app.api.get(taskPath(id, 'files'));
         render();
         if (selected) {
-          const cur = data.all_files.find((f) => f.path === selected);
+          const cur = data.files.find((f) => f.path === selected);
           if (cur && cur.sha256 !== shownSha) open(selected);
         }
       } catch (err) {
