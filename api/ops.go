@@ -28,9 +28,11 @@ func (s *Server) root(c *gin.Context) {
 	})
 }
 
-// health is liveness: cheap, touches nothing external.
+// health is liveness: cheap, and never waits on the database once the
+// processing-task count has been read once (see liveCounts).
 func (s *Server) health(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "healthy", "timestamp": float64(s.Now().UnixMilli()) / 1000, "version": Version})
+	c.JSON(http.StatusOK, gin.H{"status": "healthy", "timestamp": float64(s.Now().UnixMilli()) / 1000, "version": Version,
+		"active_tasks": s.activeTasks(), "active_connections": s.counts.sockets.Load()})
 }
 
 // ready checks that the store and Temporal answer.
@@ -137,6 +139,11 @@ func (s *Server) opsStatus(c *gin.Context) {
 		s.storeFailure(c, err, "failure reasons")
 		return
 	}
+	avg, err := s.averageDuration(ctx)
+	if err != nil {
+		s.storeFailure(c, err, "average duration")
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{
 		"generated_at": task.FormatTime(s.Now()), "active_tasks": counts[task.StatusProcessing],
 		"success_rate": successRate, "fail_rate": failRate, "success_count": success, "fail_count": failed,
@@ -146,7 +153,39 @@ func (s *Server) opsStatus(c *gin.Context) {
 		"active_task_ids":       ids,
 		"usage_totals_last_24h": gin.H{"tokens_in": tin, "tokens_out": tout, "command_runs": cmds, "total_tokens": tin + tout},
 		"top_keys_last_24h":     top, "top_failure_reasons": reasons,
+		"average_duration_seconds": avg,
+		// The LLM totals cover the same 24 hours; per-stage figures are in
+		// each task's state document.
+		"llm_usage_totals": gin.H{"total_tokens_in": tin, "total_tokens_out": tout, "total_tokens": tin + tout},
 	})
+}
+
+// durationSample is how many of the latest tasks of each terminal status
+// /ops/status averages over.
+const durationSample = 500
+
+// averageDuration is the mean time from creation to end, in seconds, of the
+// latest durationSample completed, failed and cancelled tasks each; nil when
+// no task has ended.
+func (s *Server) averageDuration(ctx context.Context) (any, error) {
+	var sum time.Duration
+	n := 0
+	for _, st := range []task.Status{task.StatusCompleted, task.StatusFailed, task.StatusCancelled} {
+		page, err := s.Store.ListTasks(ctx, store.TaskFilter{Status: st, Limit: durationSample})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range page.Items {
+			if t.CompletedAt != nil {
+				sum += t.CompletedAt.Sub(t.CreatedAt)
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return sum.Seconds() / float64(n), nil
 }
 
 func (s *Server) topFailureReasons(ctx context.Context) ([]gin.H, error) {

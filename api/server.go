@@ -66,6 +66,7 @@ type Server struct {
 	Deps
 	engine *gin.Engine
 	redact *redact.Redactor
+	counts liveCounts
 }
 
 // New builds the router.

@@ -67,6 +67,8 @@ func (s *Server) websocket(c *gin.Context) {
 		conn.Close(websocket.StatusInternalError, "store unavailable")
 		return
 	}
+	s.counts.sockets.Add(1)
+	defer s.counts.sockets.Add(-1)
 	pings := make(chan struct{}, 4)
 	go func() {
 		defer cancel()
@@ -129,13 +131,29 @@ func (s *Server) wsAuthenticate(ctx context.Context, r *http.Request, conn *webs
 	if q.Get("api_key") != "" || q.Get("access_token") != "" {
 		return s.Auth.Credentials(r, q.Get("api_key"), q.Get("access_token"))
 	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, msg, err := conn.Read(rctx)
-	var m wsAuthMessage
-	if err != nil || json.Unmarshal(msg, &m) != nil || m.Type != "auth" {
-		// No credentials at all: the mode's own "required" answer.
-		return s.Auth.Credentials(r, "", "")
+	// Wait up to 5 s for a first message. The read is not given a deadline
+	// of its own: a read whose context ends closes the connection at once,
+	// and a client that sends nothing must still receive the 4401 close
+	// frame that says which credential is required.
+	type firstMessage struct {
+		msg []byte
+		err error
 	}
-	return s.Auth.Credentials(r, m.APIKey, m.AccessToken)
+	first := make(chan firstMessage, 1)
+	go func() {
+		_, msg, err := conn.Read(ctx)
+		first <- firstMessage{msg, err}
+	}()
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	var m wsAuthMessage
+	select {
+	case got := <-first:
+		if got.err == nil && json.Unmarshal(got.msg, &m) == nil && m.Type == "auth" {
+			return s.Auth.Credentials(r, m.APIKey, m.AccessToken)
+		}
+	case <-timer.C:
+	}
+	// No credentials at all: the mode's own "required" answer.
+	return s.Auth.Credentials(r, "", "")
 }
