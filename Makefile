@@ -6,11 +6,13 @@ TEMPORAL_CLI_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 # workflowcheck flags non-deterministic calls (time.Now, map ranges, goroutines...) in workflows/.
 WORKFLOWCHECK_VERSION := v0.6.0
+# deadcode lists functions no program or test of the module can reach (golang.org/x/tools).
+DEADCODE_VERSION := v0.52.0
 # Integration tests run against real PostgreSQL when reachable (required when CI=true).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: run build test test-unit test-integration test-durability lint openapi-lint temporal staticcheck workflowcheck bench bench-micro e2e screenshots clean compose-check image-binary
+.PHONY: run build test test-unit test-integration test-durability lint openapi-lint temporal staticcheck workflowcheck deadcode bench bench-micro e2e screenshots clean compose-check image-binary
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
 run: build temporal
@@ -39,13 +41,18 @@ test-durability: build temporal
 test-unit:
 	$(GO) test -race -count=1 -short ./...
 
-## lint: gofmt, go vet, staticcheck, workflowcheck (determinism of workflows/), the OpenAPI document
-lint: staticcheck workflowcheck openapi-lint
+## lint: gofmt, go vet, staticcheck, workflowcheck (determinism of workflows/), deadcode, the OpenAPI document
+lint: staticcheck workflowcheck deadcode openapi-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	./bin/staticcheck ./...
 	./bin/staticcheck -tags durability,bench ./internal/app/durability/
 	./bin/workflowcheck ./workflows/...
+	@# -test: a helper only tests call counts as used. -tags durability,bench: the worker-kill
+	@# and benchmark tests are checked too, and what only they call counts as used.
+	@# deadcode exits 0 when it finds something, so any line it prints fails the target.
+	@out=$$(./bin/deadcode -test -tags durability,bench ./...) || exit 1; \
+	if [ -n "$$out" ]; then echo "unreachable functions (deadcode): remove them"; echo "$$out"; exit 1; fi
 
 ## openapi-lint: `redocly lint` (recommended rules; exceptions with reasons in redocly.yaml) on
 ## docs/openapi.yaml, with the CLI pinned in tools/openapi. Fails on warnings too.
@@ -77,6 +84,10 @@ compose-check: image-binary
 ## screenshots: run the browser tests and save the main screens to docs/screenshots/
 screenshots: build temporal
 	E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowserEndToEnd ./web/
+
+deadcode: bin/deadcode
+bin/deadcode:
+	GOBIN=$(BIN) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
 workflowcheck: bin/workflowcheck
 bin/workflowcheck:
