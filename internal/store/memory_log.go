@@ -119,38 +119,35 @@ func pageBySeq[T any](items []T, seqOf func(T) int64, typeOf func(T) string, o L
 
 // ListEvents implements Store.
 func (m *Memory) ListEvents(_ context.Context, taskID string, o ListOptions) (Page[Event], error) {
-	if err := checkSeqCursor(o.After); err != nil {
-		return Page[Event]{}, err
-	}
-	m.mu.RLock()
-	mt, ok := m.tasks[taskID]
-	var evs []Event
-	if ok {
-		evs = slices.Clone(mt.Events)
-	}
-	m.mu.RUnlock()
-	if !ok {
-		return Page[Event]{}, ErrNotFound
-	}
-	return pageBySeq(evs, func(e Event) int64 { return e.Seq }, func(e Event) string { return e.Type }, o)
+	return listEntries(m, taskID, o, func(mt *memTask) []Event { return mt.Events },
+		func(e Event) int64 { return e.Seq }, func(e Event) string { return e.Type })
 }
 
 // ListArtifacts implements Store.
 func (m *Memory) ListArtifacts(_ context.Context, taskID string, o ListOptions) (Page[Artifact], error) {
+	return listEntries(m, taskID, o, func(mt *memTask) []Artifact { return mt.Artifacts },
+		func(a Artifact) int64 { return a.Seq }, func(a Artifact) string { return a.Type })
+}
+
+// listEntries pages one task's events or artifacts: a bad cursor is
+// rejected before anything is looked up, and the page is cut from a copy
+// of the entries taken under the read lock.
+func listEntries[T any](m *Memory, taskID string, o ListOptions, entries func(*memTask) []T,
+	seqOf func(T) int64, typeOf func(T) string) (Page[T], error) {
 	if err := checkSeqCursor(o.After); err != nil {
-		return Page[Artifact]{}, err
+		return Page[T]{}, err
 	}
 	m.mu.RLock()
 	mt, ok := m.tasks[taskID]
-	var arts []Artifact
+	var items []T
 	if ok {
-		arts = slices.Clone(mt.Artifacts)
+		items = slices.Clone(entries(mt))
 	}
 	m.mu.RUnlock()
 	if !ok {
-		return Page[Artifact]{}, ErrNotFound
+		return Page[T]{}, ErrNotFound
 	}
-	return pageBySeq(arts, func(a Artifact) int64 { return a.Seq }, func(a Artifact) string { return a.Type }, o)
+	return pageBySeq(items, seqOf, typeOf, o)
 }
 
 // GetArtifact implements Store.
