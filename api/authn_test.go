@@ -155,7 +155,8 @@ func TestOpsStatusNeedsAnAdmin(t *testing.T) {
 	}
 }
 
-// TestUserTaskListRules keeps the reference's GET /api/users/{id}/tasks.
+// TestUserTaskListRules pins GET /api/users/{id}/tasks as clients of the
+// earlier system use it.
 func TestUserTaskListRules(t *testing.T) {
 	f := newAuthFixture(t, map[string]string{"AUTH_MODE": "hybrid"})
 	f.expectStart()

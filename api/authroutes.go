@@ -19,7 +19,7 @@ type credentialsRequest struct {
 }
 
 // authRoutes registers /auth/*. They answer in every mode so clients get
-// the reference's "Auth mode disabled" in apikey mode. Register and login
+// the "Auth mode disabled" clients of the earlier system expect in apikey mode. Register and login
 // are limited per client address before the body is read, so a flood is
 // turned away before any password work.
 func (s *Server) authRoutes(e *gin.Engine) {
@@ -132,7 +132,8 @@ func clientOf(c *gin.Context) auth.Client {
 	return auth.Client{UserAgent: c.GetHeader("User-Agent"), IP: c.ClientIP()}
 }
 
-// sessionErrors maps account errors to the reference's statuses and texts.
+// sessionErrors maps account errors to the statuses and texts clients of the
+// earlier system expect.
 var sessionErrors = []struct {
 	err    error
 	status int

@@ -11,7 +11,7 @@ import (
 	"ai-platform/internal/ratelimit"
 )
 
-// Rate-limit scopes, as in the reference.
+// Rate-limit scopes, named as the earlier system named them.
 const (
 	ScopeCreate      = "create_task"
 	ScopeRerunReview = "rerun_review"

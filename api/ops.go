@@ -15,7 +15,8 @@ import (
 	"ai-platform/internal/task"
 )
 
-// root serves the web UI to browsers and the reference's JSON to programs.
+// root serves the web UI to browsers and to programs the JSON clients of the
+// earlier system read.
 func (s *Server) root(c *gin.Context) {
 	if s.Web != nil && strings.Contains(c.GetHeader("Accept"), "text/html") {
 		s.Web.ServeHTTP(c.Writer, c.Request)

@@ -16,7 +16,7 @@ import (
 	"ai-platform/internal/store"
 )
 
-// Close codes, as in the reference.
+// Close codes, the ones clients of the earlier system handle.
 const (
 	wsUnauthorized websocket.StatusCode = 4401
 	wsNotFound     websocket.StatusCode = 4404
@@ -41,8 +41,8 @@ func (s *Server) originPatterns() []string {
 }
 
 // websocket streams the task record: once on connect and again on every
-// change. Credentials come from headers, the reference's query parameters,
-// or a first {"type":"auth"} message. "ping" is answered with "pong".
+// change. Credentials come from headers, the query parameters clients of the
+// earlier system send, or a first {"type":"auth"} message. "ping" is answered with "pong".
 func (s *Server) websocket(c *gin.Context) {
 	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{OriginPatterns: s.originPatterns()})
 	if err != nil {
