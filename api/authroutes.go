@@ -18,10 +18,10 @@ type credentialsRequest struct {
 	Password *string `json:"password"`
 }
 
-// authRoutes registers /auth/*. They answer in every mode so clients get
-// the "Auth mode disabled" clients of the earlier system expect in apikey mode. Register and login
-// are limited per client address before the body is read, so a flood is
-// turned away before any password work.
+// authRoutes registers /auth/*. They answer in every mode, so that in apikey
+// mode clients of the earlier system get the "Auth mode disabled" they
+// expect. Register and login are limited per client address before the body
+// is read, so a flood is turned away before any password work.
 func (s *Server) authRoutes(e *gin.Engine) {
 	g := e.Group("/auth", s.noStore())
 	g.POST("/register", s.accountsOn(http.StatusForbidden), s.rateLimitByAddress(ScopeRegister, "registrations"), s.register)

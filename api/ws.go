@@ -42,7 +42,8 @@ func (s *Server) originPatterns() []string {
 
 // websocket streams the task record: once on connect and again on every
 // change. Credentials come from headers, the query parameters clients of the
-// earlier system send, or a first {"type":"auth"} message. "ping" is answered with "pong".
+// earlier system send, or a first {"type":"auth"} message. "ping" is
+// answered with "pong".
 func (s *Server) websocket(c *gin.Context) {
 	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{OriginPatterns: s.originPatterns()})
 	if err != nil {
