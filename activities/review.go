@@ -26,8 +26,8 @@ type Check struct {
 	RunID           string  `json:"run_id,omitempty"`
 }
 
-// Report is the review_report artifact: the reference's shape plus checks,
-// skipped reasons, sandbox and the model's critique.
+// Report is the review_report artifact: the shape clients of the earlier
+// system read, plus checks, skipped reasons, sandbox and the model's critique.
 type Report struct {
 	Kind           string           `json:"kind"`
 	Iteration      int              `json:"iteration"`

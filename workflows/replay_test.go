@@ -35,7 +35,9 @@ func recordedHistories(t *testing.T) []string {
 	for _, f := range files {
 		names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
 	}
-	// The scenarios the issue asks for must stay covered.
+	// These scenarios must keep a recorded history: together they take the
+	// workflow through completion, pause, clarification, LLM failure,
+	// cancellation, continue-as-new, the review rerun and the slots workflow.
 	for _, want := range []string{"completed", "paused_unpaused", "clarified_resumed", "failed_llm_error",
 		"cancelled_while_waiting", "continued_as_new_run01", "continued_as_new_run02", "review_rerun", "slots"} {
 		if !slices.Contains(names, want) {

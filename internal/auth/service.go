@@ -18,7 +18,8 @@ import (
 	"ai-platform/internal/store"
 )
 
-// Errors the HTTP layer maps to the reference's statuses and messages.
+// Errors the HTTP layer maps to the statuses and messages clients of the
+// earlier system expect.
 var (
 	ErrRegistrationDisabled = errors.New("registration is disabled")
 	ErrEmailTaken           = errors.New("email already registered")

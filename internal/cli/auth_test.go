@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// fakeAuth implements the auth endpoints with the reference's shapes: a
+// fakeAuth implements the auth endpoints with the server's shapes: a
 // TokenResponse body and a rotating HttpOnly refresh cookie on /auth.
 type fakeAuth struct {
 	mu        sync.Mutex

@@ -95,7 +95,8 @@ func (m *Memory) PutFiles(_ context.Context, taskID string, files []File, remove
 }
 
 // checkLimits applies FileLimits to a task's totals after a change; the
-// count is checked first, as the reference did.
+// count is checked first (as in the earlier system), so a change over both
+// bounds reports the file count.
 func checkLimits(count int, bytes int64, lim FileLimits) error {
 	if lim.MaxFiles > 0 && count > lim.MaxFiles {
 		return &LimitError{Kind: "files", Value: int64(count), Max: int64(lim.MaxFiles)}

@@ -64,7 +64,8 @@ type ReviewRun struct {
 // SlotsWorkflowID is the id of the single semaphore workflow of a task queue.
 func SlotsWorkflowID(taskQueue string) string { return "slots-" + taskQueue }
 
-// Status is the externally visible task status; the strings are the reference's.
+// Status is the externally visible task status; the strings are the ones
+// clients of the earlier system compare against.
 type Status string
 
 // Task statuses.
@@ -93,7 +94,8 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// Progress values published at each stage start, as the reference did.
+// Progress values published at each stage start, the ones the earlier system
+// published.
 const (
 	ProgressQueued     = 0.0
 	ProgressStarted    = 0.1

@@ -18,7 +18,8 @@ import (
 // manifestName is the optional per-template manifest at the template's top level.
 const manifestName = "template.json"
 
-// Defaults for clarification questions, as the reference applies them (§4).
+// Defaults for the text and rationale a template's clarification question
+// leaves empty, the earlier system's wording.
 const (
 	defaultQuestionText      = "Provide the missing input."
 	defaultQuestionRationale = "Required to proceed."
@@ -251,7 +252,7 @@ func parseManifest(raw []byte) (string, []task.Question, error) {
 	return strings.TrimSpace(m.Description), qs, nil
 }
 
-// normaliseQuestions applies the reference defaults and rejects questions the
+// normaliseQuestions applies the defaults above and rejects questions the
 // UI could not render or the resume check could not match.
 func normaliseQuestions(in []questionJSON) ([]task.Question, error) {
 	if len(in) == 0 {
@@ -308,7 +309,7 @@ func normaliseQuestions(in []questionJSON) ([]task.Question, error) {
 	return out, nil
 }
 
-// QuestionID turns free text into a question id the way the reference does:
+// QuestionID turns free text into a question id as the earlier system did:
 // lower-cased, runs of characters outside [a-z0-9_] become '_', trimmed of '_'.
 func QuestionID(s string) string {
 	var b strings.Builder
