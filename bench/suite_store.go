@@ -16,9 +16,8 @@ import (
 )
 
 // Suite 7: the store on its own. Appends (16 callers, as the append rate in
-// docs/PERFORMANCE.md was first measured,
-// and one caller for latency), task reads, and on PostgreSQL the purge of
-// expired tasks. Baselines are the raw operation one layer down: the same
+// docs/PERFORMANCE.md was first measured, and one caller for latency), task
+// reads, and on PostgreSQL the purge of expired tasks. Baselines are the raw operation one layer down: the same
 // SQL through pgx, or for the memory store the durable write of one small
 // file (write, fsync, rename) that its JSON persistence rests on.
 const appendCallers = 16
