@@ -1,5 +1,5 @@
 // The file browser: the task's files grouped by folder, filtered by the
-// reference's categories (code, config, docs, tests, other), and a viewer
+// categories of the API's by_type lists (code, config, docs, tests, other), and a viewer
 // with line numbers and syntax highlighting.
 
 import { h, replace } from '../dom.js';
