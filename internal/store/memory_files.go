@@ -11,7 +11,20 @@ import (
 
 // PutState implements Store.
 func (m *Memory) PutState(_ context.Context, taskID string, state json.RawMessage) error {
-	if err := checkJSON("task state", state); err != nil {
+	return m.putDocument("task state", taskID, state, func(mt *memTask, doc json.RawMessage) (undo func()) {
+		prev, prevAt := mt.State, mt.StateAt
+		mt.State, mt.StateAt = doc, m.now()
+		return func() { mt.State, mt.StateAt = prev, prevAt }
+	})
+}
+
+// putDocument stores one of a task's JSON documents (its state or snapshot):
+// it checks the document, lets set put a clean copy on the task under the
+// lock, and saves the task; if saving fails, set's undo puts the previous
+// document back.
+func (m *Memory) putDocument(what, taskID string, doc json.RawMessage,
+	set func(mt *memTask, doc json.RawMessage) (undo func())) error {
+	if err := checkJSON(what, doc); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -20,10 +33,9 @@ func (m *Memory) PutState(_ context.Context, taskID string, state json.RawMessag
 	if !ok {
 		return ErrNotFound
 	}
-	prev, prevAt := mt.State, mt.StateAt
-	mt.State, mt.StateAt = slices.Clone(cleanJSON(state)), m.now()
+	undo := set(mt, slices.Clone(cleanJSON(doc)))
 	if err := m.saveTask(mt); err != nil {
-		mt.State, mt.StateAt = prev, prevAt
+		undo()
 		return err
 	}
 	return nil
@@ -160,22 +172,11 @@ func (m *Memory) GetFiles(_ context.Context, taskID string) ([]File, error) {
 
 // PutSnapshot implements Store.
 func (m *Memory) PutSnapshot(_ context.Context, taskID string, snap json.RawMessage) error {
-	if err := checkJSON("task snapshot", snap); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	mt, ok := m.tasks[taskID]
-	if !ok {
-		return ErrNotFound
-	}
-	prev := mt.Snapshot
-	mt.Snapshot = slices.Clone(cleanJSON(snap))
-	if err := m.saveTask(mt); err != nil {
-		mt.Snapshot = prev
-		return err
-	}
-	return nil
+	return m.putDocument("task snapshot", taskID, snap, func(mt *memTask, doc json.RawMessage) (undo func()) {
+		prev := mt.Snapshot
+		mt.Snapshot = doc
+		return func() { mt.Snapshot = prev }
+	})
 }
 
 // GetSnapshot implements Store.
