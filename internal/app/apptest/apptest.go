@@ -1,6 +1,7 @@
 // Package apptest starts the real platform for integration tests: a Temporal
 // dev server (the CLI built into bin/ by `make temporal`), a worker and the
-// HTTP API on free ports, in the test process.
+// HTTP API on free ports, in the test process. Every HTTP exchange with the
+// API is checked against docs/openapi.yaml (see internal/openapicheck).
 package apptest
 
 import (
@@ -26,6 +27,7 @@ import (
 	"ai-platform/internal/app"
 	"ai-platform/internal/config"
 	"ai-platform/internal/devserver"
+	"ai-platform/internal/openapicheck"
 )
 
 // RepoRoot is the repository root (where go.mod is).
@@ -96,6 +98,10 @@ type Options struct {
 // Start runs the platform until the test ends.
 func Start(t testing.TB, o Options) *Platform {
 	t.Helper()
+	contract, err := openapicheck.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	address := o.Temporal
 	if address == "" {
 		address = DevServer(t, "").FrontendHostPort()
@@ -153,11 +159,15 @@ func Start(t testing.TB, o Options) *Platform {
 		cancel()
 		t.Fatal(err)
 	}
+	// Every exchange a test makes, with any client, is checked against
+	// docs/openapi.yaml; a mismatch fails the test with the route, the
+	// status and what differs, so code and document cannot drift apart.
+	handler := contract.Handler(srv.Handler(), func(err error) { t.Errorf("API contract: %v", err) })
 	ready := make(chan string, 1)
 	p.done.Add(1)
 	go func() {
 		defer p.done.Done()
-		if err := a.ServeHTTP(ctx, srv.Handler(), "127.0.0.1:0", ready); err != nil {
+		if err := a.ServeHTTP(ctx, handler, "127.0.0.1:0", ready); err != nil {
 			t.Errorf("api: %v", err)
 		}
 	}()
