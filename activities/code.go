@@ -23,7 +23,7 @@ const (
 func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, error) {
 	defer a.keepAlive(ctx)()
 	started := task.FormatTime(a.Now())
-	t, err := a.getTask(ctx, in.Step.TaskID)
+	t, b, err := a.taskBrief(ctx, in.Step.TaskID, task.LLMStage(task.StageImplement))
 	if err != nil {
 		return task.CodeOut{}, err
 	}
@@ -32,20 +32,13 @@ func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, er
 		return task.CodeOut{}, err
 	}
 	dir.Close()
-	b, err := a.brief(ctx, t, task.LLMStage(task.StageImplement))
-	if err != nil {
-		return task.CodeOut{}, err
-	}
 	limit := max(1, in.Plan.MaxFilesPerIteration)
 	b.Iteration, b.TaskType, b.TargetFiles, b.Findings = in.Iteration, in.Task.Type, in.Task.TargetFiles, in.Task.Findings
 	b.MaxFiles, b.Constraints = limit, a.Codex.CoderConstraints
 	b.ExistingFiles = shownFiles(files, in.Task, in.Planned)
 	reply, call, err := a.Agents.Code(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey), a.checkGenerated)
-	if cerr := a.chargeTokens(ctx, in.Step, task.StageImplement, call, started); cerr != nil {
-		return task.CodeOut{}, cerr
-	}
-	if err != nil {
-		return task.CodeOut{}, a.llmFailure(ctx, in.Step, task.StageImplement, err)
+	if err := a.settleCall(ctx, in.Step, task.StageImplement, call, started, err); err != nil {
+		return task.CodeOut{}, err
 	}
 	var writes []workspace.File
 	seen := map[string]bool{}

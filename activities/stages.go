@@ -17,6 +17,29 @@ import (
 	"ai-platform/internal/workspace"
 )
 
+// taskBrief loads the task and the brief its stage's model call starts from.
+func (a *Activities) taskBrief(ctx context.Context, taskID, stage string) (store.Task, llm.Brief, error) {
+	t, err := a.getTask(ctx, taskID)
+	if err != nil {
+		return store.Task{}, llm.Brief{}, err
+	}
+	b, err := a.brief(ctx, t, stage)
+	return t, b, err
+}
+
+// settleCall ends every model call the same way: the tokens it used are
+// charged even when it failed (the provider bills them), then its failure
+// is classified for Temporal.
+func (a *Activities) settleCall(ctx context.Context, step task.Step, stage string, call agents.Call, started string, err error) error {
+	if cerr := a.chargeTokens(ctx, step, stage, call, started); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return a.llmFailure(ctx, step, stage, err)
+	}
+	return nil
+}
+
 // brief assembles the facts every stage shares.
 func (a *Activities) brief(ctx context.Context, t store.Task, stage string) (llm.Brief, error) {
 	b := llm.Brief{Stage: stage, Description: t.Description, TemplateID: t.TemplateID, Answers: t.ProvidedAnswers}
@@ -131,21 +154,14 @@ func transientMessage(stage string, n, limit int, pe *llm.Error) string {
 func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.ResearchOut, error) {
 	defer a.keepAlive(ctx)()
 	started := task.FormatTime(a.Now())
-	t, err := a.getTask(ctx, in.Step.TaskID)
-	if err != nil {
-		return task.ResearchOut{}, err
-	}
-	b, err := a.brief(ctx, t, task.StageResearch)
+	t, b, err := a.taskBrief(ctx, in.Step.TaskID, task.StageResearch)
 	if err != nil {
 		return task.ResearchOut{}, err
 	}
 	b.MaxQuestions = in.Plan.MaxQuestions
 	reply, call, err := a.Agents.Research(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey))
-	if cerr := a.chargeTokens(ctx, in.Step, task.StageResearch, call, started); cerr != nil {
-		return task.ResearchOut{}, cerr
-	}
-	if err != nil {
-		return task.ResearchOut{}, a.llmFailure(ctx, in.Step, task.StageResearch, err)
+	if err := a.settleCall(ctx, in.Step, task.StageResearch, call, started, err); err != nil {
+		return task.ResearchOut{}, err
 	}
 	files := []workspace.File{
 		{Path: "requirements.md", Content: []byte(renderRequirements(t, reply, nil))},
@@ -178,11 +194,7 @@ func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.Resear
 func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOut, error) {
 	defer a.keepAlive(ctx)()
 	started := task.FormatTime(a.Now())
-	t, err := a.getTask(ctx, in.Step.TaskID)
-	if err != nil {
-		return task.DesignOut{}, err
-	}
-	b, err := a.brief(ctx, t, task.StageDesign)
+	t, b, err := a.taskBrief(ctx, in.Step.TaskID, task.StageDesign)
 	if err != nil {
 		return task.DesignOut{}, err
 	}
@@ -191,11 +203,8 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 		_, err := workspace.CleanPath(p)
 		return err
 	})
-	if cerr := a.chargeTokens(ctx, in.Step, task.StageDesign, call, started); cerr != nil {
-		return task.DesignOut{}, cerr
-	}
-	if err != nil {
-		return task.DesignOut{}, a.llmFailure(ctx, in.Step, task.StageDesign, err)
+	if err := a.settleCall(ctx, in.Step, task.StageDesign, call, started, err); err != nil {
+		return task.DesignOut{}, err
 	}
 	var research llm.ResearchReply
 	if err := a.latestPayload(ctx, t.ID, task.ArtifactResearchSummary, &research); err != nil {
