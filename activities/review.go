@@ -305,11 +305,8 @@ func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Tas
 	b.Checklist = a.Codex.Checklist
 	b.ExistingFiles = shownFiles(files, task.CodeTask{Type: task.CodeFix}, in.Planned)
 	reply, call, err := a.Agents.Review(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey))
-	if cerr := a.chargeTokens(ctx, in.Step, task.StageReview, call, started); cerr != nil {
-		return llm.ReviewReply{}, agents.Call{}, cerr
-	}
-	if err != nil {
-		return llm.ReviewReply{}, agents.Call{}, a.llmFailure(ctx, in.Step, task.StageReview, err)
+	if err := a.settleCall(ctx, in.Step, task.StageReview, call, started, err); err != nil {
+		return llm.ReviewReply{}, agents.Call{}, err
 	}
 	return reply, call, nil
 }

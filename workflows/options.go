@@ -31,17 +31,24 @@ func stageTimeout(p task.Plan, stage string, def time.Duration) time.Duration {
 	return def
 }
 
+// retries is the policy every activity here shares: backoff doubling from
+// initial up to ceiling, at most attempts tries, and none for the errors no
+// retry can fix.
+func retries(initial, ceiling time.Duration, attempts int32) *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        initial,
+		BackoffCoefficient:     2,
+		MaximumInterval:        ceiling,
+		MaximumAttempts:        attempts,
+		NonRetryableErrorTypes: nonRetryable,
+	}
+}
+
 // bookkeeping options: store writes, quick and safe to retry many times.
 func bookkeeping(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			MaximumAttempts:        20,
-			NonRetryableErrorTypes: nonRetryable,
-		},
+		RetryPolicy:         retries(time.Second, 30*time.Second, 20),
 	})
 }
 
@@ -50,13 +57,7 @@ func bookkeeping(ctx workflow.Context) workflow.Context {
 func projection(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        200 * time.Millisecond,
-			BackoffCoefficient:     2,
-			MaximumInterval:        10 * time.Second,
-			MaximumAttempts:        30,
-			NonRetryableErrorTypes: nonRetryable,
-		},
+		RetryPolicy:         retries(200*time.Millisecond, 10*time.Second, 30),
 	})
 }
 
@@ -66,13 +67,7 @@ func llmStage(ctx workflow.Context, p task.Plan, stage string) workflow.Context 
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: stageTimeout(p, stage, defaultStageTimeout),
 		HeartbeatTimeout:    heartbeatTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			MaximumAttempts:        3,
-			NonRetryableErrorTypes: nonRetryable,
-		},
+		RetryPolicy:         retries(time.Second, time.Minute, 3),
 	})
 }
 
@@ -82,13 +77,7 @@ func reviewStage(ctx workflow.Context, p task.Plan) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: stageTimeout(p, task.StageReview, defaultReviewTimeout),
 		HeartbeatTimeout:    heartbeatTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			MaximumAttempts:        5,
-			NonRetryableErrorTypes: nonRetryable,
-		},
+		RetryPolicy:         retries(time.Second, 30*time.Second, 5),
 	})
 }
 
@@ -99,12 +88,6 @@ func checksStage(ctx workflow.Context, p task.Plan) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: stageTimeout(p, task.StageReview, defaultReviewTimeout),
 		HeartbeatTimeout:    heartbeatTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			MaximumAttempts:        3,
-			NonRetryableErrorTypes: nonRetryable,
-		},
+		RetryPolicy:         retries(time.Second, 30*time.Second, 3),
 	})
 }
