@@ -57,7 +57,10 @@ func TestGeneratedClientCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		_ = os.RemoveAll(dir)
+		_ = os.Remove(filepath.Dir(dir)) // testdata, unless something else is in it
+	})
 	if err := os.WriteFile(filepath.Join(dir, "client.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
