@@ -1,9 +1,7 @@
 package workflows
 
 import (
-	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,20 +19,8 @@ import (
 // not bring 3 back; a worker started later still wins.
 func TestSlotsCapacityComesFromTheNewestWorker(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(quietLogger)
-	env := suite.NewTestWorkflowEnvironment()
-	var mu sync.Mutex
-	var granted []string
-	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
-		func(_ string, id, _ string, _ string, _ any) error {
-			mu.Lock()
-			defer mu.Unlock()
-			granted = append(granted, id)
-			return nil
-		})
-	env.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
-		activityOpts{Name: task.ActCheckHolders})
+	env, grants := slotsEnv("")
+	noneClosed(env)
 	holders := func() int {
 		v, err := env.QueryWorkflow("state")
 		if err != nil {
@@ -73,7 +59,7 @@ func TestSlotsCapacityComesFromTheNewestWorker(t *testing.T) {
 	want := map[string]int{"after the deploy": 1, "after an older worker": 1, "after a newer worker": 2}
 	for k, n := range want {
 		if counts[k] != n {
-			t.Errorf("%s: %d holders, want %d (grants %v)", k, counts[k], n, granted)
+			t.Errorf("%s: %d holders, want %d (grants %v)", k, counts[k], n, grants.list())
 		}
 	}
 }

@@ -19,22 +19,48 @@ import (
 	"ai-platform/internal/task"
 )
 
-func TestSlotsWorkflowGrantsFIFOWithinCapacity(t *testing.T) {
+// grantLog records the slot-granted signals a slots workflow under test
+// sends; a grant to refuse fails as if that workflow had closed.
+type grantLog struct {
+	mu     sync.Mutex
+	ids    []string
+	refuse string
+}
+
+func (g *grantLog) list() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.ids)
+}
+
+// slotsEnv is a test environment for SlotsWorkflow whose grants land in the
+// returned log.
+func slotsEnv(refuse string) (*testsuite.TestWorkflowEnvironment, *grantLog) {
 	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	suite.SetLogger(quietLogger)
 	env := suite.NewTestWorkflowEnvironment()
-	var mu sync.Mutex
-	var granted []string
+	g := &grantLog{refuse: refuse}
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
 		func(_ string, id, _ string, _ string, _ any) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if id == "gone" {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if id == g.refuse {
 				return errGone
 			}
-			granted = append(granted, id)
+			g.ids = append(g.ids, id)
 			return nil
 		})
+	return env, g
+}
+
+// noneClosed registers a holder check that finds every holder alive.
+func noneClosed(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
+		activityOpts{Name: task.ActCheckHolders})
+}
+
+func TestSlotsWorkflowGrantsFIFOWithinCapacity(t *testing.T) {
+	env, grants := slotsEnv("gone")
 	env.RegisterActivityWithOptions(func(_ context.Context, ids []string) ([]string, error) {
 		// "b" has closed without releasing (terminated by an operator).
 		if slices.Contains(ids, "b") {
@@ -53,15 +79,11 @@ func TestSlotsWorkflowGrantsFIFOWithinCapacity(t *testing.T) {
 		env.SignalWorkflow(task.SignalAcquire, acquire("a")) // duplicate acquire: no second slot
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
-		mu.Lock()
-		snapshot1 = slices.Clone(granted)
-		mu.Unlock()
+		snapshot1 = grants.list()
 		env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: "a", Token: "a-1"})
 	}, time.Minute/2)
 	env.RegisterDelayedCallback(func() {
-		mu.Lock()
-		snapshot2 = slices.Clone(granted)
-		mu.Unlock()
+		snapshot2 = grants.list()
 	}, 10*time.Minute)
 	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 20*time.Minute)
 	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 2, CheckEvery: time.Minute})
@@ -86,20 +108,8 @@ var errGone = gone{}
 // (their tasks prepared at different speeds) are granted in QueuedAt order;
 // requests without a time keep their arrival place.
 func TestSlotsWorkflowQueuesByQueuedAt(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	env := suite.NewTestWorkflowEnvironment()
-	var mu sync.Mutex
-	var granted []string
-	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
-		func(_ string, id, _ string, _ string, _ any) error {
-			mu.Lock()
-			defer mu.Unlock()
-			granted = append(granted, id)
-			return nil
-		})
-	env.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
-		activityOpts{Name: task.ActCheckHolders})
+	env, grants := slotsEnv("")
+	noneClosed(env)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	req := func(id string, minute int) task.SlotRequest {
 		r := task.SlotRequest{WorkflowID: id, Token: id, Capacity: 1}
@@ -117,9 +127,8 @@ func TestSlotsWorkflowQueuesByQueuedAt(t *testing.T) {
 	}, time.Second)
 	for i := 1; i <= 6; i++ {
 		env.RegisterDelayedCallback(func() {
-			mu.Lock()
+			granted := grants.list()
 			last := granted[len(granted)-1]
-			mu.Unlock()
 			env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: last, Token: last})
 		}, time.Duration(i)*time.Minute)
 	}
@@ -129,7 +138,7 @@ func TestSlotsWorkflowQueuesByQueuedAt(t *testing.T) {
 	// keeps that place; timed requests sort among themselves. A second
 	// request from t2 keeps t2's place.
 	want := []string{"holder", "t1", "t2", "t3", "t4", "t5", "legacy"}
-	if !slices.Equal(granted, want) {
+	if granted := grants.list(); !slices.Equal(granted, want) {
 		t.Fatalf("grants %v, want %v", granted, want)
 	}
 }
