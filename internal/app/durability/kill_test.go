@@ -21,7 +21,10 @@ import (
 // same request (on another task queue, in this process, at the same time)
 // does: same events and artifacts by type and count, same files and
 // content, same tokens, and quota charges that match what happened. The
-// killed activity is retried only after the heartbeat timeout (20 s).
+// killed activity is retried only after the heartbeat timeout (20 s). A
+// killed review check is the one allowed difference: the retry runs the
+// commands again under new run ids, so the interrupted attempt's runs stay
+// on record (uncharged) beside them.
 
 // killTrial runs description on a stack and on a reference platform, calls
 // kill (which SIGKILLs the worker at its moment and names the activity type
@@ -39,6 +42,14 @@ func killTrial(t *testing.T, description, template string, kill func(s *stack, i
 	t.Logf("task completed %s after the start", since(start))
 	ref.WaitStatus(t, refID, 5*time.Minute, "completed")
 	got, want := collect(t, s.api.App.Store, id), collect(t, ref.App.Store, refID)
+	if killed == task.ActReviewChecks {
+		// At most one attempt's three checks (lint, compile, tests).
+		got.interrupted = got.commandRuns() - want.commandRuns()
+		if got.interrupted < 1 || got.interrupted > 3 {
+			t.Errorf("%d command runs, undisturbed run %d: want 1 to 3 more (the interrupted attempt's)",
+				got.commandRuns(), want.commandRuns())
+		}
+	}
 	checkExactlyOnce(t, want)
 	checkExactlyOnce(t, got)
 	checkSameAs(t, got, want)
@@ -102,7 +113,7 @@ func TestKillDuringCommand(t *testing.T) {
 				return true
 			})
 			t.Logf("pytest pids %v and all %d processes below the worker ended with it", pytest, len(procs))
-			return task.ActReview
+			return task.ActReviewChecks
 		})
 }
 
