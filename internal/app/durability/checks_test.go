@@ -21,9 +21,6 @@ type outcome struct {
 	interrupted int
 }
 
-// commandRuns counts the runs the task started.
-func (o outcome) commandRuns() int { return o.eventTypes()["command_started"] }
-
 func collect(t *testing.T, st store.Store, id string) outcome {
 	t.Helper()
 	ctx := ctxT(t)

@@ -61,6 +61,9 @@ func killTrial(t *testing.T, description, template string, kill func(s *stack, i
 		len(got.Files), got.Usage.CommandRuns, got.Usage.TokensIn, got.Usage.TokensOut)
 }
 
+// commandRuns counts the runs the task started.
+func (o outcome) commandRuns() int { return o.eventTypes()["command_started"] }
+
 // TestKillDuringLLMCall kills the worker in the middle of the design LLM
 // call ([mock:slow] makes every call take 3 s).
 func TestKillDuringLLMCall(t *testing.T) {
