@@ -46,9 +46,8 @@ func (a *Activities) ResumePoint(ctx context.Context, in task.ResumeIn) (task.Re
 	if err != nil {
 		return task.ResumePoint{}, err
 	}
-	rp.Step = task.StepImplement
-	for _, f := range design.Files {
-		rp.Files = append(rp.Files, task.PlannedFile{Path: f.Path, Component: f.Component, Kind: f.Kind})
+	rp.Step, rp.Files = task.StepImplement, a.plannedFiles(design)
+	for _, f := range rp.Files {
 		if written[f.Path] {
 			rp.Done = append(rp.Done, f.Path)
 		}

@@ -46,6 +46,20 @@ func TestResumePointFromTheStore(t *testing.T) {
 			}, Done: []string{"app/core.py"}},
 		},
 		{
+			// The plan matches what the Design activity gave the first run:
+			// clean paths, a default component, a kind guessed from the path.
+			name: "design stored as the model wrote it",
+			artifacts: map[string][]string{
+				task.ArtifactResearchSummary: {`{}`},
+				task.ArtifactArchitecture:    {`{"files":[{"path":"./app/core.py"},{"path":"tests/test_core.py","component":"Core"}]}`},
+				task.ArtifactCodeSummary:     {`{"files":[{"path":"app/core.py"}]}`},
+			},
+			want: task.ResumePoint{Step: task.StepImplement, Researched: true, Files: []task.PlannedFile{
+				{Path: "app/core.py", Component: "Project", Kind: "source"},
+				{Path: "tests/test_core.py", Component: "Core", Kind: "test"},
+			}, Done: []string{"app/core.py"}},
+		},
+		{
 			name:      "a stored design that does not decode",
 			artifacts: map[string][]string{task.ArtifactResearchSummary: {`{}`}, task.ArtifactArchitecture: {`{"files":"not a list"}`}},
 			wantErr:   task.ReasonInternalError,

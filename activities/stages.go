@@ -228,19 +228,27 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 		return task.DesignOut{}, err
 	}
 	a.log(ctx, in.Step).Info("design done", "components", len(reply.Components), "planned_files", len(reply.Files))
-	out := task.DesignOut{TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}
+	return task.DesignOut{Files: a.plannedFiles(reply), TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens}, nil
+}
+
+// plannedFiles is the plan the workflow works through, from the designer's
+// reply: clean paths, a component and a kind for each, at most the codex's
+// MaxTotalFiles. A retried run rebuilds its plan from the stored reply with
+// it, so both runs plan the same files.
+func (a *Activities) plannedFiles(reply llm.DesignReply) []task.PlannedFile {
+	var files []task.PlannedFile
 	for _, f := range reply.Files {
 		clean, _ := workspace.CleanPath(f.Path)
 		kind := f.Kind
 		if kind == "" {
 			kind = guessKind(clean)
 		}
-		out.Files = append(out.Files, task.PlannedFile{Path: clean, Component: firstNonEmpty(f.Component, "Project"), Kind: kind})
-		if len(out.Files) >= a.Codex.MaxTotalFiles {
+		files = append(files, task.PlannedFile{Path: clean, Component: firstNonEmpty(f.Component, "Project"), Kind: kind})
+		if len(files) >= a.Codex.MaxTotalFiles {
 			break
 		}
 	}
-	return out, nil
+	return files
 }
 
 // questionsAsked returns the questions of the latest clarification round.
