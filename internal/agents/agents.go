@@ -74,7 +74,7 @@ func (a *Agents) ask(ctx context.Context, stage, system string, brief llm.Brief,
 		}
 		resp, err := a.Provider.Complete(ctx, llm.Request{
 			Stage: stage, Messages: msgs, MaxTokens: a.MaxTokens, Temperature: a.Temperature,
-			JSON: true, Attempt: attempt,
+			JSON: true, Attempt: attempt, Sink: llm.SinkFrom(ctx),
 		})
 		if err != nil {
 			return call, err

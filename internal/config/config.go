@@ -88,6 +88,19 @@ type Config struct {
 	LLMMaxTokens   int
 	LLMTimeout     time.Duration
 	LLMTemperature float64
+	// LLMStream streams replies from the OpenAI provider (LLM_STREAM).
+	LLMStream bool
+	// LLMMockStreamDelay paces the mock's streamed chunks.
+	LLMMockStreamDelay time.Duration
+	// LLMFallbackModels are tried in order for a call whose retries on the
+	// primary model ran out on rate limits, unavailability or timeouts.
+	LLMFallbackModels []string
+	// LLMPrices is the raw LLM_PRICES table (package pricing parses it).
+	LLMPrices string
+	// TaskBudgetUSD and TaskBudgetTokens are the per-task budget defaults
+	// for tasks created without one; 0 means no budget.
+	TaskBudgetUSD    float64
+	TaskBudgetTokens int64
 
 	AppAPIKey              string
 	APIKeyHashSecret       string
@@ -209,6 +222,12 @@ func Load(lookup Lookup) (Config, error) {
 	c.LLMMaxTokens = r.intRange("LLM_MAX_TOKENS", 1024, 1, 1_000_000)
 	c.LLMTimeout = time.Duration(r.intRange("LLM_TIMEOUT_SECONDS", 30, 1, 3600)) * time.Second
 	c.LLMTemperature = r.floatRange("LLM_TEMPERATURE", 0.2, 0, 2)
+	c.LLMStream = r.boolean("LLM_STREAM", true)
+	c.LLMMockStreamDelay = time.Duration(r.intRange("LLM_MOCK_STREAM_DELAY_MS", 0, 0, 5000)) * time.Millisecond
+	c.LLMFallbackModels = r.list("LLM_FALLBACK_MODELS", nil)
+	c.LLMPrices = r.str("LLM_PRICES", "")
+	c.TaskBudgetUSD = r.floatRange("TASK_BUDGET_USD", 0, 0, 1_000_000)
+	c.TaskBudgetTokens = r.int64Min("TASK_BUDGET_TOKENS", 0, 0)
 
 	c.AppAPIKey = r.str("APP_API_KEY", "")
 	c.APIKeyHashSecret = r.str("API_KEY_HASH_SECRET", "")
