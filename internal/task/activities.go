@@ -35,6 +35,7 @@ const (
 	ErrTypeLLMInvalid     = ReasonLLMInvalidResponse
 	ErrTypeTemplate       = ReasonTemplateNotFound
 	ErrTypePayloadTooBig  = ReasonPayloadTooLarge
+	ErrTypeLLMRefused     = ReasonLLMRefused
 	ErrTypeTaskNotFound   = "task_not_found"
 	ErrTypeInvalidRequest = "invalid_request"
 )

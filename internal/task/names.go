@@ -65,6 +65,15 @@ const (
 	ReasonPayloadTooLarge      = "payload_too_large"
 	ReasonClarificationTimeout = "clarification_timeout"
 	ReasonCancelledByUser      = "cancelled_by_user"
+	// ReasonLLMRefused: the model refused on content-policy grounds; no
+	// retry can change that.
+	ReasonLLMRefused = "llm_refused"
+	// ReasonBudgetExhausted: the task's budget ran out and its owner
+	// declined to raise it (the work so far is kept).
+	ReasonBudgetExhausted = "budget_exhausted"
+	// ReasonPlanRejected: the task was cancelled because its owner rejected
+	// the plan at plan approval (the work so far is kept).
+	ReasonPlanRejected = "plan_rejected"
 	// ReasonWorkflowStartFailed marks a task whose row was stored but whose
 	// workflow could not be started; creating it again with the same
 	// idempotency key starts it.
@@ -77,6 +86,7 @@ var FailureReasons = []string{
 	ReasonQuotaExceeded, ReasonMaxIterationsExhausted, ReasonCommandTimeout, ReasonReviewFailed,
 	ReasonStorageLimitExceeded, ReasonLLMProviderError, ReasonLLMInvalidResponse, ReasonTemplateNotFound,
 	ReasonClarificationTimeout, ReasonCancelledByUser, ReasonWorkflowStartFailed, ReasonInternalError,
+	ReasonLLMRefused, ReasonBudgetExhausted, ReasonPlanRejected,
 }
 
 // Event types of a task's event log (GET /api/tasks/{id}/events, the
@@ -97,6 +107,19 @@ const (
 	EventLLMUsage = "llm_usage"
 	// EventLLMError reports one failed attempt of a stage conversation.
 	EventLLMError = "llm_error"
+	// EventLLMFallback reports a call moved to a fallback model after the
+	// primary model's retries ran out.
+	EventLLMFallback = "llm_fallback"
+	// EventLLMTruncated reports a reply cut off at the token limit and what
+	// was done about it (continued, or asked again with fewer files).
+	EventLLMTruncated = "llm_truncated"
+	// EventBudgetExceeded marks a task stopping for a budget question;
+	// EventBudgetRaised marks the answer that raised the budget.
+	EventBudgetExceeded = "budget_exceeded"
+	EventBudgetRaised   = "budget_raised"
+	// EventPlanReviewed records the owner's decision on the plan
+	// (approve, revise or reject).
+	EventPlanReviewed = "plan_reviewed"
 	// EventCodeGenerated lists the files one coder iteration wrote.
 	EventCodeGenerated = "code_generated"
 	// EventReviewStarted and EventReviewFinished bracket one review.
@@ -133,6 +156,7 @@ var EventTypes = []string{
 	EventReviewResult, EventCommandStarted, EventCommandFinished, EventClarificationRequested,
 	EventClarificationReceived, EventTaskResumed, EventTaskPaused, EventTaskUnpaused, EventTaskRetried,
 	EventStageFailed, EventTaskCompleted, EventTaskCancelled,
+	EventLLMFallback, EventLLMTruncated, EventBudgetExceeded, EventBudgetRaised, EventPlanReviewed,
 }
 
 // Artifact types of GET /api/tasks/{id}/artifacts.

@@ -121,6 +121,11 @@ const (
 	QuestionText   = "text"
 	QuestionChoice = "choice"
 	QuestionMulti  = "multi"
+	// QuestionBudget asks to raise the task's budget (or decline).
+	QuestionBudget = "budget"
+	// QuestionPlanApproval presents the plan for approval, revision or
+	// rejection.
+	QuestionPlanApproval = "plan_approval"
 )
 
 // Input starts a TaskWorkflow. It carries ids and small settings only; the
@@ -151,6 +156,10 @@ type Input struct {
 	// slot, however long its preparation took. Later acquisitions (after
 	// questions or a pause) queue at their own time.
 	QueuedAt time.Time `json:"queued_at,omitzero"`
+	// ApprovePlan makes the task wait for its owner's approval of the
+	// design before code is written (approve_plan on create, or the
+	// codex's default).
+	ApprovePlan bool `json:"approve_plan,omitempty"`
 }
 
 // Checkpoint is the small state carried across continue-as-new.
