@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"ai-platform/internal/pricing"
 )
 
 // Auth modes.
@@ -226,6 +228,9 @@ func Load(lookup Lookup) (Config, error) {
 	c.LLMMockStreamDelay = time.Duration(r.intRange("LLM_MOCK_STREAM_DELAY_MS", 0, 0, 5000)) * time.Millisecond
 	c.LLMFallbackModels = r.list("LLM_FALLBACK_MODELS", nil)
 	c.LLMPrices = r.str("LLM_PRICES", "")
+	if _, err := pricing.Parse(c.LLMPrices); err != nil {
+		r.fail("LLM_PRICES", c.LLMPrices, err.Error()+" (prices are US dollars per million tokens, e.g. gpt-4o-mini=0.15/0.60)")
+	}
 	c.TaskBudgetUSD = r.floatRange("TASK_BUDGET_USD", 0, 0, 1_000_000)
 	c.TaskBudgetTokens = r.int64Min("TASK_BUDGET_TOKENS", 0, 0)
 

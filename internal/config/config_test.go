@@ -108,6 +108,8 @@ func TestInvalidValuesNameVariableValueAndRule(t *testing.T) {
 		{map[string]string{"COMMAND_TIMEOUT_SECONDS": "-5"}, []string{"COMMAND_TIMEOUT_SECONDS", `"-5"`}},
 		{map[string]string{"LLM_TIMEOUT_SECONDS": "-1"}, []string{"LLM_TIMEOUT_SECONDS"}},
 		{map[string]string{"LLM_TEMPERATURE": "3"}, []string{"LLM_TEMPERATURE", "between 0 and 2"}},
+		{map[string]string{"LLM_PRICES": "gpt-4o-mini=0.15"}, []string{"LLM_PRICES", `entry "gpt-4o-mini=0.15"`, "INPUT/OUTPUT"}},
+		{map[string]string{"LLM_PRICES": "a=1/2,b=-1/2"}, []string{"LLM_PRICES", `entry "b=-1/2"`, "not a number"}},
 		{map[string]string{"ENABLE_FILE_PERSISTENCE": "maybe"}, []string{"ENABLE_FILE_PERSISTENCE", "yes, no"}},
 		{map[string]string{"LLM_PROVIDER": "anthropic"}, []string{"LLM_PROVIDER", "mock, openai"}},
 		{map[string]string{"LLM_PROVIDER": "openai"}, []string{"LLM_API_KEY"}},
