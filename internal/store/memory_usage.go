@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"ai-platform/internal/pricing"
 )
 
 // AddUsage implements Store.
@@ -22,6 +24,7 @@ func (m *Memory) AddUsage(_ context.Context, c UsageCharge) (bool, error) {
 	u.OwnerKey, u.Day = c.OwnerKey, day
 	u.TokensIn += c.TokensIn
 	u.TokensOut += c.TokensOut
+	u.CostUSD = pricing.Add(u.CostUSD, c.CostUSD)
 	u.CommandRuns += c.CommandRuns
 	m.usage[k] = u
 	m.charges[c.ID] = day
@@ -64,6 +67,7 @@ func (m *Memory) UsageSince(_ context.Context, day time.Time, limit int) ([]Usag
 		s.OwnerKey = u.OwnerKey
 		s.TokensIn += u.TokensIn
 		s.TokensOut += u.TokensOut
+		s.CostUSD = pricing.Add(s.CostUSD, u.CostUSD)
 		s.CommandRuns += u.CommandRuns
 		sums[u.OwnerKey] = s
 	}

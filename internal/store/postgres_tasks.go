@@ -21,6 +21,7 @@ var taskColumnList = []string{
 	"template_hash", "pending_questions", "provided_answers", "resume_from_stage", "result", "error",
 	"failure_reason", "iterations", "max_iterations", "tokens_in", "tokens_out", "files_count",
 	"files_bytes", "artifacts_count", "generation", "created_at", "updated_at", "completed_at", "version",
+	"cost_usd", "budget_usd", "budget_tokens", "approve_plan",
 }
 
 var (
@@ -60,6 +61,7 @@ func taskArgs(t Task) ([]any, error) {
 		t.TemplateHash, string(questions), string(answers), t.ResumeFromStage, jsonArg(t.Result), t.Error,
 		t.FailureReason, t.Iterations, t.MaxIterations, t.TokensIn, t.TokensOut, t.FilesCount,
 		t.FilesBytes, t.ArtifactsCount, t.Generation, t.CreatedAt, t.UpdatedAt, dbTimePtr(t.CompletedAt), t.Version,
+		t.CostUSD, t.BudgetUSD, t.BudgetTokens, t.ApprovePlan,
 	}, nil
 }
 
@@ -73,6 +75,7 @@ func scanTask(row pgx.Row) (Task, error) {
 		&t.TemplateHash, &questions, &answers, &t.ResumeFromStage, &result, &t.Error,
 		&t.FailureReason, &t.Iterations, &t.MaxIterations, &t.TokensIn, &t.TokensOut, &t.FilesCount,
 		&t.FilesBytes, &t.ArtifactsCount, &t.Generation, &t.CreatedAt, &t.UpdatedAt, &t.CompletedAt, &t.Version,
+		&t.CostUSD, &t.BudgetUSD, &t.BudgetTokens, &t.ApprovePlan,
 	)
 	if err != nil {
 		return Task{}, err

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/task"
 )
 
@@ -24,14 +25,15 @@ func (p *Postgres) AddUsage(ctx context.Context, c UsageCharge) (bool, error) {
 			return err
 		}
 		inserted = true
-		_, err = tx.Exec(ctx, `INSERT INTO api_usage_daily (key_hash, usage_date, tokens_in, tokens_out, command_runs, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
+		_, err = tx.Exec(ctx, `INSERT INTO api_usage_daily (key_hash, usage_date, tokens_in, tokens_out, command_runs, updated_at, cost_usd)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (key_hash, usage_date) DO UPDATE SET
 				tokens_in = api_usage_daily.tokens_in + EXCLUDED.tokens_in,
 				tokens_out = api_usage_daily.tokens_out + EXCLUDED.tokens_out,
 				command_runs = api_usage_daily.command_runs + EXCLUDED.command_runs,
+				cost_usd = api_usage_daily.cost_usd + EXCLUDED.cost_usd,
 				updated_at = EXCLUDED.updated_at`,
-			c.OwnerKey, day, c.TokensIn, c.TokensOut, c.CommandRuns, now)
+			c.OwnerKey, day, c.TokensIn, c.TokensOut, c.CommandRuns, now, pricing.Round(c.CostUSD))
 		return err
 	})
 	if err != nil {
@@ -43,8 +45,8 @@ func (p *Postgres) AddUsage(ctx context.Context, c UsageCharge) (bool, error) {
 // GetUsage implements Store.
 func (p *Postgres) GetUsage(ctx context.Context, ownerKey string, day time.Time) (Usage, error) {
 	u := Usage{OwnerKey: ownerKey, Day: dbDay(day)}
-	err := p.pool.QueryRow(ctx, `SELECT tokens_in, tokens_out, command_runs FROM api_usage_daily
-		WHERE key_hash = $1 AND usage_date = $2`, ownerKey, u.Day).Scan(&u.TokensIn, &u.TokensOut, &u.CommandRuns)
+	err := p.pool.QueryRow(ctx, `SELECT tokens_in, tokens_out, command_runs, cost_usd FROM api_usage_daily
+		WHERE key_hash = $1 AND usage_date = $2`, ownerKey, u.Day).Scan(&u.TokensIn, &u.TokensOut, &u.CommandRuns, &u.CostUSD)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return Usage{}, fail("get usage", err)
 	}
@@ -57,7 +59,8 @@ func (p *Postgres) UsageSince(ctx context.Context, day time.Time, limit int) ([]
 	if limit > 0 {
 		lim = limit
 	}
-	rows, err := p.pool.Query(ctx, `SELECT key_hash, sum(tokens_in)::bigint, sum(tokens_out)::bigint, sum(command_runs)::bigint
+	rows, err := p.pool.Query(ctx, `SELECT key_hash, sum(tokens_in)::bigint, sum(tokens_out)::bigint, sum(command_runs)::bigint,
+			sum(cost_usd)
 		FROM api_usage_daily WHERE usage_date >= $1
 		GROUP BY key_hash ORDER BY sum(tokens_in) + sum(tokens_out) DESC, key_hash LIMIT $2`, dbDay(day), lim)
 	if err != nil {
@@ -65,7 +68,7 @@ func (p *Postgres) UsageSince(ctx context.Context, day time.Time, limit int) ([]
 	}
 	var out []Usage
 	var u Usage
-	if _, err := pgx.ForEachRow(rows, []any{&u.OwnerKey, &u.TokensIn, &u.TokensOut, &u.CommandRuns}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&u.OwnerKey, &u.TokensIn, &u.TokensOut, &u.CommandRuns, &u.CostUSD}, func() error {
 		out = append(out, u)
 		return nil
 	}); err != nil {

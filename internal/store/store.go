@@ -72,6 +72,17 @@ type Task struct {
 	CompletedAt      *time.Time      `json:"completed_at,omitempty"`
 	// Version grows by one on every write; watchers compare it to see changes.
 	Version int64 `json:"version"`
+
+	// CostUSD is the task's LLM cost in US dollars, a sum of per-call costs
+	// rounded to the micro-dollar (package pricing); it moves with the
+	// token totals, once per step.
+	CostUSD float64 `json:"cost_usd"`
+	// BudgetUSD and BudgetTokens cap what the task may spend (0: no
+	// budget); the budget gate raises them when the owner agrees to.
+	BudgetUSD    float64 `json:"budget_usd"`
+	BudgetTokens int64   `json:"budget_tokens"`
+	// ApprovePlan makes the task wait for approval of its design.
+	ApprovePlan bool `json:"approve_plan"`
 }
 
 // TaskFilter selects tasks for listing. Empty fields do not filter.
@@ -148,6 +159,7 @@ type UsageCharge struct {
 	Day         time.Time // UTC date
 	TokensIn    int64
 	TokensOut   int64
+	CostUSD     float64 // LLM cost, already rounded to the micro-dollar
 	CommandRuns int64
 }
 
@@ -157,6 +169,7 @@ type Usage struct {
 	Day         time.Time `json:"usage_date"`
 	TokensIn    int64     `json:"tokens_in"`
 	TokensOut   int64     `json:"tokens_out"`
+	CostUSD     float64   `json:"cost_usd"`
 	CommandRuns int64     `json:"command_runs"`
 }
 
@@ -277,7 +290,7 @@ type FileStore interface {
 	GetSnapshot(ctx context.Context, taskID string) (json.RawMessage, error)
 }
 
-// UsageStore keeps each owner's daily token and command-run totals.
+// UsageStore keeps each owner's daily token, cost and command-run totals.
 type UsageStore interface {
 	// AddUsage applies c once; a second call with the same ID is a no-op that
 	// reports false.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/task"
 )
 
@@ -124,6 +125,9 @@ func cleanTask(t *Task) {
 	if t.Result != nil {
 		t.Result = cleanJSON(t.Result)
 	}
+	// Money columns are numeric(20,6): both stores keep dollars to the
+	// micro-dollar, so a sum of charges is exact in either.
+	t.CostUSD, t.BudgetUSD = pricing.Round(t.CostUSD), pricing.Round(t.BudgetUSD)
 }
 
 // cleanFilter applies CleanText to the fields a task list filters on, so a

@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FileLimitsConcurrent", testFileLimitsConcurrent},
 		{"Usage", testUsage},
 		{"UsageSince", testUsageSince},
+		{"UsageCost", testUsageCost},
+		{"TaskCost", testTaskCost},
 		{"Users", testUsers},
 		{"RefreshSessions", testRefreshSessions},
 		{"RefreshRotateConcurrent", testRefreshRotateConcurrent},
