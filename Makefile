@@ -16,7 +16,7 @@ export TEST_DATABASE_URL
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
 run: build temporal
-	./bin/aiplatform run
+	LLM_MOCK_STREAM_DELAY_MS=$${LLM_MOCK_STREAM_DELAY_MS:-15} ./bin/aiplatform run
 
 ## build: the aiplatform binary in bin/
 build:

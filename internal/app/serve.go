@@ -144,7 +144,8 @@ func NewExecutor(ctx context.Context, cfg config.Config) (runner.Executor, error
 func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, error) {
 	cfg := a.Config
 	provider, err := llm.New(llm.Settings{Provider: cfg.LLMProvider, Model: cfg.LLMModel, APIKey: cfg.LLMAPIKey,
-		BaseURL: cfg.LLMBaseURL, MaxTokens: cfg.LLMMaxTokens, Timeout: cfg.LLMTimeout, Temperature: cfg.LLMTemperature})
+		BaseURL: cfg.LLMBaseURL, MaxTokens: cfg.LLMMaxTokens, Timeout: cfg.LLMTimeout, Temperature: cfg.LLMTemperature,
+		Stream: cfg.LLMStream, MockStreamDelay: cfg.LLMMockStreamDelay})
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +170,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 	started := time.Now()
 	acts, err := activities.New(activities.Deps{
 		Store: a.Store, Catalog: a.Catalog, Workspaces: wsm, Provider: provider,
-		Agents: &agents.Agents{Provider: provider, MaxTokens: cfg.LLMMaxTokens, Temperature: cfg.LLMTemperature},
+		Agents: &agents.Agents{Provider: provider, MaxTokens: cfg.LLMMaxTokens, Temperature: cfg.LLMTemperature, Fallbacks: cfg.LLMFallbackModels, Prompts: a.Codex.Prompts},
 		Runner: run, Tools: activities.ProbeTools(ctx, run, root, log), Codex: a.Codex,
 		Limits:          store.FileLimits{MaxFiles: cfg.MaxTaskFiles, MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,

@@ -171,7 +171,7 @@ type Settings struct {
 func New(s Settings) (Provider, error) {
 	switch s.Provider {
 	case "", "mock":
-		return NewMock(s.Model), nil
+		return newMock(s.Model, s.MockStreamDelay), nil
 	case "openai":
 		return NewOpenAI(s)
 	}

@@ -50,16 +50,33 @@ import (
 //     test that sleeps N seconds (1..3600).
 //   - [mock:big=N]: the design adds 2N data files data/blob_NNN.txt of 512
 //     KiB each (N MiB in all, N in 1..20), five per component.
+//   - [mock:refuse]: the code stage refuses (*Error{Refused: true}, the
+//     content-filter refusal of a real model).
+//   - [mock:rate-limit-primary]: every request on the configured model
+//     fails with a retryable 429 *Error; a request whose Model names another
+//     model (a fallback) is answered normally.
+//
+// With a Request.Sink the reply is streamed to it in chunks of 16 to 48
+// bytes, pausing the configured stream delay between chunks; the Response
+// is the same as without a sink.
 type Mock struct {
 	model   string
 	catalog *mockproject.Catalog
+	// delay paces streamed chunks (LLM_MOCK_STREAM_DELAY_MS).
+	delay time.Duration
 }
 
 // defaultMaxFiles bounds a code reply when the brief gives no MaxFiles.
 const defaultMaxFiles = 5
 
 // NewMock returns the offline mock provider reporting model as its model.
+// It streams to a request's sink without pauses.
 func NewMock(model string) Provider {
+	return newMock(model, 0)
+}
+
+// newMock returns the mock provider pausing delay between streamed chunks.
+func newMock(model string, delay time.Duration) *Mock {
 	catalog, err := mockproject.Load()
 	if err != nil {
 		// The catalog is embedded and checked by the package tests, so this
@@ -69,7 +86,7 @@ func NewMock(model string) Provider {
 	if model == "" {
 		model = "mock"
 	}
-	return &Mock{model: model, catalog: catalog}
+	return &Mock{model: model, catalog: catalog, delay: max(delay, 0)}
 }
 
 // Name returns "mock".
@@ -80,6 +97,18 @@ func (m *Mock) Model() string { return m.model }
 
 // Complete answers one request; see Mock for the behaviour.
 func (m *Mock) Complete(ctx context.Context, req Request) (Response, error) {
+	model := m.model
+	if req.Model != "" {
+		model = req.Model
+	}
+	sink := emitter(req.Sink)
+	sink.begin(model)
+	resp, err := m.complete(ctx, req, model, sink)
+	sink.end(resp)
+	return resp, err
+}
+
+func (m *Mock) complete(ctx context.Context, req Request, model string, sink emitter) (Response, error) {
 	brief, err := findBrief(req.Messages)
 	if err != nil {
 		return Response{}, &Error{Status: 400, Message: "mock: " + err.Error()}
@@ -97,16 +126,56 @@ func (m *Mock) Complete(ctx context.Context, req Request) (Response, error) {
 	if err := ctx.Err(); err != nil {
 		return Response{}, err
 	}
+	if marks.rateLimitPrimary && model == m.model {
+		return Response{}, &Error{Status: 429, Retryable: true,
+			Message: fmt.Sprintf("rate limited (mock): model %q is over its rate limit", model)}
+	}
 	text, err := m.reply(newMockCall(m.catalog, brief, marks), req)
 	if err != nil {
+		if IsRefusal(err) {
+			return Response{FinishReason: FinishContentFilter}, err
+		}
 		return Response{}, err
 	}
-	in, out := max(wordCount(req.Messages...), 1), max(len(strings.Fields(text)), 1)
-	return Response{
-		Text:  text,
-		Model: m.model,
-		Usage: Usage{InputTokens: int64(in), OutputTokens: int64(out), TotalTokens: int64(in + out)},
-	}, nil
+	resp := Response{Text: text, Model: model, Usage: mockUsage(req.Messages, text), FinishReason: FinishStop}
+	if req.Sink == nil {
+		return resp, nil
+	}
+	return m.stream(ctx, req.Messages, resp, sink)
+}
+
+// stream sends resp.Text to the sink in chunks, pausing m.delay between
+// them. A context that ends mid-stream returns its error with the usage of
+// what was streamed so far (the cut-off attempt is charged for it).
+func (m *Mock) stream(ctx context.Context, messages []Message, resp Response, sink emitter) (Response, error) {
+	var timer *time.Timer
+	if m.delay > 0 {
+		timer = time.NewTimer(m.delay)
+		defer timer.Stop()
+	}
+	sent := 0
+	for i, chunk := range mockChunks(resp.Text) {
+		if i > 0 && timer != nil {
+			timer.Reset(m.delay)
+			select {
+			case <-ctx.Done():
+			case <-timer.C:
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return Response{Model: resp.Model, Usage: mockUsage(messages, resp.Text[:sent])}, err
+		}
+		sink.delta(chunk)
+		sent += len(chunk)
+	}
+	return resp, nil
+}
+
+// mockUsage counts words: input = words of all messages, output = words of
+// the reply, each at least 1.
+func mockUsage(messages []Message, text string) Usage {
+	in, out := max(wordCount(messages...), 1), max(len(strings.Fields(text)), 1)
+	return Usage{InputTokens: int64(in), OutputTokens: int64(out), TotalTokens: int64(in + out)}
 }
 
 // reply dispatches on the stage and plays the stage's markers.
@@ -129,6 +198,9 @@ func (m *Mock) reply(c *mockCall, req Request) (string, error) {
 	case task.LLMStageCode:
 		if c.marks.llmError {
 			return "", &Error{Status: 401, Message: "invalid api key (mock)"}
+		}
+		if c.marks.refuse {
+			return "", &Error{Refused: true, Message: "the model refused: I can't help with that request (mock)"}
 		}
 		reply, err := m.code(c)
 		if err != nil {

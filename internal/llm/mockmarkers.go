@@ -23,6 +23,10 @@ type markers struct {
 	slow           time.Duration
 	sleepyTests    int
 	bigMB          int
+	// refuse makes the code stage refuse; rateLimitPrimary rate-limits
+	// every request on the configured model.
+	refuse           bool
+	rateLimitPrimary bool
 }
 
 // parseMarkers reads the markers of a description. Unknown names are
@@ -57,6 +61,10 @@ func parseMarkers(description string) markers {
 			m.sleepyTests = clamp(n, 1, 3600)
 		case "big":
 			m.bigMB = clamp(n, 1, 20)
+		case "refuse":
+			m.refuse = true
+		case "rate-limit-primary":
+			m.rateLimitPrimary = true
 		}
 	}
 	return m

@@ -12,9 +12,14 @@ import (
 // the wire must add to the body, and what it saw of the response.
 type callState struct {
 	temperature float64
-	sent        bool
-	status      int
-	retryAfter  string
+	// stream selects the wire's streaming client; touch, when set, is
+	// called on every read of the response body that brought bytes (the
+	// stream's idle timer).
+	stream     bool
+	touch      func()
+	sent       bool
+	status     int
+	retryAfter string
 }
 
 type callStateKey struct{}
@@ -25,6 +30,9 @@ type callStateKey struct{}
 // go-openai's errors do not carry. It never retries.
 type wire struct {
 	client *http.Client
+	// stream sends streamed requests: no overall timeout (see
+	// OpenAI.completeStream).
+	stream *http.Client
 }
 
 // Do sends req once.
@@ -44,12 +52,34 @@ func (w *wire) Do(req *http.Request) (*http.Response, error) {
 	if call != nil {
 		call.sent = true
 	}
-	resp, err := w.client.Do(req)
+	client := w.client
+	if call != nil && call.stream && w.stream != nil {
+		client = w.stream
+	}
+	resp, err := client.Do(req)
 	if call != nil && resp != nil {
 		call.status = resp.StatusCode
 		call.retryAfter = resp.Header.Get("Retry-After")
+		if call.touch != nil {
+			call.touch() // the headers arrived
+			resp.Body = &touchBody{ReadCloser: resp.Body, touch: call.touch}
+		}
 	}
 	return resp, err
+}
+
+// touchBody calls touch whenever a read brings bytes.
+type touchBody struct {
+	io.ReadCloser
+	touch func()
+}
+
+func (b *touchBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.touch()
+	}
+	return n, err
 }
 
 // withTemperature sets the top-level "temperature" of a JSON object body;
