@@ -1,0 +1,356 @@
+package live
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"ai-platform/internal/llm"
+)
+
+// Publisher takes a stream's messages; a Hub is one.
+type Publisher interface {
+	Publish(taskID string, m Message)
+}
+
+// DefaultEvery is the shortest time between two flushes of a stream's
+// text: at most five a second per task (one stage streams at a time).
+const DefaultEvery = 200 * time.Millisecond
+
+// MaxPayload bounds a message's JSON encoding: PostgreSQL refuses NOTIFY
+// payloads of 8000 bytes or more, so longer text is split over several
+// messages.
+const MaxPayload = 7000
+
+// StreamConfig names what a stream reports on.
+type StreamConfig struct {
+	TaskID string
+	// ID is unique per stage attempt, e.g. "implementation/g0/s12/a2".
+	ID      string
+	Stage   string // client-facing stage
+	Role    string
+	Attempt int
+	// Files decodes the coder's reply ({"files":[{"path","content"}],
+	// "summary"}) into the file being written and its content; without it
+	// the reply's string values become readable text.
+	Files bool
+	// Every is the shortest time between flushes (DefaultEvery when 0).
+	Every time.Duration
+	Now   func() time.Time
+}
+
+// segment is text waiting for the next flush, for one file (or none).
+type segment struct {
+	file string
+	text strings.Builder
+}
+
+// Stream turns one stage attempt's llm.StreamEvents into Messages. Its
+// Sink may be called from any goroutine; text is coalesced and sent at
+// most once per Every, from a timer.
+type Stream struct {
+	cfg StreamConfig
+	pub Publisher
+
+	mu      sync.Mutex
+	seq     int64
+	request int
+	model   string
+	began   time.Time
+	chars   int64 // runes of the current request's reply so far
+	tokens  int64 // the provider's count, once it reported one
+	peek    *Peek
+	pending []*segment
+	// The coder's reply: the path being read, the file being written.
+	pathBuf  strings.Builder
+	curFile  string
+	held     strings.Builder
+	fileIdx  int
+	fileSeen bool
+	lastList string // the readable view's current list heading
+	// valueOpen: the readable view is inside a string value.
+	valueOpen bool
+	last      time.Time
+	timer     *time.Timer
+	closed    bool
+}
+
+// NewStream opens a stream and sends its start (or restart, on a later
+// attempt) message.
+func NewStream(pub Publisher, cfg StreamConfig) *Stream {
+	if cfg.Every <= 0 {
+		cfg.Every = DefaultEvery
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Stream{cfg: cfg, pub: pub}
+	ev := EventStart
+	if cfg.Attempt > 1 {
+		ev = EventRestart
+	}
+	s.mu.Lock()
+	s.send(Message{Event: ev})
+	s.mu.Unlock()
+	return s
+}
+
+// Sink is the llm.Sink feeding the stream.
+func (s *Stream) Sink() llm.Sink { return s.handle }
+
+func (s *Stream) handle(ev llm.StreamEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	switch ev.Kind {
+	case llm.StreamBegin:
+		s.endRequest()
+		s.flush()
+		s.request++
+		s.model, s.began, s.chars, s.tokens = ev.Model, s.cfg.Now(), 0, 0
+		s.curFile, s.lastList, s.valueOpen, s.fileSeen = "", "", false, false
+		s.pathBuf.Reset()
+		s.held.Reset()
+		s.peek = newPeek(s.decoded)
+		s.send(Message{Event: EventRequest})
+	case llm.StreamDelta:
+		if s.peek == nil { // a delta without a begin: treat as one
+			s.request++
+			s.began = s.cfg.Now()
+			s.peek = newPeek(s.decoded)
+		}
+		s.chars += int64(utf8.RuneCountInString(ev.Text))
+		s.peek.Write(ev.Text)
+		s.schedule()
+	case llm.StreamEnd:
+		if ev.Usage.OutputTokens > 0 {
+			s.tokens = ev.Usage.OutputTokens
+		}
+		if ev.Model != "" {
+			s.model = ev.Model
+		}
+		s.endRequest()
+		s.flush()
+		s.send(Message{Event: EventEnd, FinishReason: ev.FinishReason})
+	}
+}
+
+// endRequest closes a request that never sent its end.
+func (s *Stream) endRequest() {
+	if s.peek != nil {
+		s.peek.Close()
+		s.peek = nil
+	}
+	s.nextFile(0)
+	s.fileSeen = false
+}
+
+// Close flushes what is held and sends the done message; later events are
+// ignored. It is safe to call more than once.
+func (s *Stream) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.endRequest()
+	s.flush()
+	s.send(Message{Event: EventDone})
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+}
+
+// decoded receives the reply's string values from the peek decoder.
+func (s *Stream) decoded(path []Frame, frag string, end bool) {
+	if s.cfg.Files {
+		s.coderText(path, frag, end)
+		return
+	}
+	s.readableText(path, frag, end)
+}
+
+// coderText follows {"files":[{"path":..,"content":..}],"summary":..}.
+// Content that comes before its path (keys in another order) is held
+// until the path is known.
+func (s *Stream) coderText(path []Frame, frag string, end bool) {
+	inFile := len(path) == 3 && path[0].Key == "files" && path[1].Array
+	if inFile && (path[1].Index != s.fileIdx || !s.fileSeen) {
+		s.nextFile(path[1].Index)
+	}
+	switch {
+	case inFile && path[2].Key == "path":
+		s.pathBuf.WriteString(frag)
+		if end {
+			s.curFile = s.pathBuf.String()
+			s.pathBuf.Reset()
+			// A file with no content yet still shows as being written.
+			s.add(s.curFile, s.held.String())
+			s.held.Reset()
+		}
+	case inFile && path[2].Key == "content":
+		if s.curFile == "" {
+			s.held.WriteString(frag)
+			return
+		}
+		s.add(s.curFile, frag)
+	case len(path) == 1 && path[0].Key == "summary":
+		s.readableText(path, frag, end)
+	case len(path) == 0 && frag != "": // not JSON: the raw reply
+		s.add("", frag)
+	}
+}
+
+// nextFile starts the reply's file element idx; content held for an
+// element that never named its path is shown as plain text.
+func (s *Stream) nextFile(idx int) {
+	if s.held.Len() > 0 {
+		s.add("", s.held.String())
+		s.held.Reset()
+	}
+	s.fileIdx, s.fileSeen, s.curFile = idx, true, ""
+	s.pathBuf.Reset()
+}
+
+// readableText renders string values as lines: "key: value", or "- value"
+// under a heading for list items.
+func (s *Stream) readableText(path []Frame, frag string, end bool) {
+	if len(path) == 0 {
+		s.add("", frag)
+		return
+	}
+	prefix := ""
+	if !s.valueOpen {
+		top := path[len(path)-1]
+		switch {
+		case top.Array:
+			list := ""
+			if len(path) > 1 {
+				list = path[len(path)-2].Key
+			}
+			if list != s.lastList {
+				s.lastList = list
+				if list != "" {
+					prefix = humanize(list) + ":\n"
+				}
+			}
+			prefix += "- "
+		default:
+			if top.Key != "" {
+				prefix = humanize(top.Key) + ": "
+			}
+		}
+	}
+	text := prefix + frag
+	if end {
+		text += "\n"
+	}
+	s.add("", text)
+	s.valueOpen = !end
+}
+
+func humanize(key string) string { return strings.ReplaceAll(key, "_", " ") }
+
+// add queues text for file ("" for the stage's text), coalescing with the
+// text queued last when it is for the same file.
+func (s *Stream) add(file, text string) {
+	if n := len(s.pending); n > 0 && s.pending[n-1].file == file {
+		s.pending[n-1].text.WriteString(text)
+		return
+	}
+	if text == "" && file == "" {
+		return
+	}
+	seg := &segment{file: file}
+	seg.text.WriteString(text)
+	s.pending = append(s.pending, seg)
+}
+
+// schedule arranges a flush no sooner than Every after the last one.
+func (s *Stream) schedule() {
+	if s.timer != nil || len(s.pending) == 0 {
+		return
+	}
+	wait := s.last.Add(s.cfg.Every).Sub(s.cfg.Now())
+	if wait <= 0 {
+		s.flush()
+		return
+	}
+	s.timer = time.AfterFunc(wait, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.timer = nil
+		if !s.closed {
+			s.flush()
+		}
+	})
+}
+
+// flush sends the queued text: one message per file it touched (usually
+// one), each split to stay under MaxPayload.
+func (s *Stream) flush() {
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if len(s.pending) == 0 {
+		return
+	}
+	s.last = s.cfg.Now()
+	for _, seg := range s.pending {
+		s.sendText(seg.file, seg.text.String())
+	}
+	s.pending = s.pending[:0]
+}
+
+// sendText sends one delta, halving its text until each part fits.
+func (s *Stream) sendText(file, text string) {
+	m := s.fill(Message{Event: EventDelta, File: file, Text: text})
+	if b, _ := json.Marshal(m); len(b) < MaxPayload || len(text) < 2 {
+		s.send(m)
+		return
+	}
+	cut := len(text) / 2
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	if cut == 0 {
+		cut = len(text) / 2
+	}
+	s.sendText(file, text[:cut])
+	s.sendText(file, text[cut:])
+}
+
+// fill sets the stream's fields on m.
+func (s *Stream) fill(m Message) Message {
+	c := s.cfg
+	m.Type, m.TaskID, m.Stream, m.Stage, m.Role, m.Attempt = TypeLive, c.TaskID, c.ID, c.Stage, c.Role, c.Attempt
+	m.Request, m.Model = s.request, s.model
+	m.Tokens = s.tokens
+	if m.Tokens == 0 {
+		m.Tokens = (s.chars + 3) / 4 // about four characters a token
+	}
+	if el := s.cfg.Now().Sub(s.began).Seconds(); s.request > 0 && el > 0.05 {
+		m.TokensPerSecond = math.Round(float64(m.Tokens)/el*10) / 10
+	}
+	if len(m.File) > 512 {
+		m.File = m.File[:512]
+	}
+	return m
+}
+
+// send numbers m and publishes it.
+func (s *Stream) send(m Message) {
+	m = s.fill(m)
+	s.seq++
+	m.Seq = s.seq
+	m.At = s.cfg.Now().UnixMilli()
+	s.pub.Publish(s.cfg.TaskID, m)
+}
