@@ -13,6 +13,7 @@ import (
 var nonRetryable = []string{
 	task.ErrTypeQuota, task.ErrTypeStorageLimit, task.ErrTypeLLMProvider, task.ErrTypeLLMInvalid,
 	task.ErrTypeTemplate, task.ErrTypePayloadTooBig, task.ErrTypeTaskNotFound, task.ErrTypeInvalidRequest,
+	task.ErrTypeLLMRefused, task.ErrTypeBudgetStop,
 }
 
 // Stage timeouts used when the codex names none. Long activities heartbeat

@@ -193,6 +193,9 @@ func (r *taskRun) research(ctx workflow.Context) error {
 		var out task.ResearchOut
 		in := task.StageIn{Step: r.step(), Plan: r.plan()}
 		if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), task.StageResearch), task.ActResearch, in).Get(ctx, &out); err != nil {
+			if r.budgetStopped(ctx, err, task.StepResearch) {
+				return nil
+			}
 			return err
 		}
 		r.addTokens(out.TokensIn, out.TokensOut)
@@ -262,6 +265,16 @@ func (r *taskRun) askAndWait(ctx workflow.Context, qs []task.Question) error {
 // waitForAnswers blocks on the input and resume signals until every required
 // question of qs is answered and a resume (or auto_resume) arrives.
 func (r *taskRun) waitForAnswers(ctx workflow.Context, qs []task.Question) error {
+	if err := r.waitForAnswersTo(ctx, qs, task.StageDesign); err != nil {
+		return err
+	}
+	// Only clarification rounds count as gate rounds.
+	r.cp.GateRound++
+	return nil
+}
+
+// waitForAnswersTo is waitForAnswers for a task that resumes at resumeStage.
+func (r *taskRun) waitForAnswersTo(ctx workflow.Context, qs []task.Question, resumeStage string) error {
 	for {
 		ok, err := r.awaitSignal(ctx, func() bool { return len(r.inbox) > 0 || r.resumeRequested })
 		if err != nil {
@@ -288,12 +301,11 @@ func (r *taskRun) waitForAnswers(ctx workflow.Context, qs []task.Question) error
 	}
 	r.resumeRequested = false
 	r.cp.Questions = nil
-	r.cp.GateRound++
 	now := task.FormatTime(workflow.Now(ctx))
 	return r.update(ctx, task.Update{
 		Status: task.StatusQueued, Stage: ptr(task.StageResume), PendingQuestions: &[]task.Question{},
 		Events: []task.EventSpec{{Type: task.EventTaskResumed, Payload: map[string]any{
-			"resume_from_stage": task.StageDesign, "resumed_at": now,
+			"resume_from_stage": resumeStage, "resumed_at": now,
 		}}},
 	})
 }
@@ -343,11 +355,17 @@ func (r *taskRun) designStep(ctx workflow.Context) error {
 	var out task.DesignOut
 	in := task.StageIn{Step: r.step(), Plan: r.plan()}
 	if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), task.StageDesign), task.ActDesign, in).Get(ctx, &out); err != nil {
+		if r.budgetStopped(ctx, err, task.StepDesign) {
+			return nil
+		}
 		return err
 	}
 	r.addTokens(out.TokensIn, out.TokensOut)
 	r.cp.Files = out.Files
 	r.cp.Stage = task.StepImplement
+	if r.wantsPlanApproval(ctx) {
+		r.cp.Stage = task.StepPlanApproval
+	}
 	return nil
 }
 
@@ -380,6 +398,12 @@ func (r *taskRun) implement(ctx workflow.Context) error {
 	var code task.CodeOut
 	in := task.CodeIn{Step: r.step(), Plan: plan, Iteration: r.cp.Iteration, Task: *next, Planned: r.cp.Files}
 	if err := workflow.ExecuteActivity(llmStage(ctx, plan, task.StageImplement), task.ActCode, in).Get(ctx, &code); err != nil {
+		if r.budgetStopped(ctx, err, task.StepImplement) {
+			// The iteration did not happen; it is counted again when the
+			// code step runs after the budget is raised.
+			r.cp.Iteration--
+			return nil
+		}
 		return err
 	}
 	r.addTokens(code.TokensIn, code.TokensOut)
@@ -484,6 +508,9 @@ func (r *taskRun) review(ctx workflow.Context) error {
 	}
 	rev, err := r.runReview(ctx, task.ReviewFinal)
 	if err != nil {
+		if r.budgetStopped(ctx, err, task.StepReview) {
+			return nil
+		}
 		return err
 	}
 	if rev.Passed {

@@ -95,7 +95,7 @@ func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
 	if v := r.cp.View; v != nil {
 		r.state.Status, r.state.Stage, r.state.Progress, r.state.ResumeFromStage = v.Status, v.Stage, v.Progress, v.ResumeFromStage
 	}
-	if r.cp.Stage == task.StepGate && len(r.cp.Questions) > 0 {
+	if waitsForAnswers(r.cp.Stage) && len(r.cp.Questions) > 0 {
 		r.state.PendingQuestions = r.cp.Questions
 	}
 	return r
@@ -209,6 +209,14 @@ func (r *taskRun) run(ctx workflow.Context) (task.Result, error) {
 			err = r.implement(ctx)
 		case task.StepReview:
 			err = r.review(ctx)
+		case task.StepBudget:
+			err = r.awaitBudget(ctx)
+		case task.StepPlanApproval:
+			var rejected bool
+			if rejected, err = r.awaitPlan(ctx); rejected {
+				return r.finish(ctx, task.StatusCancelled, task.ReasonPlanRejected,
+					"The plan was rejected at plan approval; the work so far is kept")
+			}
 		case task.StepFinish:
 			return r.finish(ctx, task.StatusCompleted, "", "")
 		default:
@@ -268,13 +276,19 @@ func (r *taskRun) continuedInput() task.Input {
 	// Clarification signals not yet acted on go to the next run, which
 	// validates and records them as this one would have. After the gate
 	// they would be ignored anyway, so they are dropped there.
-	if cp.Stage == task.StepGate {
+	if waitsForAnswers(cp.Stage) {
 		cp.Inbox, cp.Resume = r.inbox, r.resumeRequested
 	}
 	cp.View = &task.View{Status: r.state.Status, Stage: r.state.Stage, Progress: r.state.Progress,
 		ResumeFromStage: r.state.ResumeFromStage}
 	in.Checkpoint = &cp
 	return in
+}
+
+// waitsForAnswers tells the steps that wait for answers to questions: the
+// clarification gate, the budget gate and plan approval.
+func waitsForAnswers(step string) bool {
+	return step == task.StepGate || step == task.StepBudget || step == task.StepPlanApproval
 }
 
 // step returns a fresh Step with a deterministic key for the next activity.
@@ -352,7 +366,8 @@ func failureOf(err error) (string, string) {
 			return task.ReasonLLMProviderError, clipMessage(appErr.Message())
 		case task.ErrTypeQuota, task.ErrTypeStorageLimit, task.ErrTypeLLMProvider, task.ErrTypeLLMInvalid,
 			task.ErrTypeTemplate, task.ErrTypePayloadTooBig, task.ReasonMaxIterationsExhausted,
-			task.ReasonCommandTimeout, task.ReasonReviewFailed, task.ReasonClarificationTimeout:
+			task.ReasonCommandTimeout, task.ReasonReviewFailed, task.ReasonClarificationTimeout,
+			task.ErrTypeLLMRefused, task.ReasonBudgetExhausted:
 			return appErr.Type(), clipMessage(appErr.Message())
 		case task.ReasonInternalError:
 			// pipelineFailure: the workflow's own words, never an activity's.

@@ -15,4 +15,10 @@ const (
 	// from the workers' announcements (SignalCapacity), no longer from each
 	// acquire request.
 	changeSlotsCapacityFromWorkers = "slots-capacity-from-workers"
+	// changeBudgetGate: an LLM stage stopped by the task's budget waits
+	// at the budget gate for a raise (it failed the task before).
+	changeBudgetGate = "budget-gate"
+	// changePlanApproval: a task with approve_plan waits for its plan to be
+	// approved after design.
+	changePlanApproval = "plan-approval"
 )

@@ -79,6 +79,8 @@ type Update struct {
 	Error            string         `json:"error,omitempty"`
 	Result           *Result        `json:"result,omitempty"`
 	Events           []EventSpec    `json:"events,omitempty"`
+	// Budget raises the task's budget (an answered budget question).
+	Budget *BudgetAnswer `json:"budget,omitempty"`
 }
 
 // PrepareIn starts a run.

@@ -58,6 +58,14 @@ func ValidateAnswers(qs []Question, answers map[string]any) map[string]string {
 			continue // null clears an answer
 		}
 		switch q.Type {
+		case QuestionBudget:
+			if _, err := ParseBudgetAnswer(q, v); err != nil {
+				problems[id] = err.Error()
+			}
+		case QuestionPlanApproval:
+			if _, err := ParsePlanAnswer(v); err != nil {
+				problems[id] = err.Error()
+			}
 		case QuestionChoice:
 			s, ok := v.(string)
 			if !ok {

@@ -114,6 +114,10 @@ type Question struct {
 	Choices   []string `json:"choices"`
 	Required  bool     `json:"required"`
 	Rationale string   `json:"rationale"`
+	// Budget is set on a budget question: what stopped the task.
+	Budget *BudgetStop `json:"budget,omitempty"`
+	// Plan is set on a plan_approval question: the plan to approve.
+	Plan *PlanQuestion `json:"plan,omitempty"`
 }
 
 // Question types.
@@ -197,9 +201,23 @@ type Checkpoint struct {
 	// on when the run continued as new; the next run acts on them.
 	Inbox  []InputSignal `json:"inbox,omitempty"`
 	Resume bool          `json:"resume,omitempty"`
+	// Budget is set while the task waits at StepBudget: what stopped it and
+	// the step it goes back to once the budget is raised.
+	Budget *BudgetGate `json:"budget,omitempty"`
+	// PlanRound counts the plans shown for approval; GateStops counts the
+	// budget and plan questions asked (their ids are numbered by it).
+	PlanRound int `json:"plan_round,omitempty"`
+	GateStops int `json:"gate_stops,omitempty"`
 	// View is what the state query showed, so the next run answers the same
 	// (needs_input with its questions, say) before its first update.
 	View *View `json:"view,omitempty"`
+}
+
+// BudgetGate is the state of a task stopped by its budget.
+type BudgetGate struct {
+	Stop BudgetStop `json:"stop"`
+	// Back is the step that runs again once the budget is raised.
+	Back string `json:"back"`
 }
 
 // View is the visible part of State carried across continue-as-new.
@@ -223,6 +241,9 @@ type Plan struct {
 	MaxFilesPerIteration int      `json:"max_files_per_iteration"`
 	// Timeouts per stage in seconds, from the codex.
 	Timeouts map[string]int `json:"timeouts,omitempty"`
+	// ApprovePlan is the codex's default for plan approval (a task's
+	// approve_plan turns it on too).
+	ApprovePlan bool `json:"approve_plan,omitempty"`
 }
 
 // ResearchOut is the small summary the research activity returns.
