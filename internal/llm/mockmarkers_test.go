@@ -23,6 +23,7 @@ func TestParseMarkers(t *testing.T) {
 		{"[mock:slow=3] [mock:sleepy-tests=90] [mock:big=5]", markers{slow: 3 * time.Second, sleepyTests: 90, bigMB: 5}},
 		{"[mock:slow=9999] [mock:sleepy-tests=0] [mock:big=100]", markers{slow: 600 * time.Second, sleepyTests: 1, bigMB: 20}},
 		{"[mock:slow] [mock:big]", markers{slow: time.Second, bigMB: 1}},
+		{"[mock:refuse] [Mock:Rate-Limit-Primary]", markers{refuse: true, rateLimitPrimary: true}},
 		{"[mock:unknown] [mock:slow=abc] [mock: clarify] mock:clarify", markers{}},
 	} {
 		if got := parseMarkers(tc.desc); got != tc.want {

@@ -134,7 +134,7 @@ func TestOpenAIStreamOutcomes(t *testing.T) {
 			reply:    streamReply(delta("partial "), delta("text"), sse{data: `{"error":{"message":"The server had an error while processing your request","type":"server_error"}}`}),
 			streamed: "partial text", usage: counted("partial text"), counted: true, errWant: "retry", errSubstr: "mid-stream: The server had an error"},
 		{name: "content-policy error event",
-			reply:  streamReply(delta("x"), sse{data: `{"error":{"message":"blocked","type":"invalid_request_error","code":"content_filter"}}`}),
+			reply:   streamReply(delta("x"), sse{data: `{"error":{"message":"blocked","type":"invalid_request_error","code":"content_filter"}}`}),
 			errWant: "refused", streamed: "x", counted: true, errSubstr: "content policy: blocked"},
 		{name: "connection dropped mid-stream",
 			reply:    streamReply(delta("import os\n"), delta("def main():\n"), sse{abort: true}),
