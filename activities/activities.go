@@ -18,6 +18,7 @@ import (
 
 	"ai-platform/internal/agents"
 	"ai-platform/internal/codex"
+	"ai-platform/internal/live"
 	"ai-platform/internal/llm"
 	"ai-platform/internal/redact"
 	"ai-platform/internal/runner"
@@ -64,6 +65,9 @@ type Deps struct {
 	Secrets []string
 	// Metrics observes LLM requests and command runs; nil disables it.
 	Metrics Metrics
+	// Live receives what the models write while they write it (package
+	// live); nil publishes nothing.
+	Live live.Publisher
 	// HeartbeatEvery is how often long activities heartbeat (default 3s).
 	HeartbeatEvery time.Duration
 	Now            func() time.Time
