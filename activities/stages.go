@@ -34,6 +34,9 @@ func (a *Activities) settleCall(ctx context.Context, step task.Step, stage strin
 	if cerr := a.chargeTokens(ctx, step, stage, call, started); cerr != nil {
 		return cerr
 	}
+	if cerr := a.callEvents(ctx, step, stage, call); cerr != nil {
+		return cerr
+	}
 	if err != nil {
 		return a.llmFailure(ctx, step, stage, err)
 	}
@@ -85,6 +88,62 @@ func (a *Activities) latestPayload(ctx context.Context, taskID, typ string, out 
 	return nil
 }
 
+// callEvents writes what happened inside a stage conversation besides its
+// usage: one llm_fallback event per move to a fallback model and one
+// llm_truncated event per reply cut off at the token limit. Their ids name
+// the attempt, so a redelivered attempt writes the same rows and the next
+// attempt its own.
+func (a *Activities) callEvents(ctx context.Context, step task.Step, stage string, call agents.Call) error {
+	n, _ := attempts(ctx)
+	for i, f := range call.Fallbacks {
+		a.log(ctx, step).Warn("llm call moved to a fallback model", "stage", stage, "from", f.From, "to", f.To)
+		if err := a.event(ctx, step, fmt.Sprintf("llm_fallback/a%d/%d", n, i+1), task.EventLLMFallback, map[string]any{
+			"stage": stage, "from": f.From, "to": f.To, "error": a.redact.String(f.Error), "attempt": n,
+		}); err != nil {
+			return err
+		}
+	}
+	for i, t := range call.Truncations {
+		if err := a.event(ctx, step, fmt.Sprintf("llm_truncated/a%d/%d", n, i+1), task.EventLLMTruncated, map[string]any{
+			"stage": stage, "action": t.Action, "requests": t.Requests, "detail": t.Detail, "attempt": n,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// turn is what a stage conversation knows of this attempt: its number,
+// whether it is the retry policy's last (only then may a call move to a
+// fallback model) and the quota check before each request.
+func (a *Activities) turn(ctx context.Context, owner string) agents.Turn {
+	n, limit := attempts(ctx)
+	return agents.Turn{Attempt: n, Final: limit > 0 && n >= limit, Before: a.quotaGuard(owner)}
+}
+
+// attemptsKey carries a (attempt, limit) pair for code running outside a
+// Temporal activity (tests play a given attempt of a known retry policy
+// with it; the SDK's test environment hands activities no retry policy).
+type attemptsKey struct{}
+
+type attemptInfo struct{ n, limit int }
+
+// withAttempts returns ctx playing attempt n of limit outside an activity.
+func withAttempts(ctx context.Context, n, limit int) context.Context {
+	return context.WithValue(ctx, attemptsKey{}, attemptInfo{n: n, limit: limit})
+}
+
+// attempts returns the activity's attempt and its retry policy's limit (0
+// when unknown or unlimited).
+func attempts(ctx context.Context) (n, limit int) {
+	if !activity.IsActivity(ctx) {
+		if v, ok := ctx.Value(attemptsKey{}).(attemptInfo); ok {
+			return v.n, v.limit
+		}
+	}
+	return attempt(ctx), maxAttempts(ctx)
+}
+
 // quotaGuard runs before every LLM request.
 func (a *Activities) quotaGuard(owner string) agents.BeforeCall {
 	return func(ctx context.Context, pending llm.Usage) error {
@@ -104,7 +163,7 @@ func (a *Activities) llmFailure(ctx context.Context, step task.Step, stage strin
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	n, limit := attempt(ctx), maxAttempts(ctx)
+	n, limit := attempts(ctx)
 	a.log(ctx, step).Warn("llm call failed", "stage", stage, "error", err)
 	// One event per attempt: a retry of the same attempt writes the same
 	// row, the next attempt its own. The first keeps the historical id.
@@ -120,6 +179,12 @@ func (a *Activities) llmFailure(ctx context.Context, step task.Step, stage strin
 // classifyLLMError turns a failed stage conversation into the activity's
 // error; limit is the retry policy's attempts (0 when unknown).
 func (a *Activities) classifyLLMError(stage string, n, limit int, err error) error {
+	if llm.IsRefusal(err) {
+		// A content-policy refusal: another attempt or model would refuse
+		// the same request, so neither is tried.
+		return nonRetryable(task.ErrTypeLLMRefused, "%s", a.redact.String(fmt.Sprintf(
+			"The model refused the request at the %s stage on content-policy grounds; it is not retried: %s", stage, err.Error())))
+	}
 	if errors.Is(err, agents.ErrInvalidReply) {
 		return nonRetryable(task.ErrTypeLLMInvalid, "%s", a.redact.String(err.Error()))
 	}
@@ -159,8 +224,7 @@ func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.Resear
 		return task.ResearchOut{}, err
 	}
 	b.MaxQuestions = in.Plan.MaxQuestions
-	defer a.liveOutput(&ctx, in.Step, task.StageResearch)()
-	reply, call, err := a.Agents.Research(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey))
+	reply, call, err := a.Agents.Research(ctx, b, a.turn(ctx, in.Step.OwnerKey))
 	if err := a.settleCall(ctx, in.Step, task.StageResearch, call, started, err); err != nil {
 		return task.ResearchOut{}, err
 	}
@@ -200,8 +264,7 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 		return task.DesignOut{}, err
 	}
 	b.Constraints = a.Codex.DesignConstraints
-	defer a.liveOutput(&ctx, in.Step, task.StageDesign)()
-	reply, call, err := a.Agents.Design(ctx, b, attempt(ctx), a.quotaGuard(in.Step.OwnerKey), func(p string) error {
+	reply, call, err := a.Agents.Design(ctx, b, a.turn(ctx, in.Step.OwnerKey), func(p string) error {
 		_, err := workspace.CleanPath(p)
 		return err
 	})

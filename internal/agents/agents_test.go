@@ -52,7 +52,7 @@ func TestOneCorrectiveRetryThenFailure(t *testing.T) {
 	ctx := context.Background()
 	p := &scripted{replies: []string{"Sure! {broken", goodResearch}}
 	a := &Agents{Provider: p, MaxTokens: 100, Temperature: 0.3}
-	out, call, err := a.Research(ctx, llm.Brief{Description: "d"}, 1, nil)
+	out, call, err := a.Research(ctx, llm.Brief{Description: "d"}, Turn{Attempt: 1})
 	if err != nil || len(out.Requirements) != 1 || call.Calls != 2 || call.Usage.InputTokens != 20 {
 		t.Fatalf("out %+v call %+v err %v", out, call, err)
 	}
@@ -68,7 +68,7 @@ func TestOneCorrectiveRetryThenFailure(t *testing.T) {
 	// Two bad replies: a clear invalid-reply failure, not a third call.
 	p = &scripted{replies: []string{"nope", `{"requirements": []}`, goodResearch}}
 	a.Provider = p
-	_, call, err = a.Research(ctx, llm.Brief{}, 1, nil)
+	_, call, err = a.Research(ctx, llm.Brief{}, Turn{Attempt: 1})
 	if !errors.Is(err, ErrInvalidReply) || call.Calls != 2 || !strings.Contains(err.Error(), "at least one requirement") {
 		t.Fatalf("err %v after %d calls", err, call.Calls)
 	}
@@ -86,12 +86,12 @@ func TestValidationRejectsUnsafePlans(t *testing.T) {
 	}
 	for _, reply := range []string{bad, dup} {
 		a := &Agents{Provider: &scripted{replies: []string{reply, reply}}}
-		if _, _, err := a.Design(ctx, llm.Brief{}, 1, nil, check); !errors.Is(err, ErrInvalidReply) {
+		if _, _, err := a.Design(ctx, llm.Brief{}, Turn{Attempt: 1}, check); !errors.Is(err, ErrInvalidReply) {
 			t.Errorf("%s: %v", reply, err)
 		}
 	}
 	a := &Agents{Provider: &scripted{replies: []string{`{"verdict":"maybe"}`, `{"verdict":"approve","issues":[],"warnings":[],"summary":"ok"}`}}}
-	if out, _, err := a.Review(ctx, llm.Brief{}, 1, nil); err != nil || out.Verdict != "approve" {
+	if out, _, err := a.Review(ctx, llm.Brief{}, Turn{Attempt: 1}); err != nil || out.Verdict != "approve" {
 		t.Fatalf("review: %+v %v", out, err)
 	}
 }
@@ -100,7 +100,7 @@ func TestBeforeCallStopsTheCall(t *testing.T) {
 	p := &scripted{replies: []string{goodResearch}}
 	a := &Agents{Provider: p}
 	quota := errors.New("quota exceeded")
-	_, call, err := a.Research(context.Background(), llm.Brief{}, 1, func(context.Context, llm.Usage) error { return quota })
+	_, call, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1, Before: func(context.Context, llm.Usage) error { return quota }})
 	if !errors.Is(err, quota) || call.Calls != 0 || len(p.reqs) != 0 {
 		t.Fatalf("the quota check must run before the request: %v, %d calls", err, call.Calls)
 	}
@@ -113,10 +113,10 @@ func TestBeforeCallSeesTheConversationsTokens(t *testing.T) {
 	p := &scripted{replies: []string{"not json", goodResearch}}
 	a := &Agents{Provider: p}
 	var seen []int64
-	_, call, err := a.Research(context.Background(), llm.Brief{}, 1, func(_ context.Context, pending llm.Usage) error {
+	_, call, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1, Before: func(_ context.Context, pending llm.Usage) error {
 		seen = append(seen, pending.InputTokens+pending.OutputTokens)
 		return nil
-	})
+	}})
 	if err != nil || call.Calls != 2 || len(seen) != 2 || seen[0] != 0 || seen[1] != 15 {
 		t.Fatalf("err %v, calls %d, pending before each request %v (want [0 15])", err, call.Calls, seen)
 	}
@@ -124,7 +124,7 @@ func TestBeforeCallSeesTheConversationsTokens(t *testing.T) {
 
 func TestProviderErrorsPassThrough(t *testing.T) {
 	a := &Agents{Provider: &scripted{}}
-	_, _, err := a.Research(context.Background(), llm.Brief{}, 1, nil)
+	_, _, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1})
 	var pe *llm.Error
 	if !errors.As(err, &pe) || !pe.Retryable {
 		t.Fatalf("provider error lost: %v", err)

@@ -119,13 +119,13 @@ func TestOversizedRepliesAreInvalid(t *testing.T) {
 			var call Call
 			switch c.stage {
 			case "research":
-				_, call, err = a.Research(ctx, llm.Brief{}, 1, nil)
+				_, call, err = a.Research(ctx, llm.Brief{}, Turn{Attempt: 1})
 			case "design":
-				_, call, err = a.Design(ctx, llm.Brief{}, 1, nil, func(string) error { return nil })
+				_, call, err = a.Design(ctx, llm.Brief{}, Turn{Attempt: 1}, func(string) error { return nil })
 			case "code":
-				_, call, err = a.Code(ctx, llm.Brief{}, 1, nil, func(llm.FileContent) error { return nil })
+				_, call, err = a.Code(ctx, llm.Brief{}, Turn{Attempt: 1}, func(llm.FileContent) error { return nil })
 			case "review":
-				_, call, err = a.Review(ctx, llm.Brief{}, 1, nil)
+				_, call, err = a.Review(ctx, llm.Brief{}, Turn{Attempt: 1})
 			}
 			if !errors.Is(err, ErrInvalidReply) || call.Calls != 2 {
 				t.Fatalf("err %v after %d calls, want ErrInvalidReply after a corrective retry", err, call.Calls)
@@ -154,7 +154,7 @@ func TestRepliesAtTheLimitsPass(t *testing.T) {
 	}
 	reply := research(func(r *llm.ResearchReply) { r.Summary, r.OpenQuestions = long(MaxSummaryChars), qs })
 	a := &Agents{Provider: &scripted{replies: []string{reply}}}
-	out, call, err := a.Research(context.Background(), llm.Brief{}, 1, nil)
+	out, call, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1})
 	if err != nil || call.Calls != 1 || len(out.OpenQuestions) != MaxOpenQuestions {
 		t.Fatalf("a reply at the limits: %v after %d calls", err, call.Calls)
 	}

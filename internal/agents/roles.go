@@ -4,47 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"ai-platform/internal/llm"
 	"ai-platform/internal/task"
 )
 
-const jsonRule = "Reply with ONLY one JSON object, no prose and no code fences. " +
-	"Never include secrets, credentials or API keys."
-
-const researchSystem = `You are the researcher of a software team. Read the user's request (the
-"description" field of the JSON brief), the project template, and the user's answers to earlier
-questions. Derive numbered, testable requirements, user stories, assumptions and technical
-constraints. If something essential is unclear, add it to open_questions (at most max_questions,
-each with id, text, type text|choice|multi, choices for choice/multi, and rationale); otherwise leave
-open_questions empty. Shape: {"summary": str, "requirements": [{"id": "REQ-001", "text": str}],
-"user_stories": [str], "assumptions": [str], "open_questions": [...],
-"technical_constraints": [str]}. `
-
-const designSystem = `You are the designer of a software team. From the requirements, the answers and
-the project template in the JSON brief, plan a small Python project: components and the files each
-owns, in the order they should be written (source before its tests), including tests for every
-source module and a README. Paths are relative, use "/", and stay inside the project. Shape:
-{"summary": str, "components": [{"name": str, "description": str, "files": [str]}],
-"files": [{"path": str, "component": str, "kind": "source|test|docs|config", "purpose": str}],
-"dependencies": [str]}. `
-
-const codeSystem = `You are the coder of a software team. Write the COMPLETE content of every file in
-target_files (at most max_files files), following the architecture, the requirements, the user's
-answers, the constraints, and, for fix tasks, every finding of the last review. Existing file
-contents are in existing_files. Paths are relative and must stay inside the project. Shape:
-{"files": [{"path": str, "content": str}], "summary": str}. `
-
-const reviewSystem = `You are the reviewer of a software team. Judge the project in existing_files
-against the requirements, the user's answers and the checklist. Shape: {"verdict":
-"approve|request_changes", "issues": [str], "warnings": [str], "summary": str}. `
-
 // Research runs the researcher.
-func (a *Agents) Research(ctx context.Context, b llm.Brief, attempt int, before BeforeCall) (llm.ResearchReply, Call, error) {
+func (a *Agents) Research(ctx context.Context, b llm.Brief, turn Turn) (llm.ResearchReply, Call, error) {
 	b.Stage = task.StageResearch
 	var out llm.ResearchReply
-	call, err := a.ask(ctx, task.StageResearch, researchSystem+jsonRule, b, attempt, before, &out, func() error {
+	c := a.converse(task.StageResearch, turn)
+	err := c.ask(ctx, RoleResearch, b, true, &out, func() error {
 		if err := researchLimits(&out); err != nil {
 			return err
 		}
@@ -58,14 +30,15 @@ func (a *Agents) Research(ctx context.Context, b llm.Brief, attempt int, before 
 		}
 		return nil
 	})
-	return out, call, err
+	return out, c.call, err
 }
 
 // Design runs the designer. checkPath validates a planned path.
-func (a *Agents) Design(ctx context.Context, b llm.Brief, attempt int, before BeforeCall, checkPath func(string) error) (llm.DesignReply, Call, error) {
+func (a *Agents) Design(ctx context.Context, b llm.Brief, turn Turn, checkPath func(string) error) (llm.DesignReply, Call, error) {
 	b.Stage = task.StageDesign
 	var out llm.DesignReply
-	call, err := a.ask(ctx, task.StageDesign, designSystem+jsonRule, b, attempt, before, &out, func() error {
+	c := a.converse(task.StageDesign, turn)
+	err := c.ask(ctx, RoleDesign, b, true, &out, func() error {
 		if err := designLimits(&out); err != nil {
 			return err
 		}
@@ -84,14 +57,75 @@ func (a *Agents) Design(ctx context.Context, b llm.Brief, attempt int, before Be
 		}
 		return nil
 	})
-	return out, call, err
+	return out, c.call, err
 }
 
 // Code runs the coder. checkFile validates each written file.
-func (a *Agents) Code(ctx context.Context, b llm.Brief, attempt int, before BeforeCall, checkFile func(llm.FileContent) error) (llm.CodeReply, Call, error) {
+//
+// A reply for several target files that is cut off at the token limit is
+// not continued: the files are asked for again in batches of half the size
+// (each request naming the files not yet returned), down to one file a
+// request; only a single file's reply that is cut off is continued. Small
+// replies keep whole files in one JSON object that is valid on its own,
+// and a continuation, which the model may get subtly wrong, is needed only
+// where nothing smaller can be asked for.
+func (a *Agents) Code(ctx context.Context, b llm.Brief, turn Turn, checkFile func(llm.FileContent) error) (llm.CodeReply, Call, error) {
 	b.Stage = task.LLMStage(task.StageImplement)
+	c := a.converse(b.Stage, turn)
+	remaining := slices.Clone(b.TargetFiles)
+	if len(remaining) <= 1 {
+		// Nothing to split: one request, continued when cut off.
+		reply, err := c.code(ctx, b, true, checkFile)
+		return reply, c.call, err
+	}
 	var out llm.CodeReply
-	call, err := a.ask(ctx, b.Stage, codeSystem+jsonRule, b, attempt, before, &out, func() error {
+	var summaries []string
+	seen := map[string]bool{}
+	batch := len(remaining)
+	for len(remaining) > 0 {
+		bb := b
+		if batch < len(b.TargetFiles) {
+			// A smaller batch than the task asked for: the brief names only
+			// its files.
+			bb.TargetFiles = slices.Clone(remaining[:batch])
+			bb.MaxFiles = batch
+		}
+		reply, err := c.code(ctx, bb, batch == 1, checkFile)
+		if errors.Is(err, errCut) {
+			next := (batch + 1) / 2
+			c.call.Truncations = append(c.call.Truncations, Truncation{Action: TruncationSplit, Requests: 1,
+				Detail: fmt.Sprintf("a reply for %d files was cut off at the token limit; asking for %d file(s) a request", batch, next)})
+			batch = next
+			continue
+		}
+		if err != nil {
+			return out, c.call, err
+		}
+		for _, f := range reply.Files {
+			if !seen[f.Path] {
+				seen[f.Path] = true
+				out.Files = append(out.Files, f)
+			}
+		}
+		if s := strings.TrimSpace(reply.Summary); s != "" {
+			summaries = append(summaries, s)
+		}
+		// The batch had its turn; files of later batches that came along
+		// anyway are not asked for again.
+		remaining = slices.DeleteFunc(remaining[min(batch, len(remaining)):], func(p string) bool { return seen[p] })
+		batch = min(batch, len(remaining))
+	}
+	out.Summary = strings.Join(summaries, " ")
+	if err := codeLimits(&out); err != nil {
+		return out, c.call, fmt.Errorf("%w at the %s stage: %v", ErrInvalidReply, b.Stage, err)
+	}
+	return out, c.call, nil
+}
+
+// code asks for the files of one brief.
+func (c *conversation) code(ctx context.Context, b llm.Brief, cont bool, checkFile func(llm.FileContent) error) (llm.CodeReply, error) {
+	var out llm.CodeReply
+	err := c.ask(ctx, RoleCode, b, cont, &out, func() error {
 		if err := codeLimits(&out); err != nil {
 			return err
 		}
@@ -105,14 +139,15 @@ func (a *Agents) Code(ctx context.Context, b llm.Brief, attempt int, before Befo
 		}
 		return nil
 	})
-	return out, call, err
+	return out, err
 }
 
 // Review runs the model critique.
-func (a *Agents) Review(ctx context.Context, b llm.Brief, attempt int, before BeforeCall) (llm.ReviewReply, Call, error) {
+func (a *Agents) Review(ctx context.Context, b llm.Brief, turn Turn) (llm.ReviewReply, Call, error) {
 	b.Stage = task.StageReview
 	var out llm.ReviewReply
-	call, err := a.ask(ctx, task.StageReview, reviewSystem+jsonRule, b, attempt, before, &out, func() error {
+	c := a.converse(task.StageReview, turn)
+	err := c.ask(ctx, RoleReview, b, true, &out, func() error {
 		if err := reviewLimits(&out); err != nil {
 			return err
 		}
@@ -121,5 +156,5 @@ func (a *Agents) Review(ctx context.Context, b llm.Brief, attempt int, before Be
 		}
 		return nil
 	})
-	return out, call, err
+	return out, c.call, err
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Codex struct {
 	Timeouts             map[string]time.Duration
 	MaxFileSize          int64
 	MaxTotalFiles        int
+	// Prompts override role prompt texts, by role (agents.Roles); a role
+	// not listed keeps the prompt embedded in internal/agents/prompts.
+	Prompts map[string]string
 
 	raw map[string]any
 }
@@ -55,7 +59,11 @@ func Load(path string) (*Codex, error) {
 		}
 		data, source = b, path
 	}
-	c, err := Parse(data)
+	dir := ""
+	if path != "" {
+		dir = filepath.Dir(path)
+	}
+	c, err := parse(data, dir)
 	if err != nil {
 		return nil, fmt.Errorf("codex %s: %w", source, err)
 	}
@@ -63,8 +71,13 @@ func Load(path string) (*Codex, error) {
 	return c, nil
 }
 
-// Parse validates a codex document.
-func Parse(data []byte) (*Codex, error) {
+// Parse validates a codex document. A prompt override read from a file
+// needs the codex's own location: use Load for such a codex.
+func Parse(data []byte) (*Codex, error) { return parse(data, "") }
+
+// parse validates a codex document; dir is the codex file's directory
+// ("" for a document with no file), against which prompt files resolve.
+func parse(data []byte, dir string) (*Codex, error) {
 	var raw map[string]any
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %w", err)
@@ -118,6 +131,7 @@ func Parse(data []byte) (*Codex, error) {
 	lim := p.object(raw, "limitations", false)
 	c.MaxFileSize = int64(p.positiveInt(lim, "limitations.max_file_size", "max_file_size", 1<<20))
 	c.MaxTotalFiles = p.positiveInt(lim, "limitations.max_total_files", "max_total_files", 200)
+	c.Prompts = p.prompts(p.object(raw, "prompts", false), dir)
 	if p.err != nil {
 		return nil, p.err
 	}

@@ -2,7 +2,15 @@ package codex
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"ai-platform/internal/agents"
 )
 
 // parser reads typed fields from the decoded JSON and keeps the first error,
@@ -113,4 +121,77 @@ func (p *parser) boolean(parent map[string]any, field, key string, def bool) boo
 		return def
 	}
 	return b
+}
+
+// maxPromptChars bounds a prompt override: it is sent with every request of
+// its role, so a runaway file would cost tokens on every call.
+const maxPromptChars = 32 << 10
+
+// prompts reads the "prompts" object: role -> the prompt text itself, or
+// {"file": "path"} with the path relative to the codex file (dir). A file's
+// text is also written back into raw, so the codex hash changes when the
+// prompt does.
+func (p *parser) prompts(m map[string]any, dir string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, role := range slices.Sorted(maps.Keys(m)) {
+		field := "prompts." + role
+		if !slices.Contains(agents.Roles(), role) {
+			p.fail(field, fmt.Sprintf("names an unknown role %q (known: %s)", role, strings.Join(agents.Roles(), ", ")))
+			return nil
+		}
+		var text string
+		switch v := m[role].(type) {
+		case string:
+			text = v
+		case map[string]any:
+			text = p.promptFile(field, v, dir)
+			if p.err != nil {
+				return nil
+			}
+			m[role] = map[string]any{"file": v["file"], "text": text}
+		default:
+			p.fail(field, `must be the prompt text or {"file": "path relative to the codex"}`)
+			return nil
+		}
+		if strings.TrimSpace(text) == "" {
+			p.fail(field, "must not be empty")
+			return nil
+		}
+		if n := utf8.RuneCountInString(text); n > maxPromptChars {
+			p.fail(field, fmt.Sprintf("is %d characters; the limit is %d", n, maxPromptChars))
+			return nil
+		}
+		out[role] = text
+	}
+	return out
+}
+
+// promptFile reads {"file": "path"} relative to dir.
+func (p *parser) promptFile(field string, v map[string]any, dir string) string {
+	name, ok := v["file"].(string)
+	if !ok || name == "" || len(v) != 1 {
+		p.fail(field, `must be the prompt text or {"file": "path relative to the codex"}`)
+		return ""
+	}
+	if dir == "" {
+		p.fail(field+".file", "needs a codex read from a file (CODEX_PATH) to resolve against")
+		return ""
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, name)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		p.fail(field+".file", fmt.Sprintf("cannot be read: %v", err))
+		return ""
+	}
+	if !utf8.Valid(b) {
+		p.fail(field+".file", "is not UTF-8 text")
+		return ""
+	}
+	return string(b)
 }
