@@ -25,6 +25,9 @@ function questionField(q, prior) {
   let read;
   let focusEl;
   const choices = Array.isArray(q.choices) ? q.choices : [];
+  if (q.type === 'budget' || q.type === 'plan_approval') {
+    return decisionField(q, label, rationale, error, described);
+  }
   if (q.type === 'multi' && choices.length) {
     const have = new Set(Array.isArray(prior) ? prior.map(String) : []);
     const boxes = choices.map((c) => {
@@ -61,6 +64,88 @@ function questionField(q, prior) {
     error,
     focus: () => control.focus(),
     invalid: (on) => control.setAttribute('aria-invalid', String(on)),
+  };
+}
+
+function usd(v) {
+  const n = Number(v) || 0;
+  return n >= 1 ? n.toFixed(2) : n.toFixed(4);
+}
+
+// radios builds one radio group; on(value) runs when the pick changes.
+function radios(name, options, on) {
+  const inputs = [];
+  const el = h(
+    'div',
+    { class: 'choices', role: 'radiogroup' },
+    options.map(([value, text]) => {
+      const rid = uid('opt');
+      const r = h('input', { type: 'radio', id: rid, name, value });
+      r.addEventListener('change', () => on(value));
+      inputs.push(r);
+      return h('div', { class: 'check' }, r, h('label', { for: rid }, text));
+    }),
+  );
+  return { el, inputs, value: () => (inputs.find((r) => r.checked) || {}).value || '' };
+}
+
+// decisionField is a budget question (the figures, a new budget or decline)
+// or a plan_approval question (the plan as a list of components and files;
+// approve, revise with instructions, or reject).
+function decisionField(q, label, rationale, error, described) {
+  const name = uid('d');
+  let group;
+  let detail;
+  let read;
+  let extra;
+  if (q.type === 'budget') {
+    const b = q.budget || {};
+    detail = h(
+      'dl',
+      { class: 'budget-figures' },
+      h('dt', {}, 'Spent'),
+      h('dd', {}, `$${usd(b.spent_usd)} of $${usd(b.budget_usd)}; ${b.spent_tokens || 0} of ${b.budget_tokens || 0} tokens (0 = no budget)`),
+      h('dt', {}, 'Next call needs up to'),
+      h('dd', {}, `$${usd(b.needed_usd)} / ${b.needed_tokens || 0} tokens`),
+    );
+    const amountId = uid('amt');
+    const amount = h('input', { type: 'number', id: amountId, min: '0', step: 'any', 'aria-describedby': described });
+    extra = h('div', { class: 'field' }, h('label', { for: amountId }, b.limit === 'tokens' ? 'New token budget' : 'New budget (US dollars)'), amount);
+    group = radios(name, [['raise', 'Raise the budget and continue'], ['decline', 'Decline and end the task (its work is kept)']], (v) => {
+      amount.disabled = v !== 'raise';
+    });
+    read = () => {
+      const v = group.value();
+      if (v === 'decline') return 'decline';
+      if (v === 'raise' && amount.value !== '') return amount.value;
+      return '';
+    };
+  } else {
+    const p = q.plan || { components: [] };
+    detail = h(
+      'ol',
+      { class: 'plan' },
+      (p.components || []).map((c) => h('li', {}, h('strong', {}, c.name), h('ul', {}, (c.files || []).map((f) => h('li', {}, h('code', {}, f)))))),
+    );
+    const insId = uid('ins');
+    const instructions = h('textarea', { id: insId, rows: '3', 'aria-describedby': described });
+    extra = h('div', { class: 'field' }, h('label', { for: insId }, 'What should change (for a revision)'), instructions);
+    group = radios(name, [['approve', 'Approve and start coding'], ['revise', 'Revise the plan'], ['reject', 'Reject (the task is cancelled, its work kept)']], (v) => {
+      instructions.disabled = v !== 'revise';
+    });
+    read = () => {
+      const v = group.value();
+      if (v === 'revise') return instructions.value.trim() ? { decision: 'revise', instructions: instructions.value } : '';
+      return v;
+    };
+  }
+  return {
+    q,
+    el: h('fieldset', { class: 'field question decision', 'data-question': q.id, 'aria-describedby': described }, h('legend', {}, label), rationale, detail, group.el, extra, error),
+    read,
+    error,
+    focus: () => group.inputs[0].focus(),
+    invalid: (on) => group.inputs.forEach((r) => r.setAttribute('aria-invalid', String(on))),
   };
 }
 
