@@ -18,7 +18,9 @@ import (
 
 	"ai-platform/internal/agents"
 	"ai-platform/internal/codex"
+	"ai-platform/internal/live"
 	"ai-platform/internal/llm"
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/redact"
 	"ai-platform/internal/runner"
 	"ai-platform/internal/store"
@@ -64,6 +66,12 @@ type Deps struct {
 	Secrets []string
 	// Metrics observes LLM requests and command runs; nil disables it.
 	Metrics Metrics
+	// Live receives what the models write while they write it (package
+	// live); nil publishes nothing.
+	Live live.Publisher
+	// Prices turns token usage into cost (LLM_PRICES); the zero Table
+	// prices nothing, so every cost is 0.
+	Prices pricing.Table
 	// HeartbeatEvery is how often long activities heartbeat (default 3s).
 	HeartbeatEvery time.Duration
 	Now            func() time.Time
@@ -89,7 +97,7 @@ func New(d Deps) (*Activities, error) {
 	}
 	if d.Metrics != nil {
 		observed := *d.Agents
-		observed.Provider = observedProvider{Provider: observed.Provider, metrics: d.Metrics}
+		observed.Provider = observedProvider{Provider: observed.Provider, metrics: d.Metrics, prices: d.Prices}
 		d.Agents = &observed
 	}
 	if d.Tools == nil {

@@ -36,6 +36,7 @@ func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, er
 	b.Iteration, b.TaskType, b.TargetFiles, b.Findings = in.Iteration, in.Task.Type, in.Task.TargetFiles, in.Task.Findings
 	b.MaxFiles, b.Constraints = limit, a.Codex.CoderConstraints
 	b.ExistingFiles = shownFiles(files, in.Task, in.Planned)
+	defer a.liveOutput(&ctx, in.Step, task.StageImplement)()
 	reply, call, err := a.Agents.Code(ctx, b, a.turn(ctx, in.Step.OwnerKey), a.checkGenerated)
 	if err := a.settleCall(ctx, in.Step, task.StageImplement, call, started, err); err != nil {
 		return task.CodeOut{}, err

@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"ai-platform/internal/llm"
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/runner"
 )
 
 // Metrics receives the worker's observations (Deps.Metrics; nil disables).
 type Metrics interface {
 	// LLMRequest is one provider request: its stage, outcome (ok, error,
-	// cancelled), the tokens the provider reported and its latency.
-	LLMRequest(provider, model, stage, outcome string, tokensIn, tokensOut int64, d time.Duration)
+	// cancelled), the tokens the provider reported, their cost in US
+	// dollars (0 for a model without a price) and its latency.
+	LLMRequest(provider, model, stage, outcome string, tokensIn, tokensOut int64, costUSD float64, d time.Duration)
 	// CommandRun is one command run by the safe runner.
 	CommandRun(purpose, outcome string, d time.Duration)
 	// Purged counts what a retention pass removed, by kind (tasks, events,
@@ -28,6 +30,7 @@ type Metrics interface {
 type observedProvider struct {
 	llm.Provider
 	metrics Metrics
+	prices  pricing.Table
 }
 
 func (p observedProvider) Complete(ctx context.Context, req llm.Request) (llm.Response, error) {
@@ -40,8 +43,12 @@ func (p observedProvider) Complete(ctx context.Context, req llm.Request) (llm.Re
 	case err != nil:
 		outcome = "error"
 	}
-	p.metrics.LLMRequest(p.Name(), firstNonEmpty(resp.Model, p.Model()), req.Stage, outcome,
-		resp.Usage.InputTokens, resp.Usage.OutputTokens, time.Since(start))
+	// The request's own model when it names one (a fallback), else the
+	// reply's, else the provider's.
+	model := firstNonEmpty(resp.Model, req.Model, p.Model())
+	cost, _ := p.prices.Cost(model, resp.Usage.InputTokens, resp.Usage.OutputTokens)
+	p.metrics.LLMRequest(p.Name(), model, req.Stage, outcome,
+		resp.Usage.InputTokens, resp.Usage.OutputTokens, cost, time.Since(start))
 	return resp, err
 }
 

@@ -185,12 +185,20 @@ func applyUpdate(t *store.Task, u task.Update) {
 	if u.Error != "" {
 		t.Error = u.Error
 	}
+	if b := u.Budget; b != nil && b.Decision == task.DecisionRaise {
+		if b.BudgetUSD != nil {
+			t.BudgetUSD = *b.BudgetUSD
+		}
+		if b.BudgetTokens != nil {
+			t.BudgetTokens = *b.BudgetTokens
+		}
+	}
 }
 
 // writeState replaces the task's state document.
 func (a *Activities) writeState(ctx context.Context, t store.Task, role string) error {
 	summary := map[string]any{"total_tokens_in": t.TokensIn, "total_tokens_out": t.TokensOut,
-		"total_tokens": t.TokensIn + t.TokensOut, "by_stage": map[string]any{}}
+		"total_tokens": t.TokensIn + t.TokensOut, "total_cost_usd": t.CostUSD, "by_stage": map[string]any{}}
 	if t.TokensIn+t.TokensOut > 0 {
 		byStage, err := a.usageByStage(ctx, t.ID)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"ai-platform/internal/agents"
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 	"ai-platform/internal/workspace"
@@ -80,6 +81,9 @@ type usageReport struct {
 	Calls       int    `json:"calls"`
 	StartedAt   string `json:"started_at"`
 	FinishedAt  string `json:"finished_at"`
+	// CostUSD is the stage's cost: the sum of its requests' costs, each
+	// rounded to the micro-dollar (package pricing), so the figures add up.
+	CostUSD float64 `json:"cost_usd"`
 	// Requests are the provider requests, in order (absent in reports
 	// written before per-request usage was recorded).
 	Requests []usageRequest `json:"requests,omitempty"`
@@ -87,10 +91,32 @@ type usageReport struct {
 
 // usageRequest is one provider request of a stage conversation.
 type usageRequest struct {
-	Model       string `json:"model"`
-	TokensIn    int64  `json:"tokens_in"`
-	TokensOut   int64  `json:"tokens_out"`
-	TotalTokens int64  `json:"total_tokens"`
+	// Model is the model that answered, a fallback model included.
+	Model       string  `json:"model"`
+	TokensIn    int64   `json:"tokens_in"`
+	TokensOut   int64   `json:"tokens_out"`
+	TotalTokens int64   `json:"total_tokens"`
+	CostUSD     float64 `json:"cost_usd"`
+}
+
+// price sets the cost of every request of rep and of the stage from the
+// price table (a model it does not price costs 0). The stage cost is summed
+// in micro-dollars from the rounded request costs, never priced from the
+// stage's token totals, so requests, stage, task and day agree exactly.
+func (a *Activities) price(rep *usageReport) {
+	if len(rep.Requests) == 0 {
+		micros, _ := a.Prices.CostMicros(rep.Model, rep.TokensIn, rep.TokensOut)
+		rep.CostUSD = pricing.FromMicros(micros)
+		return
+	}
+	var total int64
+	for i := range rep.Requests {
+		r := &rep.Requests[i]
+		micros, _ := a.Prices.CostMicros(r.Model, r.TokensIn, r.TokensOut)
+		r.CostUSD = pricing.FromMicros(micros)
+		total += micros
+	}
+	rep.CostUSD = pricing.FromMicros(total)
 }
 
 // chargeTokens records one stage's LLM usage exactly once per step: the
@@ -109,7 +135,7 @@ func (a *Activities) chargeTokens(ctx context.Context, step task.Step, stage str
 	}
 	inserted, err := a.Store.AddUsage(ctx, store.UsageCharge{
 		ID: StableID(step.TaskID, step.Key+"/tokens"), OwnerKey: step.OwnerKey, Day: a.Now(),
-		TokensIn: rep.TokensIn, TokensOut: rep.TokensOut,
+		TokensIn: rep.TokensIn, TokensOut: rep.TokensOut, CostUSD: rep.CostUSD,
 	})
 	if err != nil {
 		return storeErr(err, "recording token usage")
@@ -118,6 +144,7 @@ func (a *Activities) chargeTokens(ctx context.Context, step task.Step, stage str
 		_, err = a.Store.UpdateTask(ctx, step.TaskID, func(t *store.Task) error {
 			t.TokensIn += rep.TokensIn
 			t.TokensOut += rep.TokensOut
+			t.CostUSD = pricing.Add(t.CostUSD, rep.CostUSD)
 			return nil
 		})
 		if err != nil {
@@ -154,6 +181,7 @@ func (a *Activities) usageReport(ctx context.Context, step task.Step, stage stri
 			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens,
 		})
 	}
+	a.price(&rep)
 	raw, err := a.redact.JSON(rep)
 	if err != nil {
 		return rep, fmt.Errorf("encoding usage_report artifact: %w", err)
@@ -176,6 +204,14 @@ func (a *Activities) usageReport(ctx context.Context, step task.Step, stage stri
 	if err := json.Unmarshal(art.Payload, &stored); err != nil {
 		return rep, fmt.Errorf("decoding usage_report artifact: %w", err)
 	}
+	// A report written before costs were recorded (an activity retried
+	// across the deploy) is priced now, from its own token counts.
+	var costed struct {
+		CostUSD *float64 `json:"cost_usd"`
+	}
+	if json.Unmarshal(art.Payload, &costed) == nil && costed.CostUSD == nil {
+		a.price(&stored)
+	}
 	return stored, nil
 }
 
@@ -191,6 +227,7 @@ func usageEvents(rep usageReport) []map[string]any {
 		ev := base()
 		ev["model"], ev["calls"] = rep.Model, rep.Calls
 		ev["tokens_in"], ev["tokens_out"], ev["total_tokens"] = rep.TokensIn, rep.TokensOut, rep.TotalTokens
+		ev["cost_usd"] = rep.CostUSD
 		return []map[string]any{ev}
 	}
 	out := make([]map[string]any, 0, len(rep.Requests))
@@ -198,6 +235,7 @@ func usageEvents(rep usageReport) []map[string]any {
 		ev := base()
 		ev["model"], ev["calls"], ev["call_index"] = r.Model, 1, i+1
 		ev["tokens_in"], ev["tokens_out"], ev["total_tokens"] = r.TokensIn, r.TokensOut, r.TotalTokens
+		ev["cost_usd"], ev["stage_cost_usd"] = r.CostUSD, rep.CostUSD
 		out = append(out, ev)
 	}
 	return out
@@ -206,7 +244,7 @@ func usageEvents(rep usageReport) []map[string]any {
 // usageByStage sums the task's usage reports per stage for the state
 // document's llm_usage_summary.
 func (a *Activities) usageByStage(ctx context.Context, taskID string) (map[string]any, error) {
-	type sum struct{ in, out, calls int64 }
+	type sum struct{ in, out, calls, micros int64 }
 	sums := map[string]*sum{}
 	opts := store.ListOptions{Type: task.ArtifactUsageReport, Order: "asc", Limit: 500}
 	for {
@@ -225,6 +263,7 @@ func (a *Activities) usageByStage(ctx context.Context, taskID string) (map[strin
 				sums[rep.Stage] = s
 			}
 			s.in, s.out, s.calls = s.in+rep.TokensIn, s.out+rep.TokensOut, s.calls+int64(rep.Calls)
+			s.micros += pricing.Micros(rep.CostUSD)
 		}
 		if page.Next == "" || len(page.Items) == 0 {
 			break
@@ -233,7 +272,8 @@ func (a *Activities) usageByStage(ctx context.Context, taskID string) (map[strin
 	}
 	out := make(map[string]any, len(sums))
 	for stage, s := range sums {
-		out[stage] = map[string]any{"tokens_in": s.in, "tokens_out": s.out, "total_tokens": s.in + s.out, "calls": s.calls}
+		out[stage] = map[string]any{"tokens_in": s.in, "tokens_out": s.out, "total_tokens": s.in + s.out, "calls": s.calls,
+			"cost_usd": pricing.FromMicros(s.micros)}
 	}
 	return out, nil
 }

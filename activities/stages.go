@@ -224,6 +224,7 @@ func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.Resear
 		return task.ResearchOut{}, err
 	}
 	b.MaxQuestions = in.Plan.MaxQuestions
+	defer a.liveOutput(&ctx, in.Step, task.StageResearch)()
 	reply, call, err := a.Agents.Research(ctx, b, a.turn(ctx, in.Step.OwnerKey))
 	if err := a.settleCall(ctx, in.Step, task.StageResearch, call, started, err); err != nil {
 		return task.ResearchOut{}, err
@@ -264,6 +265,7 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 		return task.DesignOut{}, err
 	}
 	b.Constraints = a.Codex.DesignConstraints
+	defer a.liveOutput(&ctx, in.Step, task.StageDesign)()
 	reply, call, err := a.Agents.Design(ctx, b, a.turn(ctx, in.Step.OwnerKey), func(p string) error {
 		_, err := workspace.CleanPath(p)
 		return err

@@ -187,8 +187,16 @@ func (s *Server) postInput(c *gin.Context) {
 		return
 	}
 	for id, a := range req.Answers {
-		if str, ok := a.(string); ok {
-			req.Answers[id] = s.redact.String(str)
+		switch x := a.(type) {
+		case string:
+			req.Answers[id] = s.redact.String(x)
+		case map[string]any:
+			// A plan revision's instructions, say.
+			for k, e := range x {
+				if str, ok := e.(string); ok {
+					x[k] = s.redact.String(str)
+				}
+			}
 		}
 	}
 	merged := task.MergeAnswers(v.Answers, req.Answers)

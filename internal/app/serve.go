@@ -167,6 +167,10 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		return nil, fmt.Errorf("workspaces: %w", err)
 	}
 	log := a.Log.With("component", "worker")
+	prices, err := workerPrices(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	started := time.Now()
 	acts, err := activities.New(activities.Deps{
 		Store: a.Store, Catalog: a.Catalog, Workspaces: wsm, Provider: provider,
@@ -175,7 +179,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		Limits:          store.FileLimits{MaxFiles: cfg.MaxTaskFiles, MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
 		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics,
-		MaxConcurrentTasks: cfg.MaxConcurrentTasks, StartedAt: started,
+		MaxConcurrentTasks: cfg.MaxConcurrentTasks, StartedAt: started, Prices: prices,
 	})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type question struct {
 	Choices   []string `json:"choices"`
 	Required  bool     `json:"required"`
 	Rationale string   `json:"rationale"`
+	// Budget and Plan are set on budget and plan_approval questions.
+	Budget *task.BudgetStop   `json:"budget,omitempty"`
+	Plan   *task.PlanQuestion `json:"plan,omitempty"`
 }
 
 // kind is the question's effective type: choice questions without choices
@@ -191,11 +194,18 @@ func (a *app) ask(ctx context.Context, w io.Writer, q question, n, of int, curre
 			fmt.Fprintf(w, "      %d) %s\n", i+1, ch)
 		}
 	}
+	showDecision(w, q)
 	has := task.Answered(current)
 	if has {
 		fmt.Fprintf(w, "      Current answer: %s (Enter keeps it)\n", render(current))
 	}
 	label := map[string]string{"text": "Answer", "choice": "Choose a number", "multi": "Choose numbers, comma-separated"}[q.kind()]
+	switch q.Type {
+	case task.QuestionBudget:
+		label = "New budget (a number), or decline"
+	case task.QuestionPlanApproval:
+		label = "approve, reject, or revise: <what to change>"
+	}
 	if !q.Required && !has {
 		label += " (Enter to skip)"
 	}
@@ -223,6 +233,23 @@ func parseAnswer(q question, line string, required bool) (v any, skip bool, err 
 			return nil, false, errors.New("an answer is required")
 		}
 		return nil, true, nil
+	}
+	switch q.Type {
+	case task.QuestionBudget:
+		// The server validates the figure against what is spent; a number
+		// is sent as a number.
+		if f, err := strconv.ParseFloat(strings.TrimPrefix(line, "$"), 64); err == nil {
+			return f, false, nil
+		}
+		if !strings.EqualFold(line, task.DecisionDecline) {
+			return nil, false, errors.New(`enter a new budget (a number) or "decline"`)
+		}
+		return task.DecisionDecline, false, nil
+	case task.QuestionPlanApproval:
+		if _, err := task.ParsePlanAnswer(line); err != nil {
+			return nil, false, err
+		}
+		return line, false, nil
 	}
 	switch q.kind() {
 	case "choice":
@@ -284,4 +311,23 @@ func render(v any) string {
 		return strings.Join(parts, ", ")
 	}
 	return fmt.Sprint(v)
+}
+
+// showDecision prints what a budget or plan_approval question is about: the
+// figures that stopped the task, or the plan, component by component.
+func showDecision(w io.Writer, q question) {
+	if b := q.Budget; b != nil {
+		fmt.Fprintf(w, "      Spent: $%s of $%s, %d of %d tokens (0 = no budget); the next call may need $%s / %d tokens\n",
+			task.FormatUSD(b.SpentUSD), task.FormatUSD(b.BudgetUSD), b.SpentTokens, b.BudgetTokens,
+			task.FormatUSD(b.NeededUSD), b.NeededTokens)
+	}
+	if p := q.Plan; p != nil {
+		fmt.Fprintf(w, "      Plan (round %d):\n", p.Round)
+		for _, c := range p.Components {
+			fmt.Fprintf(w, "        %s\n", c.Name)
+			for _, f := range c.Files {
+				fmt.Fprintf(w, "          - %s\n", f)
+			}
+		}
+	}
 }

@@ -71,6 +71,7 @@ type Stream struct {
 	fileIdx  int
 	fileSeen bool
 	lastList string // the readable view's current list heading
+	lastItem int    // and the index of its current item
 	// valueOpen: the readable view is inside a string value.
 	valueOpen bool
 	last      time.Time
@@ -113,7 +114,7 @@ func (s *Stream) handle(ev llm.StreamEvent) {
 		s.flush()
 		s.request++
 		s.model, s.began, s.chars, s.tokens = ev.Model, s.cfg.Now(), 0, 0
-		s.curFile, s.lastList, s.valueOpen, s.fileSeen = "", "", false, false
+		s.curFile, s.lastList, s.lastItem, s.valueOpen, s.fileSeen = "", "", -1, false, false
 		s.pathBuf.Reset()
 		s.held.Reset()
 		s.peek = newPeek(s.decoded)
@@ -219,8 +220,9 @@ func (s *Stream) nextFile(idx int) {
 	s.pathBuf.Reset()
 }
 
-// readableText renders string values as lines: "key: value", or "- value"
-// under a heading for list items.
+// readableText renders string values as lines: "key: value", and list
+// items as "- value" (or "- key: value" then "  key: value" for the
+// members of an object in a list) under the list's heading.
 func (s *Stream) readableText(path []Frame, frag string, end bool) {
 	if len(path) == 0 {
 		s.add("", frag)
@@ -229,23 +231,36 @@ func (s *Stream) readableText(path []Frame, frag string, end bool) {
 	prefix := ""
 	if !s.valueOpen {
 		top := path[len(path)-1]
-		switch {
-		case top.Array:
+		ai := -1 // the innermost list
+		for i := len(path) - 1; i >= 0; i-- {
+			if path[i].Array {
+				ai = i
+				break
+			}
+		}
+		if ai >= 0 {
 			list := ""
-			if len(path) > 1 {
-				list = path[len(path)-2].Key
+			if ai > 0 {
+				list = path[ai-1].Key
 			}
 			if list != s.lastList {
-				s.lastList = list
+				s.lastList, s.lastItem = list, -1
 				if list != "" {
 					prefix = humanize(list) + ":\n"
 				}
 			}
-			prefix += "- "
-		default:
-			if top.Key != "" {
-				prefix = humanize(top.Key) + ": "
+			item := path[ai].Index
+			switch {
+			case top.Array:
+				prefix += "- "
+			case item != s.lastItem:
+				prefix += "- " + humanize(top.Key) + ": "
+			default:
+				prefix += "  " + humanize(top.Key) + ": "
 			}
+			s.lastItem = item
+		} else if top.Key != "" {
+			prefix = humanize(top.Key) + ": "
 		}
 	}
 	text := prefix + frag

@@ -37,6 +37,7 @@ type Metrics struct {
 	llmRequests *prometheus.CounterVec
 	llmDuration *prometheus.HistogramVec
 	llmTokens   *prometheus.CounterVec
+	llmCost     *prometheus.CounterVec
 
 	commandRuns     *prometheus.CounterVec
 	commandDuration *prometheus.HistogramVec
@@ -76,8 +77,14 @@ func New(log *slog.Logger) *Metrics {
 			"LLM provider request latency, by provider and model.",
 			[]float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120}, "provider", "model"),
 		llmTokens: f.counterVec("llm_tokens_total",
-			"LLM tokens reported by the provider, by provider, model and direction (input, output).",
-			"provider", "model", "direction"),
+			"LLM tokens reported by the provider, by provider, model, pipeline stage and direction (input, output).",
+			"provider", "model", "stage", "direction"),
+		// Cost is labelled by model and stage only: a tenant label would
+		// grow without bound and expose who spends what; per-tenant cost is
+		// in the usage API.
+		llmCost: f.counterVec("llm_cost_usd_total",
+			"LLM cost in US dollars at the LLM_PRICES table, by model and pipeline stage (0 for an unpriced model).",
+			"model", "stage"),
 		commandRuns: f.counterVec("command_runs_total",
 			"Commands run by the safe runner, by purpose (lint, compile, tests) and outcome "+
 				"(passed, failed, timeout, blocked, error, skipped).", "purpose", "outcome"),
@@ -136,15 +143,18 @@ func (m *Metrics) RateLimitScopes(scopes ...string) {
 func (m *Metrics) TaskCreated() { m.tasksCreated.Inc() }
 
 // LLMRequest implements activities.Metrics: one provider request.
-func (m *Metrics) LLMRequest(provider, model, stage, outcome string, tokensIn, tokensOut int64, d time.Duration) {
+func (m *Metrics) LLMRequest(provider, model, stage, outcome string, tokensIn, tokensOut int64, costUSD float64, d time.Duration) {
 	m.llmRequests.WithLabelValues(provider, model, stage, outcome).Inc()
 	m.llmDuration.WithLabelValues(provider, model).Observe(d.Seconds())
 	if tokensIn > 0 {
-		m.llmTokens.WithLabelValues(provider, model, "input").Add(float64(tokensIn))
+		m.llmTokens.WithLabelValues(provider, model, stage, "input").Add(float64(tokensIn))
 	}
 	if tokensOut > 0 {
-		m.llmTokens.WithLabelValues(provider, model, "output").Add(float64(tokensOut))
+		m.llmTokens.WithLabelValues(provider, model, stage, "output").Add(float64(tokensOut))
 	}
+	// Touched even at 0, so a series exists for every model and stage
+	// that made a request.
+	m.llmCost.WithLabelValues(model, stage).Add(max(costUSD, 0))
 }
 
 // Purged implements activities.Metrics.

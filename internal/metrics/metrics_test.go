@@ -44,8 +44,9 @@ func TestObservationsReachTheRegistry(t *testing.T) {
 	m.RateLimitScopes("create_task", "download")
 	m.RateLimited("create_task")
 	m.TaskCreated()
-	m.LLMRequest("mock", "mock-model", "research", "ok", 120, 30, 2*time.Second)
-	m.LLMRequest("mock", "mock-model", "design", "error", 0, 0, time.Second)
+	m.LLMRequest("mock", "mock-model", "research", "ok", 120, 30, 0.000036, 2*time.Second)
+	m.LLMRequest("mock", "mock-model", "design", "error", 0, 0, 0, time.Second)
+	m.LLMRequest("openai", "gpt-4o", "research", "ok", 1000, 100, 0.0035, time.Second)
 	m.CommandRun("tests", "passed", 3*time.Second)
 	m.CommandRun("lint", "failed", time.Second)
 	m.WatchTasks(counts{n: map[task.Status]int{task.StatusQueued: 2, task.StatusCompleted: 5, "archived": 1}}, time.Second)
@@ -65,8 +66,12 @@ func TestObservationsReachTheRegistry(t *testing.T) {
 		{"aiplatform_tasks_created_total", nil, 1},
 		{"aiplatform_llm_requests_total", map[string]string{"provider": "mock", "outcome": "ok"}, 1},
 		{"aiplatform_llm_requests_total", map[string]string{"stage": "design", "outcome": "error"}, 1},
-		{"aiplatform_llm_tokens_total", map[string]string{"direction": "input"}, 120},
-		{"aiplatform_llm_tokens_total", map[string]string{"direction": "output"}, 30},
+		{"aiplatform_llm_tokens_total", map[string]string{"direction": "input"}, 1120},
+		{"aiplatform_llm_tokens_total", map[string]string{"direction": "output", "model": "mock-model", "stage": "research"}, 30},
+		{"aiplatform_llm_tokens_total", map[string]string{"direction": "output", "model": "gpt-4o"}, 100},
+		{"aiplatform_llm_cost_usd_total", map[string]string{"model": "mock-model", "stage": "research"}, 0.000036},
+		{"aiplatform_llm_cost_usd_total", map[string]string{"model": "mock-model", "stage": "design"}, 0},
+		{"aiplatform_llm_cost_usd_total", map[string]string{"model": "gpt-4o", "stage": "research"}, 0.0035},
 		{"aiplatform_llm_request_duration_seconds", map[string]string{"model": "mock-model"}, 2},
 		{"aiplatform_command_runs_total", map[string]string{"purpose": "tests", "outcome": "passed"}, 1},
 		{"aiplatform_command_duration_seconds", nil, 2},
@@ -84,6 +89,16 @@ func TestObservationsReachTheRegistry(t *testing.T) {
 	}
 	if _, ok := f.Sum("go_goroutines", nil); !ok {
 		t.Error("the Go runtime collector is missing")
+	}
+	// Cost carries model and stage only: no tenant, no provider.
+	for _, s := range f["aiplatform_llm_cost_usd_total"].GetMetric() {
+		var names []string
+		for _, l := range s.GetLabel() {
+			names = append(names, l.GetName())
+		}
+		if strings.Join(names, ",") != "model,stage" {
+			t.Errorf("aiplatform_llm_cost_usd_total has labels %v, want model and stage", names)
+		}
 	}
 }
 
