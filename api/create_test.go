@@ -180,3 +180,107 @@ func TestRetriedCreateRestartsAnUnstartedTask(t *testing.T) {
 	}
 	f.client.AssertNumberOfCalls(t, "ExecuteWorkflow", 2)
 }
+
+// TestCreateBudgetAndPlanApproval: budget_usd, budget_tokens and
+// approve_plan are stored on the row, shown in the task view and the list,
+// and approve_plan reaches the workflow's input; absent budgets take
+// TASK_BUDGET_USD / TASK_BUDGET_TOKENS; bad values are refused.
+func TestCreateBudgetAndPlanApproval(t *testing.T) {
+	f := newFixture(t, map[string]string{"TASK_BUDGET_USD": "2.5", "TASK_BUDGET_TOKENS": "50000"})
+	var inputs []task.Input
+	run := &mocks.WorkflowRun{}
+	run.On("GetID").Return("task-x")
+	f.client.On("ExecuteWorkflow", mock.Anything, mock.Anything, task.WorkflowName, mock.Anything).
+		Run(func(args mock.Arguments) { inputs = append(inputs, args.Get(3).(task.Input)) }).Return(run, nil)
+
+	cases := []struct {
+		name        string
+		body        map[string]any
+		usd         float64
+		tokens      int64
+		approvePlan bool
+	}{
+		{"defaults", map[string]any{}, 2.5, 50000, false},
+		{"explicit budget and approval", map[string]any{"budget_usd": 0.75, "budget_tokens": 1200, "approve_plan": true}, 0.75, 1200, true},
+		{"zero means no budget, not the default", map[string]any{"budget_usd": 0, "budget_tokens": 0}, 0, 0, false},
+		{"null takes the default", map[string]any{"budget_usd": nil, "approve_plan": false}, 2.5, 50000, false},
+		{"dollars kept to the micro-dollar", map[string]any{"budget_usd": 1.23456789}, 1.234568, 50000, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := map[string]any{"description": "a task"}
+			for k, v := range c.body {
+				body[k] = v
+			}
+			w := f.do("POST", "/api/tasks", "k", body)
+			if w.Code != 200 {
+				t.Fatalf("create: %d %s", w.Code, w.Body)
+			}
+			var out map[string]any
+			_ = json.Unmarshal(w.Body.Bytes(), &out)
+			id := out["task_id"].(string)
+			row, err := f.store.GetTask(t.Context(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if row.BudgetUSD != c.usd || row.BudgetTokens != c.tokens || row.ApprovePlan != c.approvePlan {
+				t.Fatalf("row budget %v/%d approve %v; want %v/%d %v", row.BudgetUSD, row.BudgetTokens, row.ApprovePlan,
+					c.usd, c.tokens, c.approvePlan)
+			}
+			if in := inputs[len(inputs)-1]; in.TaskID != id || in.ApprovePlan != c.approvePlan {
+				t.Fatalf("workflow input %+v; want approve_plan %v", in, c.approvePlan)
+			}
+			w = f.do("GET", "/api/tasks/"+id, "k", nil)
+			var view map[string]any
+			_ = json.Unmarshal(w.Body.Bytes(), &view)
+			if view["budget_usd"] != c.usd || view["budget_tokens"] != float64(c.tokens) ||
+				view["approve_plan"] != c.approvePlan || view["cost_usd"] != 0.0 {
+				t.Fatalf("task view %d: budget %v/%v approve %v cost %v", w.Code, view["budget_usd"], view["budget_tokens"],
+					view["approve_plan"], view["cost_usd"])
+			}
+		})
+	}
+
+	// The list shows the same fields, with the running cost.
+	id := f.create("k", "costly")
+	if _, err := f.store.UpdateTask(t.Context(), id, func(row *store.Task) error {
+		row.CostUSD = 0.012345
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w := f.do("GET", "/api/tasks?limit=1", "k", nil)
+	var page struct {
+		Tasks []map[string]any `json:"tasks"`
+	}
+	_ = json.Unmarshal(w.Body.Bytes(), &page)
+	if len(page.Tasks) != 1 || page.Tasks[0]["cost_usd"] != 0.012345 || page.Tasks[0]["budget_usd"] != 2.5 {
+		t.Fatalf("list %d %s", w.Code, w.Body)
+	}
+
+	bad := []struct {
+		name   string
+		body   map[string]any
+		status int
+		detail string
+	}{
+		{"negative dollars", map[string]any{"budget_usd": -1}, 400, "budget_usd must be between 0 and 1000000"},
+		{"too many dollars", map[string]any{"budget_usd": 1e7}, 400, "budget_usd must be between 0"},
+		{"negative tokens", map[string]any{"budget_tokens": -5}, 400, "budget_tokens must be a whole number >= 0"},
+		{"fractional tokens", map[string]any{"budget_tokens": 1.5}, 422, `"budget_tokens"`},
+		{"dollars as text", map[string]any{"budget_usd": "5"}, 422, `"budget_usd"`},
+		{"approve_plan as text", map[string]any{"approve_plan": "yes"}, 422, `"approve_plan"`},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			body := map[string]any{"description": "a task"}
+			for k, v := range c.body {
+				body[k] = v
+			}
+			w := f.do("POST", "/api/tasks", "k", body)
+			if d, _ := detail(t, w).(string); w.Code != c.status || !strings.Contains(d, c.detail) {
+				t.Fatalf("%d %s; want %d with %q", w.Code, w.Body, c.status, c.detail)
+			}
+		})
+	}
+}

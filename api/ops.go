@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"ai-platform/docs"
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
@@ -122,7 +123,7 @@ func (s *Server) opsStatus(c *gin.Context) {
 		return
 	}
 	top := []gin.H{}
-	var tin, tout, cmds int64
+	var tin, tout, cmds, micros int64
 	all, err := s.Store.UsageSince(ctx, s.Now().Add(-24*time.Hour), 0)
 	if err != nil {
 		s.storeFailure(c, err, "usage")
@@ -130,10 +131,13 @@ func (s *Server) opsStatus(c *gin.Context) {
 	}
 	for _, u := range all {
 		tin, tout, cmds = tin+u.TokensIn, tout+u.TokensOut, cmds+u.CommandRuns
+		micros += pricing.Micros(u.CostUSD)
 	}
+	cost := pricing.FromMicros(micros)
 	for _, u := range usage {
 		top = append(top, gin.H{"key_hash": u.OwnerKey[:min(12, len(u.OwnerKey))], "tokens_in": u.TokensIn,
-			"tokens_out": u.TokensOut, "total_tokens": u.TokensIn + u.TokensOut, "command_runs": u.CommandRuns})
+			"tokens_out": u.TokensOut, "total_tokens": u.TokensIn + u.TokensOut, "command_runs": u.CommandRuns,
+			"cost_usd": pricing.Round(u.CostUSD)})
 	}
 	reasons, err := s.topFailureReasons(ctx)
 	if err != nil {
@@ -152,12 +156,14 @@ func (s *Server) opsStatus(c *gin.Context) {
 		"needs_input_count": counts[task.StatusNeedsInput], "paused_count": counts[task.StatusPaused],
 		"completed_count": success, "failed_count": failed, "queue_length": counts[task.StatusQueued],
 		"active_task_ids":       ids,
-		"usage_totals_last_24h": gin.H{"tokens_in": tin, "tokens_out": tout, "command_runs": cmds, "total_tokens": tin + tout},
+		"usage_totals_last_24h": gin.H{"tokens_in": tin, "tokens_out": tout, "command_runs": cmds, "total_tokens": tin + tout,
+			"cost_usd": cost},
 		"top_keys_last_24h":     top, "top_failure_reasons": reasons,
 		"average_duration_seconds": avg,
 		// The LLM totals cover the same 24 hours; per-stage figures are in
 		// each task's state document.
-		"llm_usage_totals": gin.H{"total_tokens_in": tin, "total_tokens_out": tout, "total_tokens": tin + tout},
+		"llm_usage_totals": gin.H{"total_tokens_in": tin, "total_tokens_out": tout, "total_tokens": tin + tout,
+			"total_cost_usd": cost},
 	})
 }
 

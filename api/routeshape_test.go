@@ -146,6 +146,7 @@ var taskShape = shape{
 	"resume_from_stage": "string|null", "result": "object|null", "error": "string|null", "failure_reason": "string|null",
 	"created_at": "string", "updated_at": "string", "completed_at": "string|null", "files_count": "number",
 	"artifacts_count": "number", "iterations": "number", "max_iterations": "number", "time_taken_seconds": "number",
+	"cost_usd": "number", "budget_usd": "number", "budget_tokens": "number", "approve_plan": "bool",
 }
 
 // taskSecrets are the task fields the API never returns.
@@ -276,9 +277,10 @@ func TestRouteShapes(t *testing.T) {
 			"queue_length": "number", "active_task_ids": "[]string",
 			"usage_totals_last_24h.tokens_in": "number", "usage_totals_last_24h.tokens_out": "number",
 			"usage_totals_last_24h.command_runs": "number", "usage_totals_last_24h.total_tokens": "number",
+			"usage_totals_last_24h.cost_usd": "number",
 			"top_keys_last_24h": "[]object", "top_failure_reasons": "[]object",
 			"llm_usage_totals.total_tokens_in": "number", "llm_usage_totals.total_tokens_out": "number",
-			"llm_usage_totals.total_tokens": "number"}},
+			"llm_usage_totals.total_tokens": "number", "llm_usage_totals.total_cost_usd": "number"}},
 		{name: "templates", method: "GET", path: "/api/templates", key: "k", status: 200, want: shape{
 			"templates": "[]object", "templates[].template_id": "string", "templates[].description": "string",
 			"templates[].hash": "string"}},

@@ -20,6 +20,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"ai-platform/internal/codex"
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
@@ -42,6 +43,12 @@ type createRequest struct {
 	TemplateID   *string `json:"template_id"`
 	CodexVersion *string `json:"codex_version"`
 	UserID       *string `json:"user_id"`
+	// BudgetUSD and BudgetTokens cap the task's LLM spending (0: none);
+	// absent, they take TASK_BUDGET_USD and TASK_BUDGET_TOKENS.
+	BudgetUSD    *float64 `json:"budget_usd"`
+	BudgetTokens *int64   `json:"budget_tokens"`
+	// ApprovePlan makes the task wait for approval of its design.
+	ApprovePlan *bool `json:"approve_plan"`
 }
 
 // bindJSON decodes a JSON object body; it answers 413/422 itself on failure.
@@ -159,6 +166,10 @@ func (s *Server) newTaskRow(c *gin.Context, p Principal, req createRequest) (sto
 	if t.UserID, rerr = taskUserID(p, req.UserID); rerr != nil {
 		return store.Task{}, rerr
 	}
+	if t.BudgetUSD, t.BudgetTokens, rerr = s.budget(req.BudgetUSD, req.BudgetTokens); rerr != nil {
+		return store.Task{}, rerr
+	}
+	t.ApprovePlan = req.ApprovePlan != nil && *req.ApprovePlan
 	if t.ID, t.IdempotencyKey, rerr = taskID(p, c.GetHeader("Idempotency-Key")); rerr != nil {
 		return store.Task{}, rerr
 	}
@@ -183,6 +194,30 @@ func (s *Server) description(raw *string) (string, *requestError) {
 		return "", badRequest("description must not contain NUL characters")
 	}
 	return desc, nil
+}
+
+// maxBudgetUSD bounds budget_usd, as TASK_BUDGET_USD is bounded.
+const maxBudgetUSD = 1_000_000
+
+// budget is the task's budget: the request's budget_usd and budget_tokens,
+// each defaulting to TASK_BUDGET_USD / TASK_BUDGET_TOKENS when absent (or
+// null); 0 means no budget. Dollars are kept to the micro-dollar, the
+// precision of every cost.
+func (s *Server) budget(usd *float64, tokens *int64) (float64, int64, *requestError) {
+	outUSD, outTokens := s.Config.TaskBudgetUSD, s.Config.TaskBudgetTokens
+	if usd != nil {
+		if *usd < 0 || *usd > maxBudgetUSD {
+			return 0, 0, badRequest(fmt.Sprintf("budget_usd must be between 0 and %d US dollars (0: no budget)", maxBudgetUSD))
+		}
+		outUSD = *usd
+	}
+	if tokens != nil {
+		if *tokens < 0 {
+			return 0, 0, badRequest("budget_tokens must be a whole number >= 0 (0: no budget)")
+		}
+		outTokens = *tokens
+	}
+	return pricing.Round(outUSD), outTokens, nil
 }
 
 // template resolves template_id (trimmed; empty means none) to the id and
@@ -325,7 +360,7 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int) er
 	in := task.Input{
 		TaskID: t.ID, TemplateID: t.TemplateID, CodexVersion: t.CodexVersion, OwnerKey: t.OwnerKeyHash,
 		RequestID: t.RequestID, TaskTTLDays: s.Config.TaskTTLDays,
-		Generation: generation, QueuedAt: queuedAt,
+		Generation: generation, QueuedAt: queuedAt, ApprovePlan: t.ApprovePlan,
 	}
 	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, task.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

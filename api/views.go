@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"ai-platform/internal/pricing"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
@@ -27,6 +28,8 @@ func newTaskView(t store.Task, now time.Time) task.APIView {
 		CreatedAt: task.FormatTime(t.CreatedAt), UpdatedAt: task.FormatTime(t.UpdatedAt),
 		FilesCount: t.FilesCount, ArtifactsCount: t.ArtifactsCount, Iterations: t.Iterations, MaxIterations: t.MaxIterations,
 		TokensIn: t.TokensIn, TokensOut: t.TokensOut, TotalTokens: t.TokensIn + t.TokensOut, Version: t.Version,
+		CostUSD: pricing.Round(t.CostUSD), BudgetUSD: pricing.Round(t.BudgetUSD), BudgetTokens: t.BudgetTokens,
+		ApprovePlan: t.ApprovePlan,
 	}
 	if v.PendingQuestions == nil {
 		v.PendingQuestions = []task.Question{}

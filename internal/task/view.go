@@ -38,4 +38,11 @@ type APIView struct {
 	TokensOut        int64           `json:"tokens_out"`
 	TotalTokens      int64           `json:"total_tokens"`
 	Version          int64           `json:"version"`
+
+	// CostUSD is what the task's LLM calls cost (6 decimals).
+	CostUSD float64 `json:"cost_usd"`
+	// BudgetUSD and BudgetTokens are the task's budget (0: none).
+	BudgetUSD    float64 `json:"budget_usd"`
+	BudgetTokens int64   `json:"budget_tokens"`
+	ApprovePlan  bool    `json:"approve_plan"`
 }
