@@ -191,10 +191,10 @@ func TestQuotaAtTheEdge(t *testing.T) {
 		t.Fatalf("99 of 100 tokens must pass: %v", err)
 	}
 	// Tokens of the running conversation (not charged yet) count too.
-	if err := f.a.quotaGuard("owner")(ctx, llm.Usage{InputTokens: 1}); err == nil {
+	if err := f.a.callGuard(task.Step{OwnerKey: "owner"}, task.StageResearch, false)(ctx, llm.Usage{InputTokens: 1}, llm.Request{}); err == nil {
 		t.Fatal("99 charged + 1 pending of 100 tokens must stop the next request")
 	}
-	if err := f.a.quotaGuard("owner")(ctx, llm.Usage{}); err != nil {
+	if err := f.a.callGuard(task.Step{OwnerKey: "owner"}, task.StageResearch, false)(ctx, llm.Usage{}, llm.Request{}); err != nil {
 		t.Fatalf("99 charged + 0 pending: %v", err)
 	}
 	charge("b", 1, 0)

@@ -37,7 +37,7 @@ func (a *Activities) Code(ctx context.Context, in task.CodeIn) (task.CodeOut, er
 	b.MaxFiles, b.Constraints = limit, a.Codex.CoderConstraints
 	b.ExistingFiles = shownFiles(files, in.Task, in.Planned)
 	defer a.liveOutput(&ctx, in.Step, task.StageImplement)()
-	reply, call, err := a.Agents.Code(ctx, b, a.turn(ctx, in.Step.OwnerKey), a.checkGenerated)
+	reply, call, err := a.Agents.Code(ctx, b, a.turn(ctx, in.Step, task.StageImplement, true), a.checkGenerated)
 	if err := a.settleCall(ctx, in.Step, task.StageImplement, call, started, err); err != nil {
 		return task.CodeOut{}, err
 	}

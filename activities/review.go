@@ -305,7 +305,7 @@ func (a *Activities) critique(ctx context.Context, in task.ReviewIn, t store.Tas
 	b.Checklist = a.Codex.Checklist
 	b.ExistingFiles = shownFiles(files, task.CodeTask{Type: task.CodeFix}, in.Planned)
 	defer a.liveOutput(&ctx, in.Step, task.StageReview)()
-	reply, call, err := a.Agents.Review(ctx, b, a.turn(ctx, in.Step.OwnerKey))
+	reply, call, err := a.Agents.Review(ctx, b, a.turn(ctx, in.Step, task.StageReview, in.Kind != task.ReviewRerun))
 	if err := a.settleCall(ctx, in.Step, task.StageReview, call, started, err); err != nil {
 		return llm.ReviewReply{}, agents.Call{}, err
 	}

@@ -116,9 +116,9 @@ func (a *Activities) callEvents(ctx context.Context, step task.Step, stage strin
 // turn is what a stage conversation knows of this attempt: its number,
 // whether it is the retry policy's last (only then may a call move to a
 // fallback model) and the quota check before each request.
-func (a *Activities) turn(ctx context.Context, owner string) agents.Turn {
+func (a *Activities) turn(ctx context.Context, step task.Step, stage string, budgeted bool) agents.Turn {
 	n, limit := attempts(ctx)
-	return agents.Turn{Attempt: n, Final: limit > 0 && n >= limit, Before: a.quotaGuard(owner)}
+	return agents.Turn{Attempt: n, Final: limit > 0 && n >= limit, Before: a.callGuard(step, stage, budgeted)}
 }
 
 // attemptsKey carries a (attempt, limit) pair for code running outside a
@@ -144,10 +144,19 @@ func attempts(ctx context.Context) (n, limit int) {
 	return attempt(ctx), maxAttempts(ctx)
 }
 
-// quotaGuard runs before every LLM request.
-func (a *Activities) quotaGuard(owner string) agents.BeforeCall {
-	return func(ctx context.Context, pending llm.Usage) error {
-		return a.checkQuotaWith(ctx, owner, pending.InputTokens+pending.OutputTokens)
+// callGuard runs before every LLM request of a stage: the owner's daily
+// quota, then (budgeted: every pipeline stage; a rerun review, which its
+// owner asked for after the task ended, is not) the task's budget against
+// the request's worst case.
+func (a *Activities) callGuard(step task.Step, stage string, budgeted bool) agents.BeforeCall {
+	return func(ctx context.Context, pending llm.Usage, next llm.Request) error {
+		if err := a.checkQuotaWith(ctx, step.OwnerKey, pending.InputTokens+pending.OutputTokens); err != nil {
+			return err
+		}
+		if !budgeted {
+			return nil
+		}
+		return a.budgetCheck(ctx, step.TaskID, stage, next.Model, pending, llm.EstimateInputTokens(next.Messages), int64(next.MaxTokens))
 	}
 }
 
@@ -225,7 +234,7 @@ func (a *Activities) Research(ctx context.Context, in task.StageIn) (task.Resear
 	}
 	b.MaxQuestions = in.Plan.MaxQuestions
 	defer a.liveOutput(&ctx, in.Step, task.StageResearch)()
-	reply, call, err := a.Agents.Research(ctx, b, a.turn(ctx, in.Step.OwnerKey))
+	reply, call, err := a.Agents.Research(ctx, b, a.turn(ctx, in.Step, task.StageResearch, true))
 	if err := a.settleCall(ctx, in.Step, task.StageResearch, call, started, err); err != nil {
 		return task.ResearchOut{}, err
 	}
@@ -266,7 +275,7 @@ func (a *Activities) Design(ctx context.Context, in task.StageIn) (task.DesignOu
 	}
 	b.Constraints = a.Codex.DesignConstraints
 	defer a.liveOutput(&ctx, in.Step, task.StageDesign)()
-	reply, call, err := a.Agents.Design(ctx, b, a.turn(ctx, in.Step.OwnerKey), func(p string) error {
+	reply, call, err := a.Agents.Design(ctx, b, a.turn(ctx, in.Step, task.StageDesign, true), func(p string) error {
 		_, err := workspace.CleanPath(p)
 		return err
 	})

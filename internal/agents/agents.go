@@ -118,10 +118,12 @@ func (c *Call) add(r llm.Response, model string) {
 	c.Each = append(c.Each, Request{Usage: r.Usage, Model: model, FinishReason: r.FinishReason})
 }
 
-// BeforeCall is invoked before every provider request (quota checks) with
-// the tokens this conversation has used so far: they are charged only when
-// the stage ends, so a check before a later request must count them itself.
-type BeforeCall func(ctx context.Context, pending llm.Usage) error
+// BeforeCall is invoked before every provider request (quota and budget
+// checks) with the tokens this conversation has used so far (they are
+// charged only when the stage ends, so a check before a later request must
+// count them itself) and the request about to be sent, its Model set to the
+// model it goes to.
+type BeforeCall func(ctx context.Context, pending llm.Usage, next llm.Request) error
 
 // conversation is the state of one stage conversation across its
 // requests.
@@ -183,15 +185,18 @@ func (c *conversation) modelName() string {
 // usage is counted also when it failed: a reply cut off mid-stream was
 // billed for what it streamed.
 func (c *conversation) request(ctx context.Context, msgs []llm.Message, jsonReply bool) (llm.Response, error) {
+	req := llm.Request{
+		Stage: c.stage, Messages: msgs, MaxTokens: c.a.MaxTokens, Temperature: c.a.Temperature,
+		JSON: jsonReply, Attempt: c.turn.Attempt, Model: c.model, Sink: llm.SinkFrom(ctx),
+	}
 	if c.turn.Before != nil {
-		if err := c.turn.Before(ctx, c.call.Usage); err != nil {
+		next := req
+		next.Model = c.modelName()
+		if err := c.turn.Before(ctx, c.call.Usage, next); err != nil {
 			return llm.Response{}, err
 		}
 	}
-	resp, err := c.a.Provider.Complete(ctx, llm.Request{
-		Stage: c.stage, Messages: msgs, MaxTokens: c.a.MaxTokens, Temperature: c.a.Temperature,
-		JSON: jsonReply, Attempt: c.turn.Attempt, Model: c.model, Sink: llm.SinkFrom(ctx),
-	})
+	resp, err := c.a.Provider.Complete(ctx, req)
 	if err == nil || resp.Usage != (llm.Usage{}) {
 		model := resp.Model
 		if model == "" {

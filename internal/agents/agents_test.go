@@ -100,7 +100,7 @@ func TestBeforeCallStopsTheCall(t *testing.T) {
 	p := &scripted{replies: []string{goodResearch}}
 	a := &Agents{Provider: p}
 	quota := errors.New("quota exceeded")
-	_, call, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1, Before: func(context.Context, llm.Usage) error { return quota }})
+	_, call, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1, Before: func(context.Context, llm.Usage, llm.Request) error { return quota }})
 	if !errors.Is(err, quota) || call.Calls != 0 || len(p.reqs) != 0 {
 		t.Fatalf("the quota check must run before the request: %v, %d calls", err, call.Calls)
 	}
@@ -113,7 +113,7 @@ func TestBeforeCallSeesTheConversationsTokens(t *testing.T) {
 	p := &scripted{replies: []string{"not json", goodResearch}}
 	a := &Agents{Provider: p}
 	var seen []int64
-	_, call, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1, Before: func(_ context.Context, pending llm.Usage) error {
+	_, call, err := a.Research(context.Background(), llm.Brief{}, Turn{Attempt: 1, Before: func(_ context.Context, pending llm.Usage, _ llm.Request) error {
 		seen = append(seen, pending.InputTokens+pending.OutputTokens)
 		return nil
 	}})
