@@ -63,7 +63,7 @@ func (a *Activities) Prepare(ctx context.Context, in task.PrepareIn) (task.Plan,
 	c := a.Codex
 	plan := task.Plan{
 		CodexVersion: c.Version, CodexHash: c.Hash, Stages: c.Stages, MaxIterations: c.MaxIterations,
-		ReviewRequired: c.ReviewRequired, MaxQuestions: c.MaxQuestions, MaxFilesPerIteration: c.MaxFilesPerIteration,
+		ReviewRequired: c.ReviewRequired, ApprovePlan: c.ApprovePlan, MaxQuestions: c.MaxQuestions, MaxFilesPerIteration: c.MaxFilesPerIteration,
 		Timeouts: map[string]int{},
 	}
 	for stage, d := range c.Timeouts {

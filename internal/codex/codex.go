@@ -30,9 +30,12 @@ type Codex struct {
 	Version string
 	Hash    string
 
-	Stages               []string
-	MaxIterations        int
-	ReviewRequired       bool
+	Stages         []string
+	MaxIterations  int
+	ReviewRequired bool
+	// ApprovePlan is the default of a task's approve_plan: wait for the
+	// owner's approval of the design before code is written.
+	ApprovePlan          bool
 	MaxQuestions         int
 	MaxFilesPerIteration int
 	CoderConstraints     []string
@@ -111,6 +114,7 @@ func parse(data []byte, dir string) (*Codex, error) {
 	if p.err == nil && !slices.Contains(c.Stages, task.StageReview) {
 		c.ReviewRequired = false
 	}
+	c.ApprovePlan = p.boolean(wf, "workflow.approve_plan", "approve_plan", false)
 	c.Timeouts = map[string]time.Duration{}
 	if tm := p.object(wf, "timeouts", false); tm != nil {
 		for _, st := range task.PipelineStages {
@@ -154,6 +158,7 @@ func (c *Codex) Summary() map[string]any {
 			"workflow_stages":         c.Stages,
 			"max_iterations":          c.MaxIterations,
 			"review_required":         c.ReviewRequired,
+			"approve_plan":            c.ApprovePlan,
 			"max_questions":           c.MaxQuestions,
 			"max_files_per_iteration": c.MaxFilesPerIteration,
 			"roles":                   []string{"researcher", "designer", "coder", "reviewer"},

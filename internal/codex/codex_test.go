@@ -48,6 +48,13 @@ func TestHashIsCanonical(t *testing.T) {
 	if a.ReviewRequired {
 		t.Fatal("review_required must be off when the review stage is absent")
 	}
+	if a.ApprovePlan {
+		t.Fatal("approve_plan must be off unless the codex turns it on")
+	}
+	d, err := Parse([]byte(`{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"approve_plan":true}}`))
+	if err != nil || !d.ApprovePlan || d.Summary()["rules_summary"].(map[string]any)["approve_plan"] != true {
+		t.Fatalf("workflow.approve_plan true: %+v, %v", d, err)
+	}
 }
 
 func TestInvalidCodexNamesTheField(t *testing.T) {
@@ -66,6 +73,7 @@ func TestInvalidCodexNamesTheField(t *testing.T) {
 		{"zero iterations", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"max_iterations":0}}`, "workflow.max_iterations"},
 		{"fractional iterations", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"max_iterations":1.5}}`, "workflow.max_iterations"},
 		{"review flag not bool", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"review_required":"yes"}}`, "workflow.review_required"},
+		{"approve_plan not bool", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"approve_plan":1}}`, "workflow.approve_plan"},
 		{"bad max_questions", `{"version":"1","rules":{"researcher":{"parameters":{"max_questions":-1}}},"workflow":{"stages":["design","implementation"]}}`, "rules.researcher.parameters.max_questions"},
 		{"bad timeout", `{"version":"1","rules":{},"workflow":{"stages":["design","implementation"],"timeouts":{"review":"x"}}}`, "workflow.timeouts.review"},
 		{"checklist not strings", `{"version":"1","rules":{"reviewer":{"checklist":[1]}},"workflow":{"stages":["design","implementation"]}}`, "rules.reviewer.checklist"},
