@@ -13,6 +13,7 @@ import (
 
 	"ai-platform/internal/auth"
 	"ai-platform/internal/config"
+	"ai-platform/internal/live"
 	"ai-platform/internal/redact"
 	"ai-platform/internal/store"
 	"ai-platform/internal/workspace"
@@ -59,6 +60,9 @@ type Deps struct {
 	Secrets []string
 	// TemporalUIURL, when known, lets the web UI link a task to its workflow.
 	TemporalUIURL string
+	// Live carries what the models write while a task runs to WebSocket
+	// clients that opt in; nil sends none.
+	Live *live.Hub
 }
 
 // Server holds the handlers' dependencies.

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"ai-platform/internal/live"
 	"ai-platform/internal/store"
 )
 
@@ -21,6 +22,13 @@ const (
 	wsUnauthorized websocket.StatusCode = 4401
 	wsNotFound     websocket.StatusCode = 4404
 )
+
+// wsSubscribeMessage turns live output on or off: {"type":"subscribe",
+// "live":true}. Sent after any {"type":"auth"} message.
+type wsSubscribeMessage struct {
+	Type string `json:"type"`
+	Live bool   `json:"live"`
+}
 
 // wsAuthMessage is the optional first client message carrying credentials,
 // so browsers need not put secrets in the URL.
@@ -44,6 +52,12 @@ func (s *Server) originPatterns() []string {
 // change. Credentials come from headers, the query parameters clients of the
 // earlier system send, or a first {"type":"auth"} message. "ping" is
 // answered with "pong".
+//
+// Live output (what the model is writing, package live) is opt-in, so
+// clients that expect every message to be the task record are unaffected:
+// with ?live=1 on the URL, or after a {"type":"subscribe","live":true}
+// message, {"type":"live",...} messages arrive beside the task records
+// ({"type":"subscribe","live":false} stops them).
 func (s *Server) websocket(c *gin.Context) {
 	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{OriginPatterns: s.originPatterns()})
 	if err != nil {
@@ -71,6 +85,10 @@ func (s *Server) websocket(c *gin.Context) {
 	s.counts.sockets.Add(1)
 	defer s.counts.sockets.Add(-1)
 	pings := make(chan struct{}, 4)
+	subscribe := make(chan bool, 4)
+	if q := c.Query("live"); q == "1" || q == "true" {
+		subscribe <- true
+	}
 	go func() {
 		defer cancel()
 		for {
@@ -78,9 +96,19 @@ func (s *Server) websocket(c *gin.Context) {
 			if err != nil {
 				return
 			}
-			if typ == websocket.MessageText && strings.TrimSpace(string(msg)) == "ping" {
+			if typ != websocket.MessageText {
+				continue
+			}
+			var sub wsSubscribeMessage
+			switch {
+			case strings.TrimSpace(string(msg)) == "ping":
 				select {
 				case pings <- struct{}{}:
+				default:
+				}
+			case json.Unmarshal(msg, &sub) == nil && sub.Type == "subscribe":
+				select {
+				case subscribe <- sub.Live:
 				default:
 				}
 			}
@@ -92,8 +120,27 @@ func (s *Server) websocket(c *gin.Context) {
 	version := t.Version
 	tick := time.NewTicker(s.WatchEvery)
 	defer tick.Stop()
+	var liveMsgs <-chan live.Message
+	stopLive := func() {}
+	defer func() { stopLive() }()
 	for {
 		select {
+		case on := <-subscribe:
+			switch {
+			case on && liveMsgs == nil && s.Live != nil:
+				liveMsgs, stopLive = s.Live.Subscribe(ctx, id)
+			case !on && liveMsgs != nil:
+				stopLive()
+				liveMsgs, stopLive = nil, func() {}
+			}
+		case m, ok := <-liveMsgs:
+			if !ok {
+				liveMsgs = nil
+				continue
+			}
+			if err := s.wsWrite(ctx, conn, m); err != nil {
+				return
+			}
 		case <-ctx.Done():
 			conn.Close(websocket.StatusNormalClosure, "")
 			return
@@ -115,7 +162,12 @@ func (s *Server) websocket(c *gin.Context) {
 }
 
 func (s *Server) wsSend(ctx context.Context, conn *websocket.Conn, t store.Task) error {
-	b, err := json.Marshal(newTaskView(t, s.Now()))
+	return s.wsWrite(ctx, conn, newTaskView(t, s.Now()))
+}
+
+// wsWrite sends v as one JSON text message.
+func (s *Server) wsWrite(ctx context.Context, conn *websocket.Conn, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}

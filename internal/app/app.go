@@ -20,6 +20,7 @@ import (
 
 	"ai-platform/internal/codex"
 	"ai-platform/internal/config"
+	"ai-platform/internal/live"
 	"ai-platform/internal/metrics"
 	"ai-platform/internal/store"
 	"ai-platform/internal/workspace"
@@ -36,6 +37,9 @@ type App struct {
 	// Metrics is the process's Prometheus registry, shared by the API,
 	// the worker and the Temporal client.
 	Metrics *metrics.Metrics
+	// Live carries what the models write, from the worker to the API's
+	// WebSockets (see newLiveHub).
+	Live *live.Hub
 	// closers release what the API built (the rate limiter's Redis client).
 	closers []func() error
 }
@@ -75,7 +79,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		log.Warn("APP_API_KEY is unset: every distinct X-API-Key is its own tenant (anyone can create tasks). "+
 			"Set APP_API_KEY for a private deployment.", "auth_mode", cfg.AuthMode)
 	}
-	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx, Metrics: metrics.New(log)}, nil
+	hub, err := newLiveHub(cfg, log)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	return &App{Config: cfg, Log: log, Store: st, Catalog: catalog, Codex: cx, Metrics: metrics.New(log), Live: hub}, nil
 }
 
 // Close releases the store, whatever the API built and the Temporal
@@ -85,6 +93,9 @@ func (a *App) Close() error {
 		if err := c(); err != nil {
 			a.Log.Warn("closing", "error", err)
 		}
+	}
+	if a.Live != nil {
+		a.Live.Close()
 	}
 	return errors.Join(a.Store.Close(), a.Metrics.Close())
 }

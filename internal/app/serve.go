@@ -54,8 +54,8 @@ func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, erro
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
 		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(), Metrics: a.Metrics,
-		TemporalUIURL: a.Config.TemporalUIURL,
-		Extra:         []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
+		TemporalUIURL: a.Config.TemporalUIURL, Live: a.Live,
+		Extra: []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
 	}), nil
 }
 
@@ -178,7 +178,7 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		Runner: run, Tools: activities.ProbeTools(ctx, run, root, log), Codex: a.Codex,
 		Limits:          store.FileLimits{MaxFiles: cfg.MaxTaskFiles, MaxBytes: cfg.MaxTaskBytes},
 		MaxTokensPerDay: cfg.MaxTokensPerDay, MaxCommandRunsPerDay: cfg.MaxCommandRunsPerDay,
-		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics,
+		Temporal: c, TaskQueue: cfg.TemporalTaskQueue, Logger: log, Secrets: a.secrets(), Metrics: a.Metrics, Live: a.Live,
 		MaxConcurrentTasks: cfg.MaxConcurrentTasks, StartedAt: started, Prices: prices,
 	})
 	if err != nil {
