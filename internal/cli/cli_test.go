@@ -231,6 +231,9 @@ func TestEventSummaries(t *testing.T) {
 		{"command_finished", `{"purpose":"tests","exit_code":0,"duration_seconds":1.234}`, "tests: exit 0 in 1.23s"},
 		{"code_generated", `{"iteration":2,"task_type":"implement_component","files":["a.py","b.py"]}`, "iteration 2 implement_component: a.py, b.py"},
 		{"ProgressUpdate", `{"status":"processing","current_stage":"","progress":0.1}`, "processing 10%"},
+		{"llm_usage", `{"stage":"design","model":"gpt-4o-mini","calls":1,"tokens_in":1200,"tokens_out":300,"cost_usd":0.00036}`,
+			"design (gpt-4o-mini): 1 call(s), 1200 tokens in, 300 out, $0.00036"},
+		{"llm_usage", `{"stage":"design","calls":2,"tokens_in":10,"tokens_out":3}`, "design: 2 call(s), 10 tokens in, 3 out"},
 		{"task_cancelled", `{"failure_reason":"cancelled_by_user","task_id":"x","request_id":"y","cancelled_at":"z"}`, "failure_reason=cancelled_by_user"},
 	}
 	for _, c := range cases {
@@ -241,5 +244,32 @@ func TestEventSummaries(t *testing.T) {
 		if got := eventSummary(event{Type: c.typ, Payload: p}); got != c.want {
 			t.Errorf("%s: %q, want %q", c.typ, got, c.want)
 		}
+	}
+}
+
+func TestTaskShowsCostAndBudget(t *testing.T) {
+	for v, want := range map[float64]string{0: "$0.00", 0.000031: "$0.000031", 0.3: "$0.30", 12.5: "$12.50", 1.234568: "$1.234568"} {
+		if got := usd(v); got != want {
+			t.Errorf("usd(%v) = %q, want %q", v, got, want)
+		}
+	}
+	var tv taskView
+	tv.ID, tv.Status, tv.TotalTokens = "t1", "processing", 1500
+	tv.CostUSD, tv.BudgetUSD, tv.BudgetTokens, tv.ApprovePlan = 0.00042, 0.5, 20000, true
+	var b strings.Builder
+	if err := describeTask(&b, tv); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Tokens: 1500", "Cost: $0.00042", "Budget: $0.50, 20000 tokens",
+		"Plan: waits for approval after design"} {
+		if !strings.Contains(strings.Join(strings.Fields(b.String()), " "), want) {
+			t.Errorf("task view lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	tv.BudgetUSD, tv.BudgetTokens, tv.ApprovePlan = 0, 0, false
+	_ = describeTask(&b, tv)
+	if strings.Contains(b.String(), "Budget") || strings.Contains(b.String(), "Plan:") {
+		t.Errorf("no budget and no approval still shown:\n%s", b.String())
 	}
 }

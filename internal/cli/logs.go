@@ -161,7 +161,15 @@ func eventSummary(e event) string {
 	case task.EventCodeGenerated:
 		return fmt.Sprintf("iteration %s %s: %s", s("iteration"), s("task_type"), list(p["files"]))
 	case task.EventLLMUsage:
-		return fmt.Sprintf("%s: %s call(s), %s tokens in, %s out", s("stage"), s("calls"), s("tokens_in"), s("tokens_out"))
+		line := fmt.Sprintf("%s: %s call(s), %s tokens in, %s out", s("stage"), s("calls"), s("tokens_in"), s("tokens_out"))
+		if m := s("model"); m != "" {
+			line = fmt.Sprintf("%s (%s)%s", s("stage"), m, strings.TrimPrefix(line, s("stage")))
+		}
+		// Events written before costs were recorded have no cost_usd.
+		if c, ok := p["cost_usd"].(float64); ok {
+			line += ", " + usd(c)
+		}
+		return line
 	case task.EventArtifactAdded:
 		return s("type")
 	case task.EventClarificationRequested:

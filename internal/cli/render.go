@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -112,6 +113,28 @@ func duration(sec float64) string {
 	return d.Round(100 * time.Millisecond).String()
 }
 
+// usd renders dollars as the API rounds them (6 decimals) without trailing
+// zeros beyond the cents: $0.000031, $0.30, $12.50.
+func usd(v float64) string {
+	s := strings.TrimRight(strconv.FormatFloat(v, 'f', 6, 64), "0")
+	if i := strings.IndexByte(s, '.'); len(s)-i-1 < 2 {
+		s += strings.Repeat("0", 2-(len(s)-i-1))
+	}
+	return "$" + s
+}
+
+// budget renders a task's budget; "" when it has none.
+func budget(dollars float64, tokens int64) string {
+	var parts []string
+	if dollars > 0 {
+		parts = append(parts, usd(dollars))
+	}
+	if tokens > 0 {
+		parts = append(parts, fmt.Sprintf("%d tokens", tokens))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // describeTask writes the human view of one task.
 func describeTask(w io.Writer, t taskView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -131,6 +154,11 @@ func describeTask(w io.Writer, t taskView) error {
 	}
 	row("Files", fmt.Sprint(t.FilesCount))
 	row("Tokens", fmt.Sprint(t.TotalTokens))
+	row("Cost", usd(t.CostUSD))
+	row("Budget", budget(t.BudgetUSD, t.BudgetTokens))
+	if t.ApprovePlan {
+		row("Plan", "waits for approval after design")
+	}
 	row("Review", t.reviewStatus())
 	row("Failure", deref(t.FailureReason))
 	row("Error", truncate(deref(t.Error), 300))
