@@ -37,6 +37,20 @@ const CONTROLS = [
   },
 ];
 
+// dollars shows a cost as the API rounds it (6 decimals), trailing zeros
+// trimmed down to the cents: $0.000031, $0.30.
+function dollars(v) {
+  const s = (Number(v) || 0).toFixed(6).replace(/0+$/, '');
+  const decimals = s.length - s.indexOf('.') - 1;
+  return `$${decimals < 2 ? s + '0'.repeat(2 - decimals) : s}`;
+}
+
+// costText is the task's cost, with its dollar budget when it has one.
+function costText(t) {
+  const cost = dollars(t.cost_usd);
+  return t.budget_usd > 0 ? `${cost} of ${dollars(t.budget_usd)} budget` : cost;
+}
+
 function metric(label, value) {
   const v = h('dd', {}, value);
   return { el: h('div', { class: 'metric' }, h('dt', {}, label), v), value: v };
@@ -62,6 +76,7 @@ export function taskView(app, id) {
     iteration: metric('Iteration', '—'),
     elapsed: metric('Elapsed', '—'),
     tokens: metric('Tokens', '—'),
+    cost: metric('Cost', '—'),
     files: metric('Files', '—'),
     template: metric('Template', '—'),
     created: metric('Created', '—'),
@@ -131,6 +146,7 @@ export function taskView(app, id) {
     metrics.iteration.value.textContent = t.max_iterations ? `${t.iterations || 0} / ${t.max_iterations}` : String(t.iterations || 0);
     metrics.elapsed.value.textContent = elapsed(t);
     metrics.tokens.value.textContent = `${num(t.total_tokens)} (${num(t.tokens_in)} in, ${num(t.tokens_out)} out)`;
+    if (t.cost_usd !== undefined) metrics.cost.value.textContent = costText(t);
     metrics.files.value.textContent = num(t.files_count);
     metrics.template.value.textContent = t.template_id || 'none';
     metrics.created.value.textContent = dateTime(t.created_at);

@@ -11,7 +11,7 @@ const MAX_PAYLOAD_CHARS = 20000;
 function summary(type, p) {
   if (!p || typeof p !== 'object') return '';
   const bits = [];
-  for (const k of ['stage', 'status', 'kind', 'iteration', 'purpose', 'command', 'exit_code', 'passed', 'progress', 'failure_reason', 'error', 'model', 'tokens_in', 'tokens_out', 'type']) {
+  for (const k of ['stage', 'status', 'kind', 'iteration', 'purpose', 'command', 'exit_code', 'passed', 'progress', 'failure_reason', 'error', 'model', 'tokens_in', 'tokens_out', 'cost_usd', 'type']) {
     if (p[k] !== undefined && p[k] !== null && p[k] !== '' && typeof p[k] !== 'object') bits.push(`${k}: ${p[k]}`);
   }
   if (Array.isArray(p.files)) bits.push(`files: ${p.files.map((f) => (typeof f === 'string' ? f : f.path)).join(', ')}`);
