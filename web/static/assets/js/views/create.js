@@ -67,6 +67,19 @@ export function createView(app) {
     idemKey = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
   });
 
+  const budgetId = uid('budget');
+  const tokensId = uid('tokens');
+  const approveId = uid('approve');
+  const budget = h('input', { type: 'number', id: budgetId, name: 'budget_usd', min: '0', step: 'any', 'aria-describedby': `${budgetId}-hint` });
+  const tokens = h('input', { type: 'number', id: tokensId, name: 'budget_tokens', min: '0', step: '1' });
+  const approve = h('input', { type: 'checkbox', id: approveId, name: 'approve_plan' });
+  // A changed option makes another task: a new idempotency key.
+  for (const el of [budget, tokens, approve, select]) {
+    el.addEventListener('change', () => {
+      idemKey = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    });
+  }
+
   const form = h(
     'form',
     { class: 'card stack', novalidate: true },
@@ -79,6 +92,14 @@ export function createView(app) {
       counter,
     ),
     h('div', { class: 'field' }, h('label', { for: tplId }, 'Project template'), select, tplHelp),
+    h(
+      'details',
+      { class: 'field options' },
+      h('summary', {}, 'Budget and plan approval'),
+      h('div', { class: 'field' }, h('label', { for: budgetId }, 'Budget (US dollars)'), h('p', { class: 'help', id: `${budgetId}-hint` }, 'When the next model call might go over it, the task stops and asks you to raise it. Leave empty for the server default.'), budget),
+      h('div', { class: 'field' }, h('label', { for: tokensId }, 'Budget (tokens)'), tokens),
+      h('div', { class: 'check' }, approve, h('label', { for: approveId }, 'Show me the plan and wait for my approval before writing code')),
+    ),
     msg,
     h('div', { class: 'actions' }, submit, h('a', { class: 'btn', href: '/app/tasks' }, 'Cancel')),
   );
@@ -101,6 +122,9 @@ export function createView(app) {
     try {
       const body = { description };
       if (select.value) body.template_id = select.value;
+      if (budget.value !== '') body.budget_usd = Number(budget.value);
+      if (tokens.value !== '') body.budget_tokens = Number(tokens.value);
+      if (approve.checked) body.approve_plan = true;
       const r = await app.api.post('/api/tasks', body, { 'Idempotency-Key': idemKey });
       app.navigate(`/app/tasks/${encodeURIComponent(r.task_id)}`);
     } catch (err) {
