@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -25,7 +26,7 @@ func (a *app) follow(ctx context.Context, c *client, id string) error {
 		return notFoundTask(err, id)
 	}
 	p := newProgress(a.ui())
-	w := c.watch(ctx, id)
+	w := c.watchLive(ctx, id)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lastRead := time.Now()
@@ -58,6 +59,8 @@ func (a *app) follow(ctx context.Context, c *client, id string) error {
 			return err
 		case t = <-w.updates:
 			lastRead = time.Now()
+		case m := <-w.live:
+			p.showLive(m)
 		case <-tick.C:
 			p.tick()
 			if time.Since(lastRead) >= safetyRefresh {
@@ -101,10 +104,12 @@ type progress struct {
 	bar  *progressbar.ProgressBar // nil when w is not a terminal
 	last string
 	desc string
+	// live is what the model is writing, drawn under the bar.
+	live *liveView
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+	p := &progress{w: w, live: &liveView{w: w, tty: isTerminal(w)}}
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions(100,
 			progressbar.OptionSetWriter(w),
@@ -145,6 +150,7 @@ func (p *progress) update(t taskView) {
 		return
 	}
 	_ = p.bar.Clear()
+	p.eraseLive()
 	fmt.Fprintf(p.w, "\r%s\n", line)
 	p.desc = t.stage()
 	if t.Iterations > 0 {
@@ -154,6 +160,42 @@ func (p *progress) update(t taskView) {
 	if !t.terminal() {
 		p.bar.Describe(p.desc)
 		_ = p.bar.Set(min(99, int(t.Progress*100)))
+		p.drawLive()
+	}
+}
+
+// showLive takes a live message and redraws the block under the bar.
+func (p *progress) showLive(m liveMsg) {
+	if p.live.apply(m) && p.bar != nil && !p.bar.IsFinished() {
+		p.drawLive()
+	}
+}
+
+// drawLive draws the live block on the lines under the bar and puts the
+// cursor back on the bar's line, then redraws the bar.
+func (p *progress) drawLive() {
+	if p.bar == nil {
+		return
+	}
+	lines := p.live.lines(termWidth(p.w))
+	if len(lines) == 0 && p.live.shown == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("\n\r\x1b[J")
+	b.WriteString(strings.Join(lines, "\n\r"))
+	fmt.Fprintf(&b, "\x1b[%dA\r", max(1, len(lines)))
+	fmt.Fprint(p.w, b.String())
+	p.live.shown = len(lines)
+	p.bar.Describe(p.desc)
+}
+
+// eraseLive clears the live block (the cursor is at the start of the
+// bar's line, which the caller cleared).
+func (p *progress) eraseLive() {
+	if p.live.shown > 0 {
+		fmt.Fprint(p.w, "\r\x1b[J")
+		p.live.shown = 0
 	}
 }
 
@@ -168,6 +210,7 @@ func (p *progress) tick() {
 func (p *progress) suspend() {
 	if p.bar != nil {
 		_ = p.bar.Clear()
+		p.eraseLive()
 		fmt.Fprint(p.w, "\r")
 	}
 }
@@ -176,6 +219,8 @@ func (p *progress) finish(t taskView) {
 	if p.bar == nil {
 		return
 	}
+	_ = p.bar.Clear()
+	p.eraseLive()
 	if t.Status == "completed" {
 		p.bar.Describe(fmt.Sprintf("%-32s", "completed"))
 		_ = p.bar.Finish()

@@ -24,15 +24,31 @@ const (
 type watcher struct {
 	updates chan taskView // capacity 1, newest wins
 	errs    chan error
+	// live carries the server's live output when asked for (watchLive);
+	// messages a slow reader has no room for are dropped.
+	live chan liveMsg
 }
 
 // watch follows the task over the WebSocket (the server pushes the full
 // record on every change) and falls back to polling when the socket cannot
 // be used. It stops when ctx ends.
 func (c *client) watch(ctx context.Context, id string) *watcher {
+	return c.watchWith(ctx, id, false)
+}
+
+// watchLive is watch that also asks the WebSocket for the live output
+// (what the model is writing), delivered on the watcher's live channel.
+func (c *client) watchLive(ctx context.Context, id string) *watcher {
+	return c.watchWith(ctx, id, true)
+}
+
+func (c *client) watchWith(ctx context.Context, id string, live bool) *watcher {
 	w := &watcher{updates: make(chan taskView, 1), errs: make(chan error, 1)}
+	if live {
+		w.live = make(chan liveMsg, 64)
+	}
 	go func() {
-		err := c.watchSocket(ctx, id, w.send)
+		err := c.watchSocket(ctx, id, w)
 		if ctx.Err() != nil {
 			return
 		}
@@ -62,6 +78,14 @@ func (w *watcher) send(t taskView) {
 	}
 }
 
+// sendLive queues m unless the reader is too far behind.
+func (w *watcher) sendLive(m liveMsg) {
+	select {
+	case w.live <- m:
+	default:
+	}
+}
+
 // fatal reports errors that polling would only repeat: wrong credentials,
 // an unknown task.
 func fatal(err error) bool {
@@ -82,9 +106,10 @@ func (c *client) wsURL(id string) string {
 	return u + "/ws/" + url.PathEscape(id)
 }
 
-// watchSocket reads task records until the socket ends. Credentials go in
-// the handshake headers, never in the URL.
-func (c *client) watchSocket(ctx context.Context, id string, send func(taskView)) error {
+// watchSocket reads task records (and live messages, when w asks for
+// them) until the socket ends. Credentials go in the handshake headers,
+// never in the URL.
+func (c *client) watchSocket(ctx context.Context, id string, w *watcher) error {
 	probe, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base, nil)
 	if err != nil {
 		return err
@@ -92,7 +117,11 @@ func (c *client) watchSocket(ctx context.Context, id string, send func(taskView)
 	if err := c.creds.apply(ctx, probe); err != nil {
 		return err
 	}
-	conn, _, err := websocket.Dial(ctx, c.wsURL(id), &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: probe.Header})
+	u := c.wsURL(id)
+	if w.live != nil {
+		u += "?live=1"
+	}
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: probe.Header})
 	if err != nil {
 		return err
 	}
@@ -114,9 +143,14 @@ func (c *client) watchSocket(ctx context.Context, id string, send func(taskView)
 			}
 			return err
 		}
+		var lm liveMsg
+		if w.live != nil && json.Unmarshal(msg, &lm) == nil && lm.Type == "live" {
+			w.sendLive(lm)
+			continue
+		}
 		var t taskView
 		if json.Unmarshal(msg, &t) == nil && t.ID != "" {
-			send(t)
+			w.send(t)
 		}
 	}
 }
