@@ -31,7 +31,7 @@ const DefaultURL = "http://localhost:8080"
 const usage = `Command-line client of ai-platform (talks to its HTTP API).
 
 Usage:
-  aiplatform task create "DESCRIPTION" [--template ID] [--follow]
+  aiplatform task create "DESCRIPTION" [--template ID] [--budget-usd N] [--budget-tokens N] [--approve-plan] [--follow]
   aiplatform task list [--status S] [--limit N] [--cursor C]
   aiplatform task show ID
   aiplatform task logs ID [--follow]

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,9 @@ func (a *app) create(ctx context.Context, args []string) error {
 	fs := a.flags("task create")
 	template := fs.String("template", "", "project template id (python_cli, python_fastapi, python_lib)")
 	follow := fs.Bool("follow", false, "follow the task until it ends, answering its questions")
+	budgetUSD := fs.Float64("budget-usd", -1, "stop and ask before a model call could take the task's cost over this many US dollars (0 = no budget; default: the server's)")
+	budgetTokens := fs.Int64("budget-tokens", -1, "the same in tokens (0 = no budget; default: the server's)")
+	approvePlan := fs.Bool("approve-plan", false, "show the plan after design and wait for approval before writing code")
 	pos, c, err := a.parseWithClient(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -20,6 +24,20 @@ func (a *app) create(ctx context.Context, args []string) error {
 	body := map[string]any{"description": pos[0]}
 	if *template != "" {
 		body["template_id"] = *template
+	}
+	// Unset flags leave the fields out, so the server's defaults apply; a
+	// negative value given on purpose goes to the server, which says why it
+	// is wrong.
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "budget-usd":
+			body["budget_usd"] = *budgetUSD
+		case "budget-tokens":
+			body["budget_tokens"] = *budgetTokens
+		}
+	})
+	if *approvePlan {
+		body["approve_plan"] = true
 	}
 	var out struct {
 		TaskID string `json:"task_id"`

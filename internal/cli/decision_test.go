@@ -2,6 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -52,6 +56,39 @@ func TestShowDecisionPrintsThePlanAndTheBudget(t *testing.T) {
 		"Spent: $0.0123 of $0.0200", "3000 tokens"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCreateSendsBudgetAndApproval: the budget and approval flags reach the
+// request body; unset budget flags are left out so the server's defaults
+// apply.
+func TestCreateSendsBudgetAndApproval(t *testing.T) {
+	var got map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = nil
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"task_id":"00000000-0000-0000-0000-000000000001","status":"queued"}`))
+	}))
+	defer srv.Close()
+	env := envOf(t, map[string]string{"AIPLATFORM_URL": srv.URL, "AIPLATFORM_API_KEY": "k"})
+	cases := []struct {
+		args []string
+		want map[string]any
+	}{
+		{[]string{"task", "create", "x"}, map[string]any{"description": "x"}},
+		{[]string{"task", "create", "x", "--budget-usd", "0.5", "--approve-plan"},
+			map[string]any{"description": "x", "budget_usd": 0.5, "approve_plan": true}},
+		{[]string{"task", "create", "--budget-tokens=20000", "x", "--budget-usd", "0"},
+			map[string]any{"description": "x", "budget_tokens": float64(20000), "budget_usd": float64(0)}},
+	}
+	for _, c := range cases {
+		if r := runCLI(t, env, "", c.args...); r.code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, r.code, r.errOut)
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%v sent %v, want %v", c.args, got, c.want)
 		}
 	}
 }
