@@ -12,11 +12,13 @@ const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * LiveTask follows one task. Callbacks: onTask(task), onState(state, detail),
- * onFatal(code, reason) for 4401/4404 closes.
+ * onFatal(code, reason) for 4401/4404 closes, and optionally onLive(msg):
+ * with it the socket opts in to the live output ({"type":"live"} messages:
+ * what the model is writing) after authenticating.
  */
 export class LiveTask {
-  constructor({ id, session, api, onTask, onState, onFatal, WebSocketImpl }) {
-    Object.assign(this, { id, session, api, onTask, onState, onFatal });
+  constructor({ id, session, api, onTask, onState, onFatal, onLive, WebSocketImpl }) {
+    Object.assign(this, { id, session, api, onTask, onState, onFatal, onLive });
     this.WS = WebSocketImpl || window.WebSocket;
     this.ws = null;
     this.attempts = 0;
@@ -85,6 +87,7 @@ export class LiveTask {
     }, CONNECT_TIMEOUT_MS);
     ws.onopen = () => {
       ws.send(JSON.stringify(this.session.wsAuth()));
+      if (this.onLive) ws.send(JSON.stringify({ type: 'subscribe', live: true }));
     };
     ws.onmessage = (ev) => {
       if (ev.data === 'pong') return;
@@ -95,6 +98,10 @@ export class LiveTask {
       try {
         task = JSON.parse(ev.data);
       } catch {
+        return;
+      }
+      if (task && task.type === 'live') {
+        if (this.onLive && !this.stopped) this.onLive(task);
         return;
       }
       if (this.attempts || !this.timers.ping) {

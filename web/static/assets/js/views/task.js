@@ -9,6 +9,7 @@ import { duration, num, stageLabel, statusLabel, terminal, dateTime } from '../f
 import { badge, progress, updateProgress, alertBox, showMessage, confirmDialog, copyButton, announce, connectionView } from '../ui.js';
 import { clarifyPanel } from './clarify.js';
 import { resultsPanel } from './results.js';
+import { liveOutputPanel } from './liveoutput.js';
 
 const CONTROLS = [
   {
@@ -103,10 +104,11 @@ export function taskView(app, id) {
     controls,
     controlMsg,
   );
+  const liveOut = liveOutputPanel();
   const clarifySlot = h('div');
   const resultsSlot = h('div');
   const pageMsg = h('div', { class: 'msg' });
-  const el = h('section', { class: 'task-page' }, h('p', { class: 'back' }, h('a', { href: '/app/tasks' }, '← All tasks')), head, pageMsg, statusCard, clarifySlot, resultsSlot);
+  const el = h('section', { class: 'task-page' }, h('p', { class: 'back' }, h('a', { href: '/app/tasks' }, '← All tasks')), head, pageMsg, statusCard, liveOut.el, clarifySlot, resultsSlot);
 
   let task = null;
   let tick = 0;
@@ -159,6 +161,7 @@ export function taskView(app, id) {
       replace(problem);
     }
     for (const c of CONTROLS) buttons[c.id].disabled = !c.allowed(t);
+    liveOut.task(t);
 
     if (t.status === 'needs_input') {
       if (!clarify) {
@@ -199,6 +202,7 @@ export function taskView(app, id) {
     session: app.session,
     api: app.api,
     onTask: (t) => !gone && render(t),
+    onLive: (m) => !gone && liveOut.update(m),
     onState: (s, d) => {
       connectionView(conn, s, d);
       // Announce only real changes (not every retry countdown).
