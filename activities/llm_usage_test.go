@@ -34,7 +34,7 @@ func TestUsageIsRecordedPerCallAndChargedOnce(t *testing.T) {
 	ctx := context.Background()
 	call := agents.Call{Model: "m2", Calls: 2, Usage: llm.Usage{InputTokens: 30, OutputTokens: 12},
 		Each: []agents.Request{{Model: "m1", Usage: llm.Usage{InputTokens: 10, OutputTokens: 5}},
-			{Model: "m2", Usage: llm.Usage{InputTokens: 20, OutputTokens: 7}}}}
+			{Model: "m2", Usage: llm.Usage{InputTokens: 20, OutputTokens: 7}, Counted: true}}}
 	retry := agents.Call{Model: "m3", Calls: 1, Usage: llm.Usage{InputTokens: 99, OutputTokens: 99},
 		Each: []agents.Request{{Model: "m3", Usage: llm.Usage{InputTokens: 99, OutputTokens: 99}}}}
 	for _, c := range []agents.Call{call, call, retry} {
@@ -81,6 +81,11 @@ func TestUsageIsRecordedPerCallAndChargedOnce(t *testing.T) {
 	if first["model"] != "m1" || first["tokens_in"] != 10.0 || first["call_index"] != 1.0 ||
 		second["model"] != "m2" || second["tokens_in"] != 20.0 || second["call_index"] != 2.0 || second["stage_calls"] != 2.0 {
 		t.Fatalf("per-call events %v / %v", first, second)
+	}
+	// The second request's server sent no usage: its counts are local,
+	// and the event says so.
+	if first["usage_source"] != "provider" || second["usage_source"] != "counted" {
+		t.Fatalf("usage_source %v / %v, want provider / counted", first["usage_source"], second["usage_source"])
 	}
 	usage, err := f.store.GetUsage(ctx, "owner", time.Now())
 	if err != nil {

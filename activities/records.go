@@ -97,7 +97,17 @@ type usageRequest struct {
 	TokensOut   int64   `json:"tokens_out"`
 	TotalTokens int64   `json:"total_tokens"`
 	CostUSD     float64 `json:"cost_usd"`
+	// UsageSource says where the counts come from: "provider" (the
+	// server's usage, the usage chunk of a stream) or "counted" (the server
+	// sent none; about four bytes per token).
+	UsageSource string `json:"usage_source,omitempty"`
 }
+
+// Sources of a request's usage counts.
+const (
+	usageFromProvider = "provider"
+	usageCounted      = "counted"
+)
 
 // price sets the cost of every request of rep and of the stage from the
 // price table (a model it does not price costs 0). The stage cost is summed
@@ -178,8 +188,11 @@ func (a *Activities) usageReport(ctx context.Context, step task.Step, stage stri
 	for _, r := range call.Each {
 		rep.Requests = append(rep.Requests, usageRequest{
 			Model: firstNonEmpty(r.Model, rep.Model), TokensIn: r.Usage.InputTokens, TokensOut: r.Usage.OutputTokens,
-			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens,
+			TotalTokens: r.Usage.InputTokens + r.Usage.OutputTokens, UsageSource: usageFromProvider,
 		})
+		if r.Counted {
+			rep.Requests[len(rep.Requests)-1].UsageSource = usageCounted
+		}
 	}
 	a.price(&rep)
 	raw, err := a.redact.JSON(rep)
@@ -236,6 +249,9 @@ func usageEvents(rep usageReport) []map[string]any {
 		ev["model"], ev["calls"], ev["call_index"] = r.Model, 1, i+1
 		ev["tokens_in"], ev["tokens_out"], ev["total_tokens"] = r.TokensIn, r.TokensOut, r.TotalTokens
 		ev["cost_usd"], ev["stage_cost_usd"] = r.CostUSD, rep.CostUSD
+		if r.UsageSource != "" {
+			ev["usage_source"] = r.UsageSource
+		}
 		out = append(out, ev)
 	}
 	return out

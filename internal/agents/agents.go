@@ -76,6 +76,9 @@ type Request struct {
 	Model string
 	// FinishReason is why the model stopped (llm.FinishLength: cut off).
 	FinishReason string
+	// Counted is true when the server reported no usage and it was
+	// counted locally (llm.Response.UsageCounted).
+	Counted bool
 }
 
 // Fallback is one move of a request to a fallback model.
@@ -115,7 +118,7 @@ func (c *Call) add(r llm.Response, model string) {
 	c.Usage.TotalTokens += r.Usage.TotalTokens
 	c.Model = model
 	c.Calls++
-	c.Each = append(c.Each, Request{Usage: r.Usage, Model: model, FinishReason: r.FinishReason})
+	c.Each = append(c.Each, Request{Usage: r.Usage, Model: model, FinishReason: r.FinishReason, Counted: r.UsageCounted})
 }
 
 // BeforeCall is invoked before every provider request (quota and budget
