@@ -126,6 +126,7 @@ func (s *Server) routes() {
 
 	a := e.Group("/api", s.authenticate())
 	a.GET("/templates", s.listTemplates)
+	a.GET("/usage", s.getUsage)
 	a.POST("/tasks", s.rateLimit(ScopeCreate), s.createTask)
 	a.GET("/tasks", s.listTasks)
 	a.GET("/users/:user_id/tasks", s.listUserTasks)

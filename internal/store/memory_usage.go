@@ -86,6 +86,21 @@ func (m *Memory) UsageSince(_ context.Context, day time.Time, limit int) ([]Usag
 	return out, nil
 }
 
+// UsageDays implements Store.
+func (m *Memory) UsageDays(_ context.Context, ownerKey string, from, to time.Time) ([]Usage, error) {
+	from, to = dbDay(from), dbDay(to)
+	m.mu.RLock()
+	var out []Usage
+	for _, u := range m.usage {
+		if u.OwnerKey == ownerKey && !u.Day.Before(from) && !u.Day.After(to) {
+			out = append(out, u)
+		}
+	}
+	m.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Day.After(out[j].Day) })
+	return out, nil
+}
+
 // purgeCutoff rounds cutoff up to the microsecond: a row stored at microsecond
 // precision is older than cutoff exactly when it is older than the rounded
 // value, which is also what PostgreSQL compares against.

@@ -77,6 +77,26 @@ func (p *Postgres) UsageSince(ctx context.Context, day time.Time, limit int) ([]
 	return out, nil
 }
 
+// UsageDays implements Store.
+func (p *Postgres) UsageDays(ctx context.Context, ownerKey string, from, to time.Time) ([]Usage, error) {
+	rows, err := p.pool.Query(ctx, `SELECT usage_date, tokens_in, tokens_out, command_runs, cost_usd
+		FROM api_usage_daily WHERE key_hash = $1 AND usage_date BETWEEN $2 AND $3
+		ORDER BY usage_date DESC`, ownerKey, dbDay(from), dbDay(to))
+	if err != nil {
+		return nil, fail("usage days", err)
+	}
+	var out []Usage
+	u := Usage{OwnerKey: ownerKey}
+	if _, err := pgx.ForEachRow(rows, []any{&u.Day, &u.TokensIn, &u.TokensOut, &u.CommandRuns, &u.CostUSD}, func() error {
+		u.Day = dbDay(u.Day)
+		out = append(out, u)
+		return nil
+	}); err != nil {
+		return nil, fail("usage days", err)
+	}
+	return out, nil
+}
+
 // Purge implements Store. One call is one short transaction over at most
 // batch tasks; usage rows, usage charges and sessions then go in batches of
 // the same size, each its own statement, until none is left.

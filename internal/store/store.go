@@ -298,6 +298,9 @@ type UsageStore interface {
 	GetUsage(ctx context.Context, ownerKey string, day time.Time) (Usage, error)
 	// UsageSince sums usage per owner from day on, largest first.
 	UsageSince(ctx context.Context, day time.Time, limit int) ([]Usage, error)
+	// UsageDays returns one owner's daily rows for the UTC days from..to
+	// (inclusive), newest first; days without usage have no row.
+	UsageDays(ctx context.Context, ownerKey string, from, to time.Time) ([]Usage, error)
 }
 
 // AuthStore keeps user accounts and their refresh sessions.

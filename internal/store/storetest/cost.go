@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"ai-platform/internal/pricing"
 	"ai-platform/internal/store"
@@ -73,5 +74,21 @@ func testUsageCost(t *testing.T, s store.Store) {
 	}
 	if costs["k"] != 0.300045 || costs["other"] != 1.5 {
 		t.Errorf("UsageSince costs = %v; want k 0.300045, other 1.5", costs)
+	}
+
+	// One owner's days, newest first, within the range only.
+	if _, err := s.AddUsage(ctx(t), store.UsageCharge{ID: "c5", OwnerKey: "k", Day: day0.AddDate(0, 0, -3), TokensOut: 1}); err != nil {
+		t.Fatal(err)
+	}
+	days, err := s.UsageDays(ctx(t), "k", day0.Add(13*time.Hour), day0.AddDate(0, 0, 1).Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 2 || !days[0].Day.Equal(day0.AddDate(0, 0, 1)) || days[0].CostUSD != 0.000045 ||
+		!days[1].Day.Equal(day0) || days[1].CostUSD != 0.3 || days[1].TokensIn != 20 || days[1].OwnerKey != "k" {
+		t.Errorf("UsageDays = %+v; want day0+1 (0.000045) then day0 (0.3, 20 in)", days)
+	}
+	if days, err := s.UsageDays(ctx(t), "nobody", day0, day0); err != nil || len(days) != 0 {
+		t.Errorf("UsageDays of an owner without usage = %+v, %v", days, err)
 	}
 }
