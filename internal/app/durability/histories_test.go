@@ -18,8 +18,9 @@ import (
 // TestRecordHistories records the histories that workflows/replay_test.go
 // replays in `make test`: real runs on a dev server of a completed task, a
 // paused and unpaused one, one clarified and resumed, a failed one, a
-// cancelled one, a continued-as-new one (every run), a rerun review and the
-// slots semaphore. It runs only when asked:
+// cancelled one, a continued-as-new one (every run), a rerun review, the
+// slots semaphore, budget stops (raised, declined) and plan approval
+// (revised then approved, rejected). It runs only when asked:
 //
 //	UPDATE_HISTORIES=1 go test -run TestRecordHistories ./internal/app/durability/
 //
@@ -101,8 +102,30 @@ func TestRecordHistories(t *testing.T) {
 	post(continued, "input", map[string]any{"answers": map[string]any{"scope": "minimal"}})
 	post(continued, "resume", nil)
 
+	// The budget gate (raised, declined) and plan approval (revised then
+	// approved, rejected).
+	answerOnly := func(id string, v any) {
+		t.Helper()
+		tk := p.WaitStatus(t, id, 2*time.Minute, "needs_input")
+		post(id, "input", map[string]any{"answers": map[string]any{tk.PendingQuestions[0]["id"].(string): v}, "auto_resume": true})
+	}
+	budgeted := p.CreateTask(t, map[string]any{"description": "A command line tool that counts words", "template_id": "python_cli", "budget_usd": 0.0002})
+	answerOnly(budgeted, map[string]any{"budget_usd": 1})
+	declined := p.CreateTask(t, map[string]any{"description": "A command line tool that counts words", "template_id": "python_cli", "budget_tokens": 500})
+	answerOnly(declined, "decline")
+	approved := p.CreateTask(t, map[string]any{"description": "A command line tool that counts words", "template_id": "python_cli", "approve_plan": true})
+	answerOnly(approved, "revise: add a --lines option")
+	waitFor(t, 2*time.Minute, "the revised plan", func() bool {
+		tk := p.GetTask(t, approved)
+		return tk.Status == "needs_input" && len(tk.PendingQuestions) == 1 && tk.PendingQuestions[0]["id"] == "plan-2"
+	})
+	answerOnly(approved, "approve")
+	rejected := p.CreateTask(t, map[string]any{"description": "A command line tool that counts words", "template_id": "python_cli", "approve_plan": true})
+	answerOnly(rejected, "reject")
+
 	for id, want := range map[string]string{completed: "completed", clarified: "completed", paused: "completed",
-		failed: "failed", cancelled: "cancelled", continued: "completed", retried: "failed"} {
+		failed: "failed", cancelled: "cancelled", continued: "completed", retried: "failed",
+		budgeted: "completed", declined: "failed", approved: "completed", rejected: "cancelled"} {
 		p.WaitStatus(t, id, 3*time.Minute, want)
 	}
 	post(completed, "rerun-review", nil)
@@ -121,5 +144,9 @@ func TestRecordHistories(t *testing.T) {
 		save(fmt.Sprintf("continued_as_new_run%02d", i+1), task.WorkflowID(continued), run)
 	}
 	save("review_rerun", task.ReviewWorkflowID(completed), "")
+	save("budget_raised", task.WorkflowID(budgeted), "")
+	save("budget_declined", task.WorkflowID(declined), "")
+	save("plan_revised_approved", task.WorkflowID(approved), "")
+	save("plan_rejected", task.WorkflowID(rejected), "")
 	save("slots", task.SlotsWorkflowID(p.Config.TemporalTaskQueue), "")
 }
