@@ -8,6 +8,7 @@ import (
 
 	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/metrics/metricstest"
+	"ai-platform/internal/pricing"
 )
 
 // scrapeMetrics GETs /metrics the way Prometheus (or curl) would.
@@ -66,6 +67,10 @@ func TestMetricsAfterTasks(t *testing.T) {
 		{"aiplatform_llm_request_duration_seconds", map[string]string{"provider": "mock"}},
 		{"aiplatform_llm_tokens_total", map[string]string{"direction": "input"}},
 		{"aiplatform_llm_tokens_total", map[string]string{"direction": "output"}},
+		// The mock reports the default model, which the built-in table prices.
+		{"aiplatform_llm_tokens_total", map[string]string{"model": "gpt-4o-mini", "stage": "research"}},
+		{"aiplatform_llm_cost_usd_total", map[string]string{"model": "gpt-4o-mini", "stage": "research"}},
+		{"aiplatform_llm_cost_usd_total", map[string]string{"model": "gpt-4o-mini", "stage": "design"}},
 		{"aiplatform_command_runs_total", nil},
 		{"aiplatform_command_duration_seconds", nil},
 		// The Temporal SDK's own metrics, flushed into the registry every second.
@@ -106,5 +111,47 @@ func TestMetricsAfterTasks(t *testing.T) {
 	}
 	if v, ok := f.Sum("aiplatform_rate_limited_total", map[string]string{"scope": "create_task"}); !ok || v != 0 {
 		t.Errorf("aiplatform_rate_limited_total{create_task} = %v (present %v), want 0", v, ok)
+	}
+
+	// Cost: every llm_usage event is priced at the table for its tokens, a
+	// task's cost_usd is the exact sum of its events, and the owner's day
+	// (GET /api/usage) is the sum of both tasks.
+	prices := pricing.Default()
+	var allMicros int64
+	for _, id := range []string{first, second} {
+		var tv struct {
+			CostUSD   float64 `json:"cost_usd"`
+			TokensIn  int64   `json:"tokens_in"`
+			TokensOut int64   `json:"tokens_out"`
+		}
+		p.Do(t, http.MethodGet, "/api/tasks/"+id, nil, &tv)
+		var micros, in, out int64
+		for _, e := range events(t, p, p.APIKey, id) {
+			if e.Type != "llm_usage" {
+				continue
+			}
+			model, _ := e.Payload["model"].(string)
+			ti, _ := e.Payload["tokens_in"].(float64)
+			to, _ := e.Payload["tokens_out"].(float64)
+			want, known := prices.Cost(model, int64(ti), int64(to))
+			if got := e.Payload["cost_usd"]; !known || got != want || want == 0 {
+				t.Errorf("llm_usage %s on %s (%v in, %v out): cost_usd %v, want %v (priced %v)", e.Payload["stage"], model, ti, to, got, want, known)
+			}
+			micros += pricing.Micros(want)
+			in, out = in+int64(ti), out+int64(to)
+		}
+		if in != tv.TokensIn || out != tv.TokensOut || tv.CostUSD != pricing.FromMicros(micros) {
+			t.Errorf("task %s: %d/%d tokens, cost %v; its events add up to %d/%d tokens, %v", id, tv.TokensIn, tv.TokensOut,
+				tv.CostUSD, in, out, pricing.FromMicros(micros))
+		}
+		allMicros += micros
+	}
+	var usage struct {
+		Totals struct {
+			CostUSD float64 `json:"cost_usd"`
+		} `json:"totals"`
+	}
+	if code, raw := p.Do(t, http.MethodGet, "/api/usage?days=2", nil, &usage); code != 200 || usage.Totals.CostUSD != pricing.FromMicros(allMicros) {
+		t.Errorf("usage %d %s; want a cost of %v", code, raw, pricing.FromMicros(allMicros))
 	}
 }
