@@ -20,6 +20,7 @@ func Durability(t *testing.T, s store.Store, reopen func() store.Store) {
 	tk, err := s.UpdateTask(ctx(t), tk.ID, func(x *store.Task) error {
 		x.Status, x.Result = task.StatusCompleted, json.RawMessage(`{"ok": true}`)
 		x.ProvidedAnswers = map[string]any{"q": "a"}
+		x.CostUSD, x.BudgetUSD, x.BudgetTokens, x.ApprovePlan = 0.004321, 1.5, 9000, true
 		return nil
 	})
 	if err != nil {
@@ -46,7 +47,7 @@ func Durability(t *testing.T, s store.Store, reopen func() store.Store) {
 	if err := s.RotateRefreshSession(ctx(t), s1.ID, session(u.ID, fam, "d2", t0.Add(time.Hour)), t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddUsage(ctx(t), store.UsageCharge{ID: "dc1", OwnerKey: "owner", Day: day0, TokensIn: 5, TokensOut: 6, CommandRuns: 7}); err != nil {
+	if _, err := s.AddUsage(ctx(t), store.UsageCharge{ID: "dc1", OwnerKey: "owner", Day: day0, TokensIn: 5, TokensOut: 6, CommandRuns: 7, CostUSD: 0.000123}); err != nil {
 		t.Fatal(err)
 	}
 	tk = mustTask(t, s, tk.ID)
@@ -104,6 +105,9 @@ func Durability(t *testing.T, s store.Store, reopen func() store.Store) {
 		t.Errorf("next session after reopen: %v", err)
 	}
 	wantUsage(t, r, "owner", day0, 5, 6, 7)
+	if u, _ := r.GetUsage(ctx(t), "owner", day0); u.CostUSD != 0.000123 {
+		t.Errorf("daily cost after reopen = %v, want 0.000123", u.CostUSD)
+	}
 	if ok, err := r.AddUsage(ctx(t), store.UsageCharge{ID: "dc1", OwnerKey: "owner", Day: day0, TokensIn: 5}); ok || err != nil {
 		t.Errorf("charge applied again after reopen: %v, %v", ok, err)
 	}
