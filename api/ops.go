@@ -156,8 +156,7 @@ func (s *Server) opsStatus(c *gin.Context) {
 		"needs_input_count": counts[task.StatusNeedsInput], "paused_count": counts[task.StatusPaused],
 		"completed_count": success, "failed_count": failed, "queue_length": counts[task.StatusQueued],
 		"active_task_ids":       ids,
-		"usage_totals_last_24h": gin.H{"tokens_in": tin, "tokens_out": tout, "command_runs": cmds, "total_tokens": tin + tout,
-			"cost_usd": cost},
+		"usage_totals_last_24h": gin.H{"tokens_in": tin, "tokens_out": tout, "command_runs": cmds, "total_tokens": tin + tout, "cost_usd": cost},
 		"top_keys_last_24h":     top, "top_failure_reasons": reasons,
 		"average_duration_seconds": avg,
 		// The LLM totals cover the same 24 hours; per-stage figures are in

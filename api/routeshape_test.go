@@ -277,8 +277,7 @@ func TestRouteShapes(t *testing.T) {
 			"queue_length": "number", "active_task_ids": "[]string",
 			"usage_totals_last_24h.tokens_in": "number", "usage_totals_last_24h.tokens_out": "number",
 			"usage_totals_last_24h.command_runs": "number", "usage_totals_last_24h.total_tokens": "number",
-			"usage_totals_last_24h.cost_usd": "number",
-			"top_keys_last_24h": "[]object", "top_failure_reasons": "[]object",
+			"usage_totals_last_24h.cost_usd": "number", "top_keys_last_24h": "[]object", "top_failure_reasons": "[]object",
 			"llm_usage_totals.total_tokens_in": "number", "llm_usage_totals.total_tokens_out": "number",
 			"llm_usage_totals.total_tokens": "number", "llm_usage_totals.total_cost_usd": "number"}},
 		{name: "templates", method: "GET", path: "/api/templates", key: "k", status: 200, want: shape{
