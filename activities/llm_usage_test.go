@@ -230,3 +230,37 @@ func TestMetricsSeeEachRequestsCost(t *testing.T) {
 		t.Fatalf("metrics saw %v for gpt-test/research, want %v (%v)", got, want, obs.costs)
 	}
 }
+
+// TestEachAttemptIsChargedOnce: an attempt whose reply was cut off
+// mid-stream is charged for what it streamed, and the retry that follows is
+// charged for its own requests (the provider bills both); repeating either
+// attempt's charge changes nothing.
+func TestEachAttemptIsChargedOnce(t *testing.T) {
+	f := newFixture(t, "x", "", testPrices(t))
+	cut := agents.Call{Model: "m1", Calls: 1, Usage: llm.Usage{InputTokens: 100, OutputTokens: 40},
+		Each: []agents.Request{{Model: "m1", Usage: llm.Usage{InputTokens: 100, OutputTokens: 40}}}}
+	whole := agents.Call{Model: "m1", Calls: 1, Usage: llm.Usage{InputTokens: 100, OutputTokens: 90},
+		Each: []agents.Request{{Model: "m1", Usage: llm.Usage{InputTokens: 100, OutputTokens: 90}}}}
+	first, second := withAttempts(context.Background(), 1, 3), withAttempts(context.Background(), 2, 3)
+	for _, c := range []struct {
+		ctx  context.Context
+		call agents.Call
+	}{{first, cut}, {first, cut}, {second, whole}, {second, whole}} {
+		if err := f.a.chargeTokens(c.ctx, f.step("g0/s4"), "design", c.call, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk, _ := f.store.GetTask(context.Background(), f.task.ID)
+	usage, _ := f.store.GetUsage(context.Background(), "owner", time.Now())
+	// m1: 100×1 + 40×2 = 180 µ$; 100×1 + 90×2 = 280 µ$.
+	if tk.TokensIn != 200 || tk.TokensOut != 130 || tk.CostUSD != 0.00046 || usage.TokensOut != 130 || usage.CostUSD != 0.00046 {
+		t.Fatalf("task %d/%d $%v, day %d out $%v; want 200/130 $0.00046 on both", tk.TokensIn, tk.TokensOut, tk.CostUSD,
+			usage.TokensOut, usage.CostUSD)
+	}
+	if evs := eventsOf(t, f.store, f.task.ID, "llm_usage"); len(evs) != 2 {
+		t.Fatalf("%d llm_usage events, want one per attempt's request", len(evs))
+	}
+	if rep := reportOf(t, f, "g0/s4"); rep.TokensOut != 40 {
+		t.Fatalf("the first attempt's report %+v", rep)
+	}
+}

@@ -129,22 +129,32 @@ func (a *Activities) price(rep *usageReport) {
 	rep.CostUSD = pricing.FromMicros(total)
 }
 
-// chargeTokens records one stage's LLM usage exactly once per step: the
-// usage_report artifact (keyed by the step) is stored first; a retried
-// activity finds it and charges and reports its numbers, never its own. The
-// daily charge is keyed by the step and the task's running total moves only
-// when that charge is new. One llm_usage event per provider request, keyed
-// by step and request index, tells the story per call.
+// chargeTokens records one attempt's LLM usage exactly once: the
+// usage_report artifact (keyed by the step and, after the first, the
+// attempt) is stored first; a repeat of the same attempt's charge finds it
+// and charges and reports its numbers, never its own. Each attempt is
+// charged for the requests it made, failed ones included (a reply cut off
+// mid-stream was billed for what it streamed), because the provider bills
+// every one. The daily charge is keyed the same way and the task's running
+// total moves only when that charge is new. One llm_usage event per
+// provider request, keyed by step, attempt and request index, tells the
+// story per call.
 func (a *Activities) chargeTokens(ctx context.Context, step task.Step, stage string, call agents.Call, started string) error {
 	if call.Calls == 0 {
 		return nil
 	}
-	rep, err := a.usageReport(ctx, step, stage, call, started)
+	// The first attempt keeps the ids a step's charge always had.
+	key, sfx := step.Key, ""
+	if n, _ := attempts(ctx); n > 1 {
+		sfx = fmt.Sprintf("/a%d", n)
+		key += sfx
+	}
+	rep, err := a.usageReport(ctx, step, key, stage, call, started)
 	if err != nil {
 		return err
 	}
 	inserted, err := a.Store.AddUsage(ctx, store.UsageCharge{
-		ID: StableID(step.TaskID, step.Key+"/tokens"), OwnerKey: step.OwnerKey, Day: a.Now(),
+		ID: StableID(step.TaskID, key+"/tokens"), OwnerKey: step.OwnerKey, Day: a.Now(),
 		TokensIn: rep.TokensIn, TokensOut: rep.TokensOut, CostUSD: rep.CostUSD,
 	})
 	if err != nil {
@@ -163,22 +173,23 @@ func (a *Activities) chargeTokens(ctx context.Context, step task.Step, stage str
 	}
 	for i, ev := range usageEvents(rep) {
 		// The first request keeps the id the single per-stage event had.
-		sub := "llm_usage"
+		sub := "llm_usage" + sfx
 		if i > 0 {
-			sub = fmt.Sprintf("llm_usage/%d", i+1)
+			sub = fmt.Sprintf("llm_usage%s/%d", sfx, i+1)
 		}
 		if err := a.event(ctx, step, sub, task.EventLLMUsage, ev); err != nil {
 			return err
 		}
 	}
-	return a.event(ctx, step, "added/usage_report", task.EventArtifactAdded, map[string]any{
-		"type": task.ArtifactUsageReport, "artifact_id": StableID(step.TaskID, step.Key+"/art/usage_report"),
+	return a.event(ctx, step, "added/usage_report"+sfx, task.EventArtifactAdded, map[string]any{
+		"type": task.ArtifactUsageReport, "artifact_id": StableID(step.TaskID, key+"/art/usage_report"),
 	})
 }
 
-// usageReport stores this attempt's report unless the step has one already,
-// and returns the stored one.
-func (a *Activities) usageReport(ctx context.Context, step task.Step, stage string, call agents.Call, started string) (usageReport, error) {
+// usageReport stores this attempt's report (key: the step's, with the
+// attempt after the first) unless it is stored already, and returns the
+// stored one.
+func (a *Activities) usageReport(ctx context.Context, step task.Step, key, stage string, call agents.Call, started string) (usageReport, error) {
 	rep := usageReport{
 		Stage: stage, Provider: a.Provider.Name(), Model: firstNonEmpty(call.Model, a.Provider.Model()),
 		TokensIn: call.Usage.InputTokens, TokensOut: call.Usage.OutputTokens,
@@ -199,7 +210,7 @@ func (a *Activities) usageReport(ctx context.Context, step task.Step, stage stri
 	if err != nil {
 		return rep, fmt.Errorf("encoding usage_report artifact: %w", err)
 	}
-	id := StableID(step.TaskID, step.Key+"/art/usage_report")
+	id := StableID(step.TaskID, key+"/art/usage_report")
 	inserted, err := a.Store.AppendArtifact(ctx, store.Artifact{
 		ID: id, TaskID: step.TaskID, Type: task.ArtifactUsageReport, ProducedBy: roleOf(stage), Payload: raw, CreatedAt: a.Now(),
 	})
