@@ -68,6 +68,9 @@ func (v *liveView) apply(m liveMsg) bool {
 	case "request":
 		v.file, v.text = "", ""
 	case "delta":
+		if m.File == "" && v.file != "" {
+			break // the coder's summary after its files: the file stays in view
+		}
 		if m.File != v.file {
 			v.file, v.text = m.File, ""
 			if m.File != "" && !v.tty {

@@ -105,7 +105,11 @@ func TestLiveViewTerminalBlock(t *testing.T) {
 			t.Fatalf("line %q is too wide or has control characters", l)
 		}
 	}
-	step("delta", "src/app.py", "more", 4) // seq 3 never came
+	step("delta", "", "summary: one file\n", 3) // the coder's summary: the file stays in view
+	if lines := v.lines(200); !strings.Contains(lines[0], "src/app.py") || !strings.Contains(lines[len(lines)-1], "evil") {
+		t.Fatalf("the summary replaced the file: %q", lines)
+	}
+	step("delta", "src/app.py", "more", 5) // seq 4 never came
 	if !strings.Contains(v.lines(200)[0], "not received") {
 		t.Fatalf("a gap is not shown: %q", v.lines(200)[0])
 	}

@@ -21,6 +21,7 @@ export function liveOutputPanel() {
   const note = h('p', { class: 'live-note muted' });
   const file = h('p', { class: 'live-file' });
   const files = h('ul', { class: 'live-files', 'aria-label': 'Files written so far' });
+  const summary = h('p', { class: 'live-summary' });
   const pre = h('pre', { class: 'output live-text', tabindex: '0', 'aria-label': 'Text being written' });
   const el = h(
     'section',
@@ -31,6 +32,7 @@ export function liveOutputPanel() {
     file,
     files,
     pre,
+    summary,
   );
   el.hidden = true;
 
@@ -39,12 +41,14 @@ export function liveOutputPanel() {
   let gap = false;
   let current = ''; // the file being written ('' for the stage's text)
   let written = []; // files of this request, in order
+  let after = ''; // the coder's text after its files (its summary)
   const content = new Map(); // file -> text ('' is the stage's text)
   let ended = false;
 
   function reset() {
     current = '';
     written = [];
+    after = '';
     content.clear();
     gap = false;
     replace(files);
@@ -60,13 +64,14 @@ export function liveOutputPanel() {
     if (ended) notes.push('The stage finished writing.');
     note.textContent = notes.join(' ');
     if (current) {
-      replace(file, 'Writing ', h('code', {}, current));
+      replace(file, ended ? 'Last file written: ' : 'Writing ', h('code', {}, current));
     } else {
       replace(file);
     }
     const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
     pre.textContent = content.get(current) || '';
     if (atBottom) pre.scrollTop = pre.scrollHeight;
+    summary.textContent = after.trim();
   }
 
   return {
@@ -85,6 +90,14 @@ export function liveOutputPanel() {
       if (m.event === 'request') reset();
       if (m.event === 'delta') {
         const f = m.file || '';
+        if (!f && written.length) {
+          // The coder's summary after its files: shown under the file,
+          // which stays in view.
+          after += m.text || '';
+          el.hidden = false;
+          render(m);
+          return;
+        }
         if (f !== current) {
           current = f;
           if (f && !written.includes(f)) {
