@@ -30,7 +30,12 @@ import (
 // kill (which SIGKILLs the worker at its moment and names the activity type
 // it interrupted), starts a new worker and checks the outcome.
 func killTrial(t *testing.T, description, template string, kill func(s *stack, id string) string) {
-	s := newStack(t, nil)
+	killTrialWith(t, nil, description, template, kill)
+}
+
+// killTrialWith is killTrial on a stack with extra configuration.
+func killTrialWith(t *testing.T, extra map[string]string, description, template string, kill func(s *stack, id string) string) {
+	s := newStack(t, extra)
 	ref := apptest.Start(t, apptest.Options{Temporal: s.addr})
 	start := time.Now()
 	refID := ref.CreateTask(t, map[string]any{"description": description, "template_id": template})
