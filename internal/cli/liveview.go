@@ -26,6 +26,7 @@ type liveMsg struct {
 	TokensPerSecond float64 `json:"tokens_per_second"`
 	File            string  `json:"file"`
 	Text            string  `json:"text"`
+	Continued       bool    `json:"continued"`
 }
 
 // Live view bounds: the lines of growing content shown under the bar, and
@@ -66,7 +67,9 @@ func (v *liveView) apply(m liveMsg) bool {
 	v.m = m
 	switch m.Event {
 	case "request":
-		v.file, v.text = "", ""
+		if !m.Continued { // a continued reply goes on where it stopped
+			v.file, v.text = "", ""
+		}
 	case "delta":
 		if m.File == "" && v.file != "" {
 			break // the coder's summary after its files: the file stays in view

@@ -28,7 +28,9 @@ const (
 	EventRestart = "restart"
 	// EventRequest says a model request began (Request, Model). A stage
 	// may send several (a re-ask after an invalid reply); clients show
-	// each request's text afresh.
+	// each request's text afresh, except when Continued is set: the
+	// request continues a reply cut off at the token limit, and its text
+	// goes on where the last one stopped.
 	EventRequest = "request"
 	// EventDelta carries text appended since the last message: to File
 	// when set (the coder's file being written), else to the stage's text.
@@ -69,6 +71,8 @@ type Message struct {
 	File         string `json:"file,omitempty"`
 	Text         string `json:"text,omitempty"`
 	FinishReason string `json:"finish_reason,omitempty"`
+	// Continued marks a request event that continues the previous reply.
+	Continued bool `json:"continued,omitempty"`
 	// At is when the message was sent, in Unix milliseconds.
 	At int64 `json:"at"`
 }

@@ -62,8 +62,17 @@ type Stream struct {
 	began   time.Time
 	chars   int64 // runes of the current request's reply so far
 	tokens  int64 // the provider's count, once it reported one
-	peek    *Peek
-	pending []*segment
+	// contTokens are the tokens of the earlier parts of a reply continued
+	// after being cut off at the token limit.
+	contTokens int64
+	// cut: the last request was cut off at the token limit, and its
+	// decoder stays open; pendBegin is the next request's begin until its
+	// first text says whether it continues the reply (pendBuf).
+	cut       bool
+	pendBegin *llm.StreamEvent
+	pendBuf   string
+	peek      *Peek
+	pending   []*segment
 	// The coder's reply: the path being read, the file being written.
 	pathBuf  strings.Builder
 	curFile  string
@@ -110,35 +119,134 @@ func (s *Stream) handle(ev llm.StreamEvent) {
 	}
 	switch ev.Kind {
 	case llm.StreamBegin:
-		s.endRequest()
-		s.flush()
-		s.request++
-		s.model, s.began, s.chars, s.tokens = ev.Model, s.cfg.Now(), 0, 0
-		s.curFile, s.lastList, s.lastItem, s.valueOpen, s.fileSeen = "", "", -1, false, false
-		s.pathBuf.Reset()
-		s.held.Reset()
-		s.peek = newPeek(s.decoded)
-		s.send(Message{Event: EventRequest})
-	case llm.StreamDelta:
-		if s.peek == nil { // a delta without a begin: treat as one
-			s.request++
-			s.began = s.cfg.Now()
-			s.peek = newPeek(s.decoded)
+		if s.cut {
+			// Maybe the continuation of the reply cut off at the token
+			// limit: its first text decides (see decide).
+			s.pendBegin, s.pendBuf = &ev, ""
+			return
 		}
-		s.chars += int64(utf8.RuneCountInString(ev.Text))
-		s.peek.Write(ev.Text)
-		s.schedule()
+		s.beginFresh(ev)
+	case llm.StreamDelta:
+		if s.pendBegin != nil {
+			s.pendBuf += ev.Text
+			rest, decided, continued := decide(s.pendBuf)
+			if !decided {
+				return
+			}
+			begin := *s.pendBegin
+			s.pendBegin, s.pendBuf, s.cut = nil, "", false
+			if continued {
+				s.beginContinuation(begin)
+			} else {
+				s.beginFresh(begin)
+			}
+			s.feed(rest)
+			return
+		}
+		s.feed(ev.Text)
 	case llm.StreamEnd:
+		if s.pendBegin != nil { // a request that wrote (almost) nothing
+			begin, buf := *s.pendBegin, s.pendBuf
+			s.pendBegin, s.pendBuf, s.cut = nil, "", false
+			s.beginFresh(begin)
+			s.feed(buf)
+		}
 		if ev.Usage.OutputTokens > 0 {
 			s.tokens = ev.Usage.OutputTokens
 		}
 		if ev.Model != "" {
 			s.model = ev.Model
 		}
+		if ev.FinishReason == llm.FinishLength && s.peek != nil {
+			// Cut off at the token limit: the decoder stays open for a
+			// continuation.
+			s.cut = true
+			s.flush()
+			s.send(Message{Event: EventEnd, FinishReason: ev.FinishReason})
+			return
+		}
+		s.cut = false
 		s.endRequest()
 		s.flush()
 		s.send(Message{Event: EventEnd, FinishReason: ev.FinishReason})
 	}
+}
+
+// beginFresh starts a new reply: clients reset their view.
+func (s *Stream) beginFresh(ev llm.StreamEvent) {
+	s.endRequest()
+	s.flush()
+	s.request++
+	s.model, s.began, s.chars, s.tokens, s.contTokens = ev.Model, s.cfg.Now(), 0, 0, 0
+	s.curFile, s.lastList, s.lastItem, s.valueOpen, s.fileSeen = "", "", -1, false, false
+	s.pathBuf.Reset()
+	s.held.Reset()
+	s.peek = newPeek(s.decoded)
+	s.send(Message{Event: EventRequest})
+}
+
+// beginContinuation starts a request that continues the reply cut off at
+// the token limit (package agents joins the parts): the same decoder reads
+// on, and clients keep what they show.
+func (s *Stream) beginContinuation(ev llm.StreamEvent) {
+	s.flush()
+	s.request++
+	s.contTokens += s.partTokens()
+	s.chars, s.tokens = 0, 0
+	if ev.Model != "" {
+		s.model = ev.Model
+	}
+	s.send(Message{Event: EventRequest, Continued: true})
+}
+
+// decide reads the first text of a request that follows a cut-off reply:
+// a continuation goes on where the reply stopped, a new reply (the coder
+// asking again for fewer files, a corrective retry) opens a JSON object.
+// A leading code fence, which agents drops when joining, is cut off a
+// continuation. decided is false until enough text has come.
+func decide(buf string) (rest string, decided, continued bool) {
+	body := buf
+	for _, f := range []string{"```json\n", "```\n"} {
+		if strings.HasPrefix(buf, f) {
+			body = buf[len(f):]
+			break
+		}
+		if strings.HasPrefix(f, buf) {
+			return "", false, false
+		}
+	}
+	t := strings.TrimLeft(body, " \t\r\n")
+	if t == "" {
+		return "", false, false
+	}
+	if t[0] == '{' {
+		return buf, true, false
+	}
+	return body, true, true
+}
+
+// feed passes reply text to the decoder and schedules a flush.
+func (s *Stream) feed(text string) {
+	if text == "" {
+		return
+	}
+	if s.peek == nil { // text without a begin: treat it as one
+		s.request++
+		s.began = s.cfg.Now()
+		s.peek = newPeek(s.decoded)
+	}
+	s.chars += int64(utf8.RuneCountInString(text))
+	s.peek.Write(text)
+	s.schedule()
+}
+
+// partTokens are the output tokens of the current request: the provider's
+// count once known, else about four characters a token.
+func (s *Stream) partTokens() int64 {
+	if s.tokens > 0 {
+		return s.tokens
+	}
+	return (s.chars + 3) / 4
 }
 
 // endRequest closes a request that never sent its end.
@@ -159,6 +267,7 @@ func (s *Stream) Close() {
 	if s.closed {
 		return
 	}
+	s.pendBegin, s.cut = nil, false
 	s.endRequest()
 	s.flush()
 	s.send(Message{Event: EventDone})
@@ -348,10 +457,7 @@ func (s *Stream) fill(m Message) Message {
 	c := s.cfg
 	m.Type, m.TaskID, m.Stream, m.Stage, m.Role, m.Attempt = TypeLive, c.TaskID, c.ID, c.Stage, c.Role, c.Attempt
 	m.Request, m.Model = s.request, s.model
-	m.Tokens = s.tokens
-	if m.Tokens == 0 {
-		m.Tokens = (s.chars + 3) / 4 // about four characters a token
-	}
+	m.Tokens = s.contTokens + s.partTokens()
 	if el := s.cfg.Now().Sub(s.began).Seconds(); s.request > 0 && el > 0.05 {
 		m.TokensPerSecond = math.Round(float64(m.Tokens)/el*10) / 10
 	}

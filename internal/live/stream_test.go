@@ -185,3 +185,67 @@ func TestStreamRestartAndSplit(t *testing.T) {
 		t.Fatalf("a closed stream sent %d more messages", n-len(msgs))
 	}
 }
+
+// A reply cut off at the token limit and continued (package agents joins
+// the parts) reads on in the same file; a new reply after a cut-off one
+// (the coder asking again for fewer files) starts afresh.
+func TestStreamContinuationAfterCutOff(t *testing.T) {
+	cases := []struct {
+		name      string
+		second    []string // the next request's deltas
+		continued bool
+		want      map[string]string
+	}{
+		{"continued, with a fence", []string{"``", "`json\n", `ne2\n"},{"path":"b.py","content":"x"}]}`}, true,
+			map[string]string{"a.py": "line1\nline2\n", "b.py": "x"}},
+		{"continued mid-escape", []string{`\`, `u00e9\n"}]}`}, true, map[string]string{"a.py": "line1\nlié\n"}},
+		{"asked again", []string{"  ", `{"files":[{"path":"b.py","content":"y"}]}`}, false, map[string]string{"b.py": "y"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{}
+			s := NewStream(rec, StreamConfig{TaskID: "t", ID: "implementation/a1", Stage: "implementation", Attempt: 1,
+				Files: true, Every: time.Millisecond})
+			sink := s.Sink()
+			sink(llm.StreamEvent{Kind: llm.StreamBegin, Model: "m"})
+			sink(llm.StreamEvent{Kind: llm.StreamDelta, Text: `{"files":[{"path":"a.py","content":"line1\nli`})
+			sink(llm.StreamEvent{Kind: llm.StreamEnd, FinishReason: llm.FinishLength, Usage: llm.Usage{OutputTokens: 10}})
+			sink(llm.StreamEvent{Kind: llm.StreamBegin, Model: "m"})
+			for _, d := range c.second {
+				sink(llm.StreamEvent{Kind: llm.StreamDelta, Text: d})
+			}
+			sink(llm.StreamEvent{Kind: llm.StreamEnd, FinishReason: "stop", Usage: llm.Usage{OutputTokens: 5}})
+			s.Close()
+			msgs := rec.all()
+			// A client resets on a request event unless it continues.
+			content := map[string]string{}
+			var requests []Message
+			for _, m := range msgs {
+				if m.Event == EventRequest {
+					requests = append(requests, m)
+					if !m.Continued {
+						content = map[string]string{}
+					}
+				}
+				if m.Event == EventDelta && m.File != "" {
+					content[m.File] += m.Text
+				}
+			}
+			if len(requests) != 2 || requests[1].Continued != c.continued || requests[1].Request != 2 {
+				t.Fatalf("request events %+v", requests)
+			}
+			if len(content) != len(c.want) {
+				t.Fatalf("files %q, want %q", content, c.want)
+			}
+			for f, w := range c.want {
+				if content[f] != w {
+					t.Fatalf("%s: %q, want %q (all: %q)", f, content[f], w, content)
+				}
+			}
+			end := msgs[len(msgs)-2]
+			if wantTokens := map[bool]int64{true: 15, false: 5}[c.continued]; end.Event != EventEnd || end.Tokens != wantTokens {
+				t.Fatalf("final end %+v, want %d tokens", end, wantTokens)
+			}
+		})
+	}
+}

@@ -87,7 +87,9 @@ export function liveOutputPanel() {
         gap = true;
       }
       seq = m.seq;
-      if (m.event === 'request') reset();
+      // A request that continues a reply cut off at the token limit
+      // goes on where the last one stopped.
+      if (m.event === 'request' && !m.continued) reset();
       if (m.event === 'delta') {
         const f = m.file || '';
         if (!f && written.length) {
