@@ -1,13 +1,17 @@
 package app_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	commonpb "go.temporal.io/api/common/v1"
 
 	"ai-platform/internal/app/apptest"
@@ -82,6 +86,10 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		text, usage = resp.Text, resp.Usage
 	}
+	if body["stream"] == true {
+		streamSSE(w, body, text, usage)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"id": "chatcmpl-1", "object": "chat.completion", "created": time.Now().Unix(), "model": body["model"],
@@ -90,6 +98,40 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"usage": map[string]any{"prompt_tokens": usage.InputTokens, "completion_tokens": usage.OutputTokens,
 			"total_tokens": usage.InputTokens + usage.OutputTokens},
 	})
+}
+
+// streamSSE answers a streamed request as OpenAI does: the reply in small
+// chunks as server-sent events, a chunk with the finish reason, the usage
+// chunk when stream_options.include_usage asks for it, then [DONE].
+func streamSSE(w http.ResponseWriter, body map[string]any, text string, usage llm.Usage) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	flusher, _ := w.(http.Flusher)
+	send := func(v any) {
+		raw, _ := json.Marshal(v)
+		_, _ = w.Write([]byte("data: " + string(raw) + "\n\n"))
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	chunk := func(choices []any, extra map[string]any) map[string]any {
+		c := map[string]any{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": time.Now().Unix(),
+			"model": body["model"], "choices": choices}
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
+	runes := []rune(text)
+	for i := 0; i < len(runes); i += 24 {
+		piece := string(runes[i:min(i+24, len(runes))])
+		send(chunk([]any{map[string]any{"index": 0, "delta": map[string]any{"content": piece}}}, nil))
+	}
+	send(chunk([]any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}, nil))
+	if opts, _ := body["stream_options"].(map[string]any); opts["include_usage"] == true {
+		send(chunk([]any{}, map[string]any{"usage": map[string]any{"prompt_tokens": usage.InputTokens,
+			"completion_tokens": usage.OutputTokens, "total_tokens": usage.InputTokens + usage.OutputTokens}}))
+	}
+	_, _ = w.Write([]byte("data: [DONE]\n\n"))
 }
 
 const (
@@ -120,6 +162,7 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	p.APIKey = appKey
 	id := p.CreateTask(t, map[string]any{"description": "A CLI that tracks books I have read, and mentions " + llmKey,
 		"template_id": "python_cli"})
+	liveOut := watchLiveRaw(t, p, id)
 	tk := p.WaitStatus(t, id, 4*time.Minute, "completed")
 	if tk.TokensIn == 0 {
 		t.Fatal("no token usage recorded")
@@ -135,6 +178,9 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 		rf, _ := r["response_format"].(map[string]any)
 		if r["model"] != "test-model" || r["temperature"] != 0.2 || r["max_tokens"] != 1024.0 || rf["type"] != "json_object" {
 			t.Fatalf("request %d lacks model/temperature/max_tokens/JSON mode: %v", i, r)
+		}
+		if r["stream"] != true {
+			t.Fatalf("request %d did not ask to stream (LLM_STREAM defaults to true): %v", i, r)
 		}
 		if auths[i] != "Bearer "+llmKey {
 			t.Fatalf("request %d Authorization %q", i, auths[i])
@@ -171,6 +217,14 @@ func TestOpenAIProviderAndNoSecretLeaks(t *testing.T) {
 	scan.scanHistory("task history", taskHistory)
 	scan.scanHistory("slots history", history(t, p.Client, task.SlotsWorkflowID(p.Config.TemporalTaskQueue)))
 	scan.scan("logs", logs.Bytes())
+	// What the model wrote, streamed over the OpenAI wire, reached a
+	// WebSocket client as it was written (the coder's files decoded from
+	// its JSON), and carries no secret either.
+	live := liveOut()
+	scan.scan("live output", live)
+	if !bytes.Contains(live, []byte(`"event":"delta"`)) || !bytes.Contains(live, []byte(`"file":"`)) {
+		t.Errorf("no streamed text or file reached the WebSocket client: %.300s", live)
+	}
 	if scan.scanned < 10000 {
 		t.Fatalf("suspiciously little was scanned: %d bytes", scan.scanned)
 	}
@@ -268,5 +322,40 @@ func TestOpenAIClarificationAnswersReachLaterPrompts(t *testing.T) {
 		if seen[stage] == 0 {
 			t.Errorf("no %s request after the answer (requests per stage: %v)", stage, seen)
 		}
+	}
+}
+
+// watchLiveRaw opens a WebSocket with live output on and keeps the raw
+// live messages; the returned func gives what arrived so far.
+func watchLiveRaw(t *testing.T, p *apptest.Platform, id string) func() []byte {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	u := "ws" + strings.TrimPrefix(p.URL, "http") + "/ws/" + id + "?live=1"
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"X-Api-Key": {p.APIKey}}})
+	if err != nil {
+		t.Fatalf("websocket: %v", err)
+	}
+	conn.SetReadLimit(1 << 20)
+	var mu sync.Mutex
+	var got bytes.Buffer
+	go func() {
+		defer conn.CloseNow()
+		for {
+			_, raw, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			if bytes.Contains(raw, []byte(`"type":"live"`)) {
+				mu.Lock()
+				got.Write(raw)
+				got.WriteByte('\n')
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]byte(nil), got.Bytes()...)
 	}
 }

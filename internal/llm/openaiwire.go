@@ -57,6 +57,13 @@ func (w *wire) Do(req *http.Request) (*http.Response, error) {
 		client = w.stream
 	}
 	resp, err := client.Do(req)
+	if call != nil && call.stream && resp != nil && resp.StatusCode == http.StatusOK && plainJSON(resp.Header.Get("Content-Type")) {
+		// A server that ignores "stream": true answers with one whole
+		// completion; it is read as a stream of one chunk.
+		if err := asEventStream(resp); err != nil {
+			return nil, err
+		}
+	}
 	if call != nil && resp != nil {
 		call.status = resp.StatusCode
 		call.retryAfter = resp.Header.Get("Retry-After")
