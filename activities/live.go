@@ -35,6 +35,9 @@ func (a *Activities) liveOutput(ctx *context.Context, step task.Step, stage stri
 	s := live.NewStream(a.Live, live.StreamConfig{
 		TaskID: step.TaskID, ID: fmt.Sprintf("%s/%s/a%d", stage, step.Key, n), Stage: stage,
 		Role: stageRoles[stage], Attempt: n, Files: stage == task.StageImplement, Now: a.Now,
+		// What a model writes could hold a configured secret: it is
+		// redacted here as everywhere else.
+		Secrets: a.Secrets,
 	})
 	*ctx = llm.WithSink(*ctx, s.Sink())
 	return s.Close

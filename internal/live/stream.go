@@ -20,6 +20,9 @@ type Publisher interface {
 // text: at most five a second per task (one stage streams at a time).
 const DefaultEvery = 200 * time.Millisecond
 
+// RedactedText replaces a secret in live text (redact.Placeholder).
+const RedactedText = "[redacted]"
+
 // MaxPayload bounds a message's JSON encoding: PostgreSQL refuses NOTIFY
 // payloads of 8000 bytes or more, so longer text is split over several
 // messages.
@@ -37,6 +40,9 @@ type StreamConfig struct {
 	// "summary"}) into the file being written and its content; without it
 	// the reply's string values become readable text.
 	Files bool
+	// Secrets are values never to be sent (API keys...): replaced by
+	// RedactedText, even when a model writes one across two chunks.
+	Secrets []string
 	// Every is the shortest time between flushes (DefaultEvery when 0).
 	Every time.Duration
 	Now   func() time.Time
@@ -97,6 +103,15 @@ func NewStream(pub Publisher, cfg StreamConfig) *Stream {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	// Very short values are not secrets (package redact's rule): they
+	// would redact ordinary text.
+	var secrets []string
+	for _, sec := range cfg.Secrets {
+		if len(sec) >= 8 {
+			secrets = append(secrets, sec)
+		}
+	}
+	cfg.Secrets = secrets
 	s := &Stream{cfg: cfg, pub: pub}
 	ev := EventStart
 	if cfg.Attempt > 1 {
@@ -404,7 +419,7 @@ func (s *Stream) schedule() {
 	}
 	wait := s.last.Add(s.cfg.Every).Sub(s.cfg.Now())
 	if wait <= 0 {
-		s.flush()
+		s.flushText(false)
 		return
 	}
 	s.timer = time.AfterFunc(wait, func() {
@@ -412,14 +427,19 @@ func (s *Stream) schedule() {
 		defer s.mu.Unlock()
 		s.timer = nil
 		if !s.closed {
-			s.flush()
+			s.flushText(false)
 		}
 	})
 }
 
 // flush sends the queued text: one message per file it touched (usually
 // one), each split to stay under MaxPayload.
-func (s *Stream) flush() {
+func (s *Stream) flush() { s.flushText(true) }
+
+// flushText sends the queued text. Unless final, the last few bytes (as
+// many as the longest secret, and never the start of a secret) are kept
+// for the next flush, so a secret split across chunks is still redacted.
+func (s *Stream) flushText(final bool) {
 	if s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
@@ -427,11 +447,77 @@ func (s *Stream) flush() {
 	if len(s.pending) == 0 {
 		return
 	}
+	var keep *segment
+	if hold := s.hold(); !final && hold > 0 {
+		last := s.pending[len(s.pending)-1]
+		text := last.text.String()
+		cut := max(0, len(text)-hold)
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		cut = s.safeCut(text, cut)
+		if cut < len(text) {
+			keep = &segment{file: last.file}
+			keep.text.WriteString(text[cut:])
+			last.text.Reset()
+			last.text.WriteString(text[:cut])
+			if cut == 0 {
+				s.pending = s.pending[:len(s.pending)-1]
+			}
+		}
+	}
 	s.last = s.cfg.Now()
 	for _, seg := range s.pending {
-		s.sendText(seg.file, seg.text.String())
+		s.sendText(s.redact(seg.file), s.redact(seg.text.String()))
 	}
 	s.pending = s.pending[:0]
+	if keep != nil {
+		s.pending = append(s.pending, keep)
+	}
+}
+
+// hold is how many bytes a partial flush keeps back: the longest secret.
+func (s *Stream) hold() int {
+	n := 0
+	for _, sec := range s.cfg.Secrets {
+		n = max(n, len(sec))
+	}
+	return n
+}
+
+// safeCut moves cut back to the start of any secret that straddles it.
+func (s *Stream) safeCut(text string, cut int) int {
+	for moved := true; moved; {
+		moved = false
+		for _, sec := range s.cfg.Secrets {
+			if sec == "" {
+				continue
+			}
+			for i := 0; i < cut; {
+				j := strings.Index(text[i:], sec)
+				if j < 0 {
+					break
+				}
+				start := i + j
+				if start < cut && start+len(sec) > cut {
+					cut, moved = start, true
+					break
+				}
+				i = start + 1
+			}
+		}
+	}
+	return cut
+}
+
+// redact replaces every secret in text.
+func (s *Stream) redact(text string) string {
+	for _, sec := range s.cfg.Secrets {
+		if sec != "" && strings.Contains(text, sec) {
+			text = strings.ReplaceAll(text, sec, RedactedText)
+		}
+	}
+	return text
 }
 
 // sendText sends one delta, halving its text until each part fits.

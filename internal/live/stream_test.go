@@ -249,3 +249,44 @@ func TestStreamContinuationAfterCutOff(t *testing.T) {
 		})
 	}
 }
+
+// A secret the model writes is redacted, even when it arrives in pieces
+// across flushes; the rest of the text arrives intact.
+func TestStreamRedactsSecretsAcrossChunks(t *testing.T) {
+	const secret = "sk-SECRET-0123456789"
+	reply := `{"files":[{"path":"conf.py","content":"KEY = '` + secret + `'\nOTHER = 'sk-SECRET-01'\nKEY2 = '` +
+		secret + `'"}],"summary":"uses ` + secret + `"}`
+	for _, size := range []int{1, 2, 5, 7, 19} {
+		rec := &recorder{}
+		s := NewStream(rec, StreamConfig{TaskID: "t", ID: "implementation/a1", Stage: "implementation", Attempt: 1,
+			Files: true, Every: time.Microsecond, Secrets: []string{secret, "short"}})
+		sink := s.Sink()
+		sink(llm.StreamEvent{Kind: llm.StreamBegin})
+		for _, c := range chunks(reply, size) {
+			sink(llm.StreamEvent{Kind: llm.StreamDelta, Text: c})
+			time.Sleep(20 * time.Microsecond) // let partial flushes happen
+		}
+		sink(llm.StreamEvent{Kind: llm.StreamEnd, FinishReason: "stop"})
+		s.Close()
+		msgs := rec.all()
+		content, _, text := files(msgs)
+		if want := "KEY = '[redacted]'\nOTHER = 'sk-SECRET-01'\nKEY2 = '[redacted]'"; content["conf.py"] != want {
+			t.Fatalf("chunk %d: content %q, want %q", size, content["conf.py"], want)
+		}
+		if text != "summary: uses [redacted]\n" {
+			t.Fatalf("chunk %d: text %q", size, text)
+		}
+		deltas := 0
+		for _, m := range msgs {
+			if strings.Contains(m.Text, "0123456789") {
+				t.Fatalf("chunk %d: a piece of the secret was sent: %q", size, m.Text)
+			}
+			if m.Event == EventDelta {
+				deltas++
+			}
+		}
+		if size == 1 && deltas < 5 {
+			t.Fatalf("only %d deltas: the partial flushes were not exercised", deltas)
+		}
+	}
+}
