@@ -159,6 +159,9 @@ func startPlatform(t *testing.T, root string) (string, string) {
 		"ENVIRONMENT=development",
 		"DATABASE_URL=",
 		"LLM_PROVIDER=mock",
+		// The mock streams in paced chunks as under `make run`, so the
+		// live-output test (and its screenshot) sees a stage mid-stream.
+		"LLM_MOCK_STREAM_DELAY_MS=4",
 		"LOG_FORMAT=text",
 		"LOG_LEVEL=warn",
 	)

@@ -46,6 +46,8 @@ test('a budget that runs out stops the task and asks; a raise carries on to comp
   await q.waitFor();
   assert.match(await q.locator('legend').textContent(), /Spent \$0 of \$0\.0002 at stage research; raise the budget to continue\?/);
   assert.match(await q.locator('.budget-figures').textContent(), /Next call needs up to/);
+  // The stopped stage never called the model: no empty live panel.
+  assert.equal(await page.getByTestId('live-output').isHidden(), true, 'live panel shown for a stage that wrote nothing');
   await shot(page, 'budget-question', { fullPage: true });
   // The server checks a raise is above what is spent; $1 is plenty.
   await q.getByLabel('Raise the budget and continue').check();

@@ -44,6 +44,9 @@ export function liveOutputPanel() {
   let after = ''; // the coder's text after its files (its summary)
   const content = new Map(); // file -> text ('' is the stage's text)
   let ended = false;
+  // spoke is set once the stream's model call began: a stage that ended
+  // before calling the model (stopped by its budget, say) shows nothing.
+  let spoke = false;
 
   function reset() {
     current = '';
@@ -82,6 +85,7 @@ export function liveOutputPanel() {
       if (m.stream !== stream || m.event === 'start' || m.event === 'restart') {
         stream = m.stream;
         ended = false;
+        spoke = false;
         reset();
       } else if (m.seq !== seq + 1) {
         gap = true;
@@ -111,8 +115,15 @@ export function liveOutputPanel() {
         if (text.length > KEEP_CHARS) text = text.slice(text.length - KEEP_CHARS);
         content.set(f, text);
       }
-      if (m.event === 'done') ended = true;
-      el.hidden = false;
+      if (m.event === 'request' || m.event === 'delta') spoke = true;
+      if (m.event === 'done') {
+        ended = true;
+        if (!spoke) {
+          el.hidden = true;
+          return;
+        }
+      }
+      if (spoke || m.event === 'restart') el.hidden = false;
       render(m);
     },
     /** task hides the panel once the task has ended. */
