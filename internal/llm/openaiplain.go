@@ -56,6 +56,11 @@ func asEventStream(resp *http.Response) error {
 	}
 	chunk := openai.ChatCompletionStreamResponse{ID: whole.ID, Object: "chat.completion.chunk", Created: whole.Created, Model: whole.Model}
 	for _, c := range whole.Choices {
+		// A whole completion is complete even when the server names no
+		// finish reason (a stream without one would have been cut off).
+		if c.FinishReason == "" {
+			c.FinishReason = openai.FinishReasonStop
+		}
 		chunk.Choices = append(chunk.Choices, openai.ChatCompletionStreamChoice{
 			Index:        c.Index,
 			Delta:        openai.ChatCompletionStreamChoiceDelta{Role: c.Message.Role, Content: c.Message.Content, Refusal: c.Message.Refusal},

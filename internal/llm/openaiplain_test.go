@@ -35,6 +35,8 @@ func TestStreamedRequestAnsweredWithPlainJSON(t *testing.T) {
 		{name: "whole reply with usage", text: "Hello, wörld", finish: FinishStop, usage: Usage{12, 5, 17},
 			reply: plain("stop", map[string]any{"role": "assistant", "content": "Hello, wörld"},
 				map[string]any{"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17})},
+		{name: "no finish reason: a whole reply is complete", text: "done", finish: FinishStop, counted: true,
+			reply: plain("", map[string]any{"role": "assistant", "content": "done"}, nil)},
 		{name: "cut off, no usage", text: "cut", finish: FinishLength, counted: true,
 			reply: plain("length", map[string]any{"role": "assistant", "content": "cut"}, nil)},
 		{name: "refusal", refused: true,
