@@ -155,9 +155,40 @@ func digits(s string) bool {
 	return true
 }
 
+// lookup finds model's prices: its own entry, else the entry of the model
+// it is a dated snapshot of. OpenAI answers with the snapshot it served
+// ("gpt-4o-mini-2024-07-18", "gpt-4-0613") when asked for the alias, and
+// that name is what the usage records; a snapshot priced in the table on
+// its own keeps its own price.
+func (t Table) lookup(model string) (micro, bool) {
+	if m, ok := t.prices[model]; ok {
+		return m, true
+	}
+	if base, ok := snapshotOf(model); ok {
+		m, ok := t.prices[base]
+		return m, ok
+	}
+	return micro{}, false
+}
+
+// snapshotOf strips a snapshot suffix: "-YYYY-MM-DD" or "-MMDD"/"-YYMM"
+// (four digits).
+func snapshotOf(model string) (string, bool) {
+	if i := len(model) - len("-2006-01-02"); i > 0 && model[i] == '-' {
+		d := model[i+1:]
+		if digits(d[:4]) && d[4] == '-' && digits(d[5:7]) && d[7] == '-' && digits(d[8:]) {
+			return model[:i], true
+		}
+	}
+	if i := len(model) - len("-0613"); i > 0 && model[i] == '-' && digits(model[i+1:]) {
+		return model[:i], true
+	}
+	return "", false
+}
+
 // Price is the model's price; false when the table has none.
 func (t Table) Price(model string) (Price, bool) {
-	m, ok := t.prices[model]
+	m, ok := t.lookup(model)
 	if !ok {
 		return Price{}, false
 	}
@@ -179,7 +210,7 @@ func (t Table) Cost(model string, in, out int64) (usd float64, known bool) {
 
 // CostMicros is Cost in whole micro-dollars, the unit totals are summed in.
 func (t Table) CostMicros(model string, in, out int64) (int64, bool) {
-	m, ok := t.prices[model]
+	m, ok := t.lookup(model)
 	if !ok {
 		return 0, false
 	}

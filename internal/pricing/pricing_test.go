@@ -71,7 +71,7 @@ func TestParseRejects(t *testing.T) {
 }
 
 func TestCost(t *testing.T) {
-	tab, err := Parse("half=0.5/0.5,tiny=0.000001/0,big=100000/100000")
+	tab, err := Parse("half=0.5/0.5,tiny=0.000001/0,big=100000/100000,half-2024-01-01=1/1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +96,12 @@ func TestCost(t *testing.T) {
 		{"large counts do not overflow", "big", 10_000_000, 10_000_000, 2_000_000_000_000, true},
 		{"negative counts are 0", "gpt-4o", -5, -5, 0, true},
 		{"unknown model", "nope", 1000, 1000, 0, false},
+		// OpenAI reports the snapshot it served for an alias.
+		{"dated snapshot of a priced model", "gpt-4o-mini-2024-07-18", 1000, 500, 450, true},
+		{"four-digit snapshot", "gpt-4o-0613", 1_000_000, 0, 2_500_000, true},
+		{"a snapshot priced on its own keeps its price", "half-2024-01-01", 3, 0, 3, true},
+		{"a longer name is not a snapshot", "gpt-4o-mini-fast", 1000, 1000, 0, false},
+		{"a snapshot of an unknown model", "nope-2024-07-18", 1000, 1000, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
