@@ -173,9 +173,10 @@ func (a *Activities) chargeTokens(ctx context.Context, step task.Step, stage str
 	}
 	for i, ev := range usageEvents(rep) {
 		// The first request keeps the id the single per-stage event had.
-		sub := "llm_usage" + sfx
+		// (Event ids are keyed by the event type's name.)
+		sub := task.EventLLMUsage + sfx
 		if i > 0 {
-			sub = fmt.Sprintf("llm_usage%s/%d", sfx, i+1)
+			sub = fmt.Sprintf("%s%s/%d", task.EventLLMUsage, sfx, i+1)
 		}
 		if err := a.event(ctx, step, sub, task.EventLLMUsage, ev); err != nil {
 			return err
