@@ -24,6 +24,20 @@ type Check struct {
 	ExitCode        *int    `json:"exit_code"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	RunID           string  `json:"run_id,omitempty"`
+	// Reused marks a check answered by an earlier passing run of the same
+	// inputs (RunID names it) instead of running again.
+	Reused bool `json:"reused,omitempty"`
+}
+
+// check is one review command to run (or reuse).
+type check struct {
+	purpose string
+	tool    Tool
+	slot    *runner.Result
+	// inputs hashes what the command runs on (checkInputs); reuse allows
+	// answering it from a passing run with the same inputs.
+	inputs string
+	reuse  bool
 }
 
 // Report is the review_report artifact: the shape clients of the earlier
@@ -152,12 +166,16 @@ func (a *Activities) review(ctx context.Context, in task.ReviewIn, inline bool) 
 		// The stand-in linter ran, but ruff itself did not: say so.
 		rep.skip("ruff", "ruff", "ruff is not installed or not in ALLOWED_COMMANDS; "+lint.Name+" ran in its place")
 	}
+	// A rerun review, which its owner asked for, runs every command.
+	project, reuse := projectHash(files), in.Kind != task.ReviewRerun
 	for _, s := range steps {
 		if !s.need {
 			rep.skip(s.purpose, s.tool.Name, s.none)
 			continue
 		}
-		if err := a.runCheck(ctx, in.Step, dir.Path(), s.purpose, s.tool, rep, s.slot, proj); err != nil {
+		c := check{purpose: s.purpose, tool: s.tool, slot: s.slot, reuse: reuse,
+			inputs: checkInputs(project, s.purpose, s.tool, a.Runner.Sandbox())}
+		if err := a.runCheck(ctx, in.Step, dir.Path(), c, rep, proj); err != nil {
 			return task.ReviewOut{}, err
 		}
 	}
@@ -245,7 +263,8 @@ func notRun() runner.Result { return runner.Result{} }
 // command charge. They are keyed by the step and the attempt: a retried
 // review runs its commands again and its report shows those runs, whose
 // logs are stored beside the earlier attempt's; the charge is once a step.
-func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose string, tool Tool, rep *Report, slot *runner.Result, proj facts) error {
+func (a *Activities) runCheck(ctx context.Context, step task.Step, dir string, c check, rep *Report, proj facts) error {
+	purpose, tool, slot := c.purpose, c.tool, c.slot
 	if !tool.Available() {
 		rep.skip(purpose, tool.Name, tool.Reason)
 		return nil
@@ -255,6 +274,25 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 		key += fmt.Sprintf("/a%d", n)
 	}
 	sub, runID := "cmd/"+key, StableID(step.TaskID, step.Key+"/run/"+key)
+	if c.reuse {
+		prev, ok, err := a.passedRun(ctx, step.TaskID, c.inputs)
+		if err != nil {
+			return err
+		}
+		if ok {
+			// Nothing runs and nothing is charged; the report shows the
+			// earlier run, marked reused.
+			if err := a.event(ctx, step, sub+"/reused", task.EventCommandReused, map[string]any{
+				"run_id": prev.RunID, "command": prev.Command, "purpose": purpose, "inputs_hash": c.inputs,
+			}); err != nil {
+				return err
+			}
+			*slot = prev
+			rep.fold(purpose, tool, prev, proj)
+			rep.Checks[len(rep.Checks)-1].Reused = true
+			return nil
+		}
+	}
 	if err := a.event(ctx, step, sub+"/started", task.EventCommandStarted, map[string]any{
 		"run_id": runID, "command": strings.Join(tool.Argv, " "), "cwd": ".", "purpose": purpose,
 		"started_at": task.FormatTime(a.Now()),
@@ -281,7 +319,12 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 	if err := a.event(ctx, step, sub+"/finished", task.EventCommandFinished, payload); err != nil {
 		return err
 	}
-	if _, err := a.artifact(ctx, step, sub, task.ArtifactCommandLog, task.RoleRunner, res); err != nil {
+	log := commandLog{Result: res, InputsHash: c.inputs}
+	if !res.QuotaExceeded {
+		rep.fold(purpose, tool, res, proj)
+		log.Passed = rep.Checks[len(rep.Checks)-1].Status == "passed"
+	}
+	if _, err := a.artifact(ctx, step, sub, task.ArtifactCommandLog, task.RoleRunner, log); err != nil {
 		return err
 	}
 	if res.QuotaExceeded {
@@ -290,7 +333,6 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir, purpose 
 		return nonRetryable(task.ErrTypeStorageLimit, "the %s command was stopped: %s (COMMAND_WORKSPACE_MAX_MB, COMMAND_WORKSPACE_MAX_FILES); everything it wrote was deleted",
 			purpose, res.QuotaDetail)
 	}
-	rep.fold(purpose, tool, res, proj)
 	return nil
 }
 

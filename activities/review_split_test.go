@@ -19,6 +19,7 @@ import (
 	"ai-platform/internal/runner"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
+	"ai-platform/internal/workspace"
 )
 
 // fakeExec answers every command with exit 0, except that its fail function
@@ -27,6 +28,10 @@ type fakeExec struct {
 	mu   sync.Mutex
 	runs []runner.Spec
 	fail func(runs int, s runner.Spec) bool
+	// exit, when set, is the exit code of a run (0 otherwise); pytestOK
+	// makes pytest print its summary for the one test of putProject.
+	exit     func(s runner.Spec) int
+	pytestOK bool
 }
 
 func (e *fakeExec) Run(_ context.Context, s runner.Spec) runner.Result {
@@ -38,7 +43,14 @@ func (e *fakeExec) Run(_ context.Context, s runner.Spec) runner.Result {
 		return runner.Result{Error: runner.ErrSandboxUnavailable, Stderr: "no sandbox", RunID: s.RunID, Purpose: s.Purpose}
 	}
 	code := 0
-	return runner.Result{Ran: true, Command: strings.Join(s.Argv, " "), ExitCode: &code, Stdout: "ok " + s.RunID,
+	if e.exit != nil {
+		code = e.exit(s)
+	}
+	out := "ok " + s.RunID
+	if e.pytestOK && s.Purpose == "tests" {
+		out += "\n============================== 1 passed in 0.01s ==============================\n"
+	}
+	return runner.Result{Ran: true, Command: strings.Join(s.Argv, " "), ExitCode: &code, Stdout: out,
 		RunID: s.RunID, Purpose: s.Purpose, Sandbox: "none"}
 }
 func (e *fakeExec) Resolve(name string) (string, bool) { return "/usr/bin/" + name, true }
@@ -170,8 +182,9 @@ func runChecksWithRetries(t *testing.T, f *fixture, in task.ReviewIn) (task.Revi
 
 // TestRetriedChecksReportTheirOwnRuns: when the first attempt of the checks
 // fails after some commands ran (the sandbox gave out before pytest), the
-// retry runs them again under new run ids, and the report shows exactly the
-// retry's runs, each with its stored command_log.
+// retry reuses the passing runs of the unchanged project (lint, compile)
+// and runs pytest again under a new run id; the report names exactly those
+// runs, each with its stored command_log, the reused ones marked.
 func TestRetriedChecksReportTheirOwnRuns(t *testing.T) {
 	exec := &fakeExec{fail: func(n int, s runner.Spec) bool { return n == 3 && s.Purpose == "tests" }}
 	f := newFixture(t, "A calculator library", "", func(d *Deps) { d.Runner, d.Tools = exec, fakeTools })
@@ -180,8 +193,8 @@ func TestRetriedChecksReportTheirOwnRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exec.runs) != 6 {
-		t.Fatalf("%d command runs, want 3 on each of two attempts", len(exec.runs))
+	if len(exec.runs) != 4 || exec.runs[3].Purpose != "tests" {
+		t.Fatalf("%d command runs, want 3 on the first attempt and pytest again on the second", len(exec.runs))
 	}
 	logs, err := f.store.ListArtifacts(context.Background(), f.task.ID, store.ListOptions{Type: task.ArtifactCommandLog, Limit: 100})
 	if err != nil {
@@ -195,25 +208,98 @@ func TestRetriedChecksReportTheirOwnRuns(t *testing.T) {
 		}
 		stored[res.RunID] = res
 	}
-	// Two logs of the first attempt (lint, compile), three of the second.
-	if len(stored) != 5 {
-		t.Fatalf("%d command logs, want 5", len(stored))
+	// Two logs of the first attempt (lint, compile), pytest's of the second.
+	if len(stored) != 3 {
+		t.Fatalf("%d command logs, want 3", len(stored))
 	}
 	rep := storedReport(t, f)
-	second := map[string]bool{}
-	for _, s := range exec.runs[3:] {
-		second[s.RunID] = true
-	}
+	want := map[string]string{"lint": exec.runs[0].RunID, "compile": exec.runs[1].RunID, "tests": exec.runs[3].RunID}
 	for _, res := range []runner.Result{rep.Ruff, rep.Compileall, rep.Pytest} {
 		log, ok := stored[res.RunID]
-		if !second[res.RunID] || !ok || log.Stdout != res.Stdout {
-			t.Fatalf("report run %s (%s) is not a stored run of the retry", res.RunID, res.Purpose)
+		if res.RunID != want[res.Purpose] || !ok || log.Stdout != res.Stdout {
+			t.Fatalf("report run %s (%s), want stored run %s", res.RunID, res.Purpose, want[res.Purpose])
 		}
 	}
 	for _, c := range rep.Checks {
-		if c.RunID != "" && !second[c.RunID] {
-			t.Fatalf("check %s names run %s of the failed attempt", c.Name, c.RunID)
+		if c.RunID != "" && (c.RunID != want[c.Name] || c.Reused != (c.Name != "tests")) {
+			t.Fatalf("check %s names run %s (reused %v)", c.Name, c.RunID, c.Reused)
 		}
+	}
+	if n := len(eventsOf(t, f.store, f.task.ID, task.EventCommandReused)); n != 2 {
+		t.Fatalf("%d command_reused events, want 2", n)
+	}
+}
+
+// TestUnchangedProjectReusesPassingChecks: the final review of a project
+// the last iteration's review passed runs no command and charges none; a
+// changed file, a failed run or a rerun review runs them again.
+func TestUnchangedProjectReusesPassingChecks(t *testing.T) {
+	exec := &fakeExec{pytestOK: true}
+	f := newFixture(t, "A calculator library", "", func(d *Deps) { d.Runner, d.Tools = exec, fakeTools })
+	putProject(t, f)
+	ctx := context.Background()
+	review := func(key, kind string) *Report {
+		t.Helper()
+		if _, err := f.a.ReviewChecks(ctx, task.ReviewIn{Step: f.step(key), Kind: kind, Iteration: 1, RunID: key}); err != nil {
+			t.Fatal(err)
+		}
+		var rep Report
+		arts, _ := f.store.ListArtifacts(ctx, f.task.ID, store.ListOptions{Type: task.ArtifactReviewReport, Limit: 1})
+		if err := json.Unmarshal(arts.Items[0].Payload, &rep); err != nil {
+			t.Fatal(err)
+		}
+		return &rep
+	}
+	review("g0/s5", task.ReviewIteration)
+	final := review("g0/s6", task.ReviewFinal)
+	if len(exec.runs) != 3 {
+		t.Fatalf("%d runs after the final review, want the iteration's 3 only", len(exec.runs))
+	}
+	reused := 0
+	for _, c := range final.Checks {
+		if c.RunID != "" {
+			if !c.Reused || c.Status != "passed" {
+				t.Fatalf("final check %s: %+v, want a reused pass", c.Name, c)
+			}
+			reused++
+		}
+	}
+	if reused != 3 {
+		t.Fatalf("%d reused checks in the final report, want 3", reused)
+	}
+	usage, _ := f.store.GetUsage(ctx, "owner", time.Now())
+	if usage.CommandRuns != 3 {
+		t.Fatalf("%d command runs charged, want 3", usage.CommandRuns)
+	}
+	// A rerun review, asked for by its owner, runs everything.
+	review("review/r1", task.ReviewRerun)
+	if len(exec.runs) != 6 {
+		t.Fatalf("%d runs after a rerun review, want 6", len(exec.runs))
+	}
+	// An edited file: the inputs differ, every check runs.
+	if err := f.a.putFiles(ctx, f.task.ID, []workspace.File{{Path: "app/core.py", Content: []byte("\"\"\"Core.\"\"\"\n\n\ndef add(a, b):\n    return a + b  # edited\n")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	review("g0/s8", task.ReviewFinal)
+	if len(exec.runs) != 9 {
+		t.Fatalf("%d runs after an edit, want 9", len(exec.runs))
+	}
+	// A failed run is never reused: a project whose tests fail runs them
+	// again at the next review.
+	exec.exit = func(s runner.Spec) int {
+		if s.Purpose == "tests" {
+			return 1
+		}
+		return 0
+	}
+	if err := f.a.putFiles(ctx, f.task.ID, []workspace.File{{Path: "app/core.py", Content: []byte("def add(a, b):\n    return a - b\n")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	review("g0/s10", task.ReviewIteration)
+	exec.exit = nil
+	review("g0/s11", task.ReviewFinal)
+	if got := exec.runs[len(exec.runs)-1].Purpose; got != "tests" || len(exec.runs) != 13 {
+		t.Fatalf("%d runs, last %s: want the failed tests run again (13 runs)", len(exec.runs), got)
 	}
 }
 

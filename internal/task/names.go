@@ -130,6 +130,10 @@ const (
 	// EventCommandStarted and EventCommandFinished bracket one review command.
 	EventCommandStarted  = "command_started"
 	EventCommandFinished = "command_finished"
+	// EventCommandReused records a review command not run again because a
+	// passing run of the same task had the same inputs (project content,
+	// command, tool version, sandbox); run_id names that run.
+	EventCommandReused = "command_reused"
 	// EventClarificationRequested carries the questions of a gate stop.
 	EventClarificationRequested = "clarification_requested"
 	// EventClarificationReceived carries answers received by POST /input.
@@ -157,6 +161,7 @@ var EventTypes = []string{
 	EventClarificationReceived, EventTaskResumed, EventTaskPaused, EventTaskUnpaused, EventTaskRetried,
 	EventStageFailed, EventTaskCompleted, EventTaskCancelled,
 	EventLLMFallback, EventLLMTruncated, EventBudgetExceeded, EventBudgetRaised, EventPlanReviewed,
+	EventCommandReused,
 }
 
 // Artifact types of GET /api/tasks/{id}/artifacts.
