@@ -35,7 +35,7 @@ test: build temporal
 
 ## test-durability: the worker-kill tests (build tag durability; a few minutes)
 test-durability: build temporal
-	$(GO) test -race -count=1 -timeout 30m -tags durability -run 'TestKill|TestSIGTERMWorker|TestSlotsSurvive' ./internal/app/durability/...
+	$(GO) test -race -count=1 -timeout 30m -tags durability -run 'TestKill|TestSIGTERMWorker|TestSlotsSurvive|TestSmallWorkflowCache' ./internal/app/durability/...
 
 ## test-unit: fast tests only (no dev server)
 test-unit:

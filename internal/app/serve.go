@@ -194,6 +194,11 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 	if err := activities.AnnounceCapacity(actx, c, cfg.TemporalTaskQueue, ann); err != nil {
 		return nil, err
 	}
+	// The SDK keeps one workflow cache per process, sized when the first
+	// worker of the process starts (its default, 10,000, would keep every
+	// parked task in memory); a worker started beside a running one shares
+	// that one's cache.
+	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheEntries())
 	w := worker.New(c, cfg.TemporalTaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: max(16, 4*cfg.MaxConcurrentTasks),
 		WorkerStopTimeout:                  workerStopTimeout,

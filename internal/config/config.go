@@ -61,7 +61,11 @@ type Config struct {
 	CodexPath        string
 	MaxDescription   int
 
-	MaxConcurrentTasks         int
+	MaxConcurrentTasks int
+	// WorkflowCacheSize bounds the workflows a worker process keeps in
+	// memory between their steps (WORKFLOW_CACHE_SIZE); 0 derives it from
+	// MaxConcurrentTasks (WorkflowCacheEntries).
+	WorkflowCacheSize          int
 	RateLimitCreatePerMin      int
 	RateLimitRerunReviewPerMin int
 	RateLimitDownloadsPerMin   int
@@ -155,6 +159,18 @@ type CommandLimits struct {
 // Production reports whether ENVIRONMENT is production.
 func (c Config) Production() bool { return c.Environment == "production" }
 
+// WorkflowCacheEntries is the worker's workflow cache size: WORKFLOW_CACHE_SIZE,
+// or by default 16 per processing slot plus 32. Running tasks, those queued
+// for a slot and the slots workflow stay cached; tasks parked for days
+// (needs_input, paused) fall out and are rebuilt by replaying their history
+// when they resume, so thousands of them cost the worker no memory.
+func (c Config) WorkflowCacheEntries() int {
+	if c.WorkflowCacheSize > 0 {
+		return c.WorkflowCacheSize
+	}
+	return 16*c.MaxConcurrentTasks + 32
+}
+
 // LocalTemporal reports whether `run` must start its own dev server.
 func (c Config) LocalTemporal() bool { return c.TemporalAddress == "" }
 
@@ -206,6 +222,7 @@ func Load(lookup Lookup) (Config, error) {
 	c.MaxDescription = r.intRange("MAX_DESCRIPTION_CHARS", 10000, 1, 1_000_000)
 
 	c.MaxConcurrentTasks = r.intRange("MAX_CONCURRENT_TASKS", 4, 1, 10000)
+	c.WorkflowCacheSize = r.intRange("WORKFLOW_CACHE_SIZE", 0, 0, 1_000_000)
 	c.RateLimitCreatePerMin = r.intRange("RATE_LIMIT_CREATE_TASKS_PER_MIN", 0, 0, 1_000_000)
 	c.RateLimitRerunReviewPerMin = r.intRange("RATE_LIMIT_RERUN_REVIEW_PER_MIN", 0, 0, 1_000_000)
 	c.RateLimitDownloadsPerMin = r.intRange("RATE_LIMIT_DOWNLOADS_PER_MIN", 0, 0, 1_000_000)
