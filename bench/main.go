@@ -38,18 +38,19 @@ type options struct {
 	suites                                 map[string]bool
 	keep                                   bool
 
-	runs        int           // repeated load runs per figure
-	dur         time.Duration // length of one load run
-	e2eTasks    int           // tasks per end-to-end variant
-	e2eConc     int           // concurrent tasks in the with-commands variant
-	capTasks    int           // tasks per concurrency-cap run
-	paused      int           // tasks parked in needs_input
-	signalTasks int           // tasks through the signal path
-	runnerN     int           // command runs per runner mode
-	appendRows  int           // events per append run
-	appendRuns  int
-	purgeTasks  int
-	purgeRuns   int
+	runs          int           // repeated load runs per figure
+	dur           time.Duration // length of one load run
+	e2eTasks      int           // tasks per end-to-end variant
+	e2eConc       int           // concurrent tasks in the with-commands variant
+	capTasks      int           // tasks per concurrency-cap run
+	paused        int           // tasks parked in needs_input
+	workflowCache int           // WORKFLOW_CACHE_SIZE of the paused suite's worker (0: default)
+	signalTasks   int           // tasks through the signal path
+	runnerN       int           // command runs per runner mode
+	appendRows    int           // events per append run
+	appendRuns    int
+	purgeTasks    int
+	purgeRuns     int
 }
 
 // bench is one benchmark run's shared state.
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.e2eTasks, "e2e", 20, "tasks per end-to-end variant")
 	fs.IntVar(&o.e2eConc, "e2e-conc", 2, "tasks in flight in the with-commands end-to-end variant")
 	fs.IntVar(&o.capTasks, "cap-tasks", 100, "tasks per concurrency-cap run")
+	fs.IntVar(&o.workflowCache, "workflow-cache", 0, "WORKFLOW_CACHE_SIZE of suite 5's worker (0: the platform's default, 4 per processing slot plus 32)")
 	fs.IntVar(&o.paused, "paused", 1000, "tasks parked in needs_input (10000 is the large variant; it does not fit the 10-minute budget)")
 	fs.IntVar(&o.signalTasks, "signal", 20, "tasks through the signal path")
 	fs.IntVar(&o.runnerN, "runner", 100, "command runs per runner mode")

@@ -51,6 +51,9 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	env["TEMPORAL_ADDRESS"] = dev.Address()
 	env["ALLOWED_COMMANDS"] = "true"
 	env["MAX_CONCURRENT_TASKS"] = "64" // parking is not what the cap is for
+	if b.opts.workflowCache > 0 {
+		env["WORKFLOW_CACHE_SIZE"] = fmt.Sprint(b.opts.workflowCache)
+	}
 	var api *apiClient
 	sides := []*pausedSide{{name: "dev server", pid: dev.Pid()}}
 	var workerProc *proc

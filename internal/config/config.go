@@ -160,7 +160,7 @@ type CommandLimits struct {
 func (c Config) Production() bool { return c.Environment == "production" }
 
 // WorkflowCacheEntries is the worker's workflow cache size: WORKFLOW_CACHE_SIZE,
-// or by default 16 per processing slot plus 32. Running tasks, those queued
+// or by default 4 per processing slot plus 32. Running tasks, those queued
 // for a slot and the slots workflow stay cached; tasks parked for days
 // (needs_input, paused) fall out and are rebuilt by replaying their history
 // when they resume, so thousands of them cost the worker no memory.
@@ -168,7 +168,7 @@ func (c Config) WorkflowCacheEntries() int {
 	if c.WorkflowCacheSize > 0 {
 		return c.WorkflowCacheSize
 	}
-	return 16*c.MaxConcurrentTasks + 32
+	return 4*c.MaxConcurrentTasks + 32
 }
 
 // LocalTemporal reports whether `run` must start its own dev server.
