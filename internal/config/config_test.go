@@ -240,3 +240,27 @@ func TestRedactedHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkflowCacheEntries(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want int
+	}{
+		{map[string]string{}, 48},
+		{map[string]string{"MAX_CONCURRENT_TASKS": "64"}, 288},
+		{map[string]string{"WORKFLOW_CACHE_SIZE": "2"}, 2},
+		{map[string]string{"WORKFLOW_CACHE_SIZE": "0", "MAX_CONCURRENT_TASKS": "1"}, 36},
+	}
+	for _, c := range cases {
+		cfg, err := Load(env(c.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.WorkflowCacheEntries(); got != c.want {
+			t.Errorf("%v: %d entries, want %d", c.env, got, c.want)
+		}
+	}
+	if _, err := Load(env(map[string]string{"WORKFLOW_CACHE_SIZE": "-1"})); err == nil || !strings.Contains(err.Error(), "WORKFLOW_CACHE_SIZE") {
+		t.Errorf("a negative WORKFLOW_CACHE_SIZE: %v", err)
+	}
+}
