@@ -9,14 +9,6 @@ import (
 	"ai-platform/internal/task"
 )
 
-// stageRoles names the agent of each stage that calls a model.
-var stageRoles = map[string]string{
-	task.StageResearch:  task.RoleResearcher,
-	task.StageDesign:    task.RoleDesigner,
-	task.StageImplement: task.RoleCoder,
-	task.StageReview:    task.RoleReviewer,
-}
-
 // liveOutput makes *ctx carry a sink that publishes what the model writes
 // during this stage attempt to the task's live channel, and returns the
 // func that closes the stream (flushing what is held and saying the
@@ -34,7 +26,7 @@ func (a *Activities) liveOutput(ctx *context.Context, step task.Step, stage stri
 	n := attempt(*ctx)
 	s := live.NewStream(a.Live, live.StreamConfig{
 		TaskID: step.TaskID, ID: fmt.Sprintf("%s/%s/a%d", stage, step.Key, n), Stage: stage,
-		Role: stageRoles[stage], Attempt: n, Files: stage == task.StageImplement, Now: a.Now,
+		Role: roleOf(stage), Attempt: n, Files: stage == task.StageImplement, Now: a.Now,
 		// What a model writes could hold a configured secret: it is
 		// redacted here as everywhere else.
 		Secrets: a.Secrets,

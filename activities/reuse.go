@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"ai-platform/internal/runner"
 	"ai-platform/internal/store"
@@ -36,15 +37,7 @@ type commandLog struct {
 // in path order.
 func projectHash(files []store.File) string {
 	sorted := slices.Clone(files)
-	slices.SortFunc(sorted, func(a, b store.File) int {
-		switch {
-		case a.Path < b.Path:
-			return -1
-		case a.Path > b.Path:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(sorted, func(a, b store.File) int { return strings.Compare(a.Path, b.Path) })
 	h := sha256.New()
 	for _, f := range sorted {
 		sum := f.SHA256
@@ -67,26 +60,28 @@ func checkInputs(project, purpose string, tool Tool, sandbox string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// passedRun finds a run of the task with these inputs that the review
-// judged passed (exit 0 and, for pytest, the tests it had to run).
-func (a *Activities) passedRun(ctx context.Context, taskID, inputs string) (runner.Result, bool, error) {
+// passedRuns indexes the task's runs the review judged passed (exit 0 and,
+// for pytest, the tests it had to run) by their inputs hash, read once per
+// review.
+func (a *Activities) passedRuns(ctx context.Context, taskID string) (map[string]runner.Result, error) {
+	passed := map[string]runner.Result{}
 	opts := store.ListOptions{Type: task.ArtifactCommandLog, Limit: 200, Order: "desc"}
 	for {
 		page, err := a.Store.ListArtifacts(ctx, taskID, opts)
 		if err != nil {
-			return runner.Result{}, false, storeErr(err, "listing command logs")
+			return nil, storeErr(err, "listing command logs")
 		}
 		for _, art := range page.Items {
 			var log commandLog
-			if json.Unmarshal(art.Payload, &log) != nil || log.InputsHash != inputs {
+			if json.Unmarshal(art.Payload, &log) != nil || !log.Passed || log.InputsHash == "" {
 				continue
 			}
-			if log.Passed {
-				return log.Result, true, nil
+			if _, seen := passed[log.InputsHash]; !seen {
+				passed[log.InputsHash] = log.Result
 			}
 		}
 		if page.Next == "" {
-			return runner.Result{}, false, nil
+			return passed, nil
 		}
 		opts.After = page.Next
 	}

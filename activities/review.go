@@ -34,10 +34,11 @@ type check struct {
 	purpose string
 	tool    Tool
 	slot    *runner.Result
-	// inputs hashes what the command runs on (checkInputs); reuse allows
-	// answering it from a passing run with the same inputs.
+	// inputs hashes what the command runs on (checkInputs); a run in
+	// passed with the same inputs answers it (nil: run it, as a rerun
+	// review does).
 	inputs string
-	reuse  bool
+	passed map[string]runner.Result
 }
 
 // Report is the review_report artifact: the shape clients of the earlier
@@ -167,13 +168,19 @@ func (a *Activities) review(ctx context.Context, in task.ReviewIn, inline bool) 
 		rep.skip("ruff", "ruff", "ruff is not installed or not in ALLOWED_COMMANDS; "+lint.Name+" ran in its place")
 	}
 	// A rerun review, which its owner asked for, runs every command.
-	project, reuse := projectHash(files), in.Kind != task.ReviewRerun
+	project := projectHash(files)
+	var passed map[string]runner.Result
+	if in.Kind != task.ReviewRerun {
+		if passed, err = a.passedRuns(ctx, t.ID); err != nil {
+			return task.ReviewOut{}, err
+		}
+	}
 	for _, s := range steps {
 		if !s.need {
 			rep.skip(s.purpose, s.tool.Name, s.none)
 			continue
 		}
-		c := check{purpose: s.purpose, tool: s.tool, slot: s.slot, reuse: reuse,
+		c := check{purpose: s.purpose, tool: s.tool, slot: s.slot, passed: passed,
 			inputs: checkInputs(project, s.purpose, s.tool, a.Runner.Sandbox())}
 		if err := a.runCheck(ctx, in.Step, dir.Path(), c, rep, proj); err != nil {
 			return task.ReviewOut{}, err
@@ -274,24 +281,18 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir string, c
 		key += fmt.Sprintf("/a%d", n)
 	}
 	sub, runID := "cmd/"+key, StableID(step.TaskID, step.Key+"/run/"+key)
-	if c.reuse {
-		prev, ok, err := a.passedRun(ctx, step.TaskID, c.inputs)
-		if err != nil {
+	if prev, ok := c.passed[c.inputs]; ok {
+		// Nothing runs and nothing is charged; the report shows the
+		// earlier run, marked reused.
+		if err := a.event(ctx, step, sub+"/reused", task.EventCommandReused, map[string]any{
+			"run_id": prev.RunID, "command": prev.Command, "purpose": purpose, "inputs_hash": c.inputs,
+		}); err != nil {
 			return err
 		}
-		if ok {
-			// Nothing runs and nothing is charged; the report shows the
-			// earlier run, marked reused.
-			if err := a.event(ctx, step, sub+"/reused", task.EventCommandReused, map[string]any{
-				"run_id": prev.RunID, "command": prev.Command, "purpose": purpose, "inputs_hash": c.inputs,
-			}); err != nil {
-				return err
-			}
-			*slot = prev
-			rep.fold(purpose, tool, prev, proj)
-			rep.Checks[len(rep.Checks)-1].Reused = true
-			return nil
-		}
+		*slot = prev
+		rep.fold(purpose, tool, prev, proj)
+		rep.Checks[len(rep.Checks)-1].Reused = true
+		return nil
 	}
 	if err := a.event(ctx, step, sub+"/started", task.EventCommandStarted, map[string]any{
 		"run_id": runID, "command": strings.Join(tool.Argv, " "), "cwd": ".", "purpose": purpose,
