@@ -236,15 +236,17 @@ func parseAnswer(q question, line string, required bool) (v any, skip bool, err 
 	}
 	switch q.Type {
 	case task.QuestionBudget:
-		// The server validates the figure against what is spent; a number
-		// is sent as a number.
-		if f, err := strconv.ParseFloat(strings.TrimPrefix(line, "$"), 64); err == nil {
-			return f, false, nil
+		// The server's own rule (a raise above what is spent), checked
+		// before sending; a number is sent as a number.
+		a, err := task.ParseBudgetAnswer(task.Question{Type: q.Type, Budget: q.Budget}, line)
+		if err != nil {
+			return nil, false, err
 		}
-		if !strings.EqualFold(line, task.DecisionDecline) {
-			return nil, false, errors.New(`enter a new budget (a number) or "decline"`)
+		if a.Decision == task.DecisionDecline {
+			return task.DecisionDecline, false, nil
 		}
-		return task.DecisionDecline, false, nil
+		f, _ := strconv.ParseFloat(strings.TrimPrefix(line, "$"), 64)
+		return f, false, nil
 	case task.QuestionPlanApproval:
 		if _, err := task.ParsePlanAnswer(line); err != nil {
 			return nil, false, err

@@ -26,6 +26,8 @@ func TestParseDecisionAnswers(t *testing.T) {
 		{budget, "Decline", "decline", ""},
 		{budget, "more please", nil, "new budget"},
 		{budget, "", nil, "required"},
+		{question{ID: "budget-2", Type: task.QuestionBudget, Budget: &task.BudgetStop{Limit: task.BudgetLimitUSD, SpentUSD: 0.5}},
+			"0.3", nil, "above the $0.5000 already spent"},
 		{plan, "approve", "approve", ""},
 		{plan, "revise: use sqlite", "revise: use sqlite", ""},
 		{plan, "revise:", nil, "what to change"},
