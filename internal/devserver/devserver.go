@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,13 +66,24 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("%w at %s: run `make temporal` (builds github.com/temporalio/cli v1.5.1 into bin/), "+
 			"or set TEMPORAL_ADDRESS to use an existing Temporal server", ErrMissingBinary, o.Bin)
 	}
-	if err := busy(o.IP, o.Port); err != nil {
-		return nil, fmt.Errorf("temporal dev server port %d: %w (set TEMPORAL_DEV_PORT, or TEMPORAL_ADDRESS to use the server already there)", o.Port, err)
+	// Absolute, so the pid file and the server's command line name the
+	// same file whatever the working directory of the next start.
+	db, err := filepath.Abs(o.DBFile)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
 	}
+	o.DBFile = db
 	for _, dir := range []string{filepath.Dir(o.DBFile), filepath.Dir(o.LogFile)} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("devserver: %w", err)
 		}
+	}
+	// Before the port check: a server left by a crash holds that port.
+	if err := reclaim(o.DBFile, o.Logger, stopWaits{term: leftoverTermWait, kill: leftoverKillWait}); err != nil {
+		return nil, err
+	}
+	if err := busy(o.IP, o.Port); err != nil {
+		return nil, fmt.Errorf("temporal dev server port %d: %w (set TEMPORAL_DEV_PORT, or TEMPORAL_ADDRESS to use the server already there)", o.Port, err)
 	}
 	logf, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -80,14 +92,35 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	cmd := exec.Command(o.Bin, serverArgs(o)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: Ctrl-C in the terminal reaches us, and we stop
-	// the server ourselves, after the worker has drained.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// the server ourselves, after the worker has drained. Pdeathsig: if we
+	// die without stopping it (kill -9, OOM), the kernel kills it, so the
+	// next start finds the port free. SIGKILL rather than SIGTERM because
+	// nobody is left to wait for a graceful stop, and the SQLite file is
+	// consistent after a kill (each commit is atomic).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s := &Server{opts: o, cmd: cmd, done: make(chan error, 1), log: logf}
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the *thread* that forked the child exits, not
+		// the process (golang/go#27505), and the runtime retires idle
+		// threads. This goroutine holds its thread until the server is
+		// reaped, so the signal means what it says.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			s.done <- cmd.Wait()
+		}
+	}()
+	if err := <-started; err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("devserver: starting %s: %w", o.Bin, err)
 	}
-	s := &Server{opts: o, cmd: cmd, done: make(chan error, 1), log: logf}
-	go func() { s.done <- cmd.Wait() }()
+	if err := writePidFile(o.DBFile, cmd.Process.Pid); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
 	if err := s.waitReady(ctx); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -195,20 +228,23 @@ func (s *Server) UIURL() string {
 	return "http://" + net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.UIPort))
 }
 
-// Stop interrupts the server and waits for it (SIGKILL after 15 s).
+// Stop interrupts the server and waits for it (SIGKILL after 15 s), then
+// removes its pid file: a clean stop leaves nothing for the next start.
 func (s *Server) Stop() error {
 	defer s.log.Close()
 	if s.cmd.Process == nil {
 		return nil
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT)
+	pid := s.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGINT)
+	var err error
 	select {
-	case err := <-s.done:
-		return ignoreSignalExit(err)
+	case err = <-s.done:
 	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		return ignoreSignalExit(<-s.done)
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		err = <-s.done
 	}
+	return errors.Join(ignoreSignalExit(err), removePidFile(s.opts.DBFile, pid))
 }
 
 func ignoreSignalExit(err error) error {
