@@ -1,8 +1,10 @@
 #!/bin/sh
 # One-shot job (temporal-namespace in docker-compose.yml): registers the
-# namespace the platform uses, with its retention, once the server answers.
+# namespace the platform uses, with its retention, once the server answers,
+# and the custom search attributes its task workflows carry (so that the API
+# and the workers, which start after this job, find them registered).
 # An existing namespace is left as it is (change its retention with
-# `temporal operator namespace update --retention`).
+# `temporal operator namespace update --retention`); re-runs are no-ops.
 set -eu
 : "${TEMPORAL_ADDRESS:?}" "${NAMESPACE:=default}" "${RETENTION:=7d}"
 
@@ -22,3 +24,24 @@ else
   temporal operator namespace create --namespace "$NAMESPACE" --retention "$RETENTION" --address "$TEMPORAL_ADDRESS"
   echo "namespace $NAMESPACE created with retention $RETENTION"
 fi
+
+# Name and type of each search attribute, one a line: the list in
+# internal/searchattr (TestComposeSetUpRegistersEveryAttribute keeps them in
+# step). The platform's processes register the same list at start-up, so a
+# deployment without this job gets them too.
+SEARCH_ATTRIBUTES='
+TaskStatus Keyword
+TaskStage Keyword
+TaskTemplate Keyword
+TenantHash Keyword
+WaitingSince Datetime
+'
+
+# `search-attribute create` leaves an attribute that exists with the same
+# type alone (and fails on one with another type, which needs an operator).
+set --
+for pair in $(echo "$SEARCH_ATTRIBUTES" | tr ' ' ':'); do
+  set -- "$@" --name "${pair%%:*}" --type "${pair#*:}"
+done
+temporal operator search-attribute create --namespace "$NAMESPACE" --address "$TEMPORAL_ADDRESS" "$@"
+echo "search attributes registered in namespace $NAMESPACE"
