@@ -5,15 +5,12 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -65,14 +62,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	if err != nil {
 		return nil, err
 	}
-	if cfg.APIKeyHashSecret == "" {
-		if cfg.APIKeyHashSecret, err = localSecret(cfg.DataDir, "api_key_hash_secret"); err != nil {
-			return nil, err
-		}
-	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.APIKeyHashSecret, err = apiKeyHashSecret(ctx, cfg, st, log); err != nil {
+		return nil, errors.Join(err, st.Close())
 	}
 	// Hybrid mode accepts API keys too, so it is just as open without one.
 	if cfg.AuthMode != config.AuthJWT && cfg.AppAPIKey == "" {
@@ -137,27 +132,6 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 	}
 	log.Info("store: memory", "file_persistence", cfg.EnableFilePersistence, "dir", filepath.Join(cfg.DataDir, "store"))
 	return m, nil
-}
-
-// localSecret reads (or creates once) a random secret under DATA_DIR, for
-// single-machine setups that did not configure one.
-func localSecret(dataDir, name string) (string, error) {
-	path := filepath.Join(dataDir, "secrets", name)
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	buf := make([]byte, 32)
-	if _, err := rand.Read(buf); err != nil {
-		return "", err
-	}
-	secret := hex.EncodeToString(buf)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
-	}
-	if err := store.WriteFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("writing %s: %w", path, err)
-	}
-	return secret, nil
 }
 
 // Dial connects to Temporal, retrying for up to wait, so a worker or API
