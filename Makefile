@@ -3,6 +3,9 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
+# The Temporal server docker-compose.yml runs (temporalio/server and admin-tools images);
+# `make temporal-server` builds exactly this version for the cluster path without Docker.
+TEMPORAL_SERVER_VERSION := v1.31.2
 STATICCHECK_VERSION := v0.8.2
 # workflowcheck flags non-deterministic calls (time.Now, map ranges, goroutines...) in workflows/.
 WORKFLOWCHECK_VERSION := v0.6.0
@@ -12,6 +15,7 @@ DEADCODE_VERSION := v0.52.0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
+.PHONY: temporal-server cluster test-cluster
 .PHONY: run build test test-unit test-integration test-durability lint openapi-lint temporal staticcheck workflowcheck deadcode bench bench-micro e2e screenshots clean compose-check image-binary
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
@@ -27,6 +31,36 @@ temporal: bin/temporal
 bin/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_CLI_VERSION) into bin/ (first time only, several minutes)..."
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+## temporal-server: the Temporal server and its SQL schema tool at TEMPORAL_SERVER_VERSION (the version
+## docker-compose.yml runs) in bin/, plus its PostgreSQL schema files; built once (~8 min cold, ~1 min
+## when `make temporal` already filled the module cache)
+temporal-server: bin/temporal-server
+bin/temporal-server:
+	@echo "Building the Temporal server $(TEMPORAL_SERVER_VERSION) and temporal-sql-tool into bin/ (first time only, several minutes)..."
+	rm -rf $(BIN)/.temporal-server-build && mkdir -p $(BIN)/.temporal-server-build
+	GOBIN=$(BIN)/.temporal-server-build $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) \
+		go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	@# The schema files temporal-sql-tool applies ship in the server module, at the same version.
+	rm -rf $(BIN)/temporal-schema && mkdir -p $(BIN)/temporal-schema
+	cp -r "$$($(GO) env GOMODCACHE)/go.temporal.io/server@$(TEMPORAL_SERVER_VERSION)/schema/postgresql" $(BIN)/temporal-schema/
+	chmod -R u+w $(BIN)/temporal-schema
+	mv $(BIN)/.temporal-server-build/sql $(BIN)/temporal-sql-tool
+	mv $(BIN)/.temporal-server-build/server $(BIN)/temporal-server
+	rmdir $(BIN)/.temporal-server-build
+
+## cluster: the production topology on this machine without Docker (docs/OPERATIONS.md): the Temporal
+## server on the local PostgreSQL, CLUSTER_APIS API processes and CLUSTER_WORKERS workers behind nginx
+## on http://localhost:$(CLUSTER_PORT). Needs PostgreSQL (CLUSTER_PG_URL), Redis and nginx.
+CLUSTER_APIS ?= 2
+CLUSTER_WORKERS ?= 3
+CLUSTER_PORT ?= 8088
+cluster: build temporal temporal-server
+	./bin/aiplatform cluster --apis $(CLUSTER_APIS) --workers $(CLUSTER_WORKERS) --port $(CLUSTER_PORT)
+
+## test-cluster: the cluster test (build tag cluster): 2 APIs, 3 workers, the real server, 200 tasks, faults
+test-cluster: build temporal temporal-server
+	$(GO) test -count=1 -timeout 30m -tags cluster -run TestCluster -v ./internal/cluster/...
 
 ## test: vet, then every test with the race detector (unit, workflow, replay, integration on a real dev server)
 test: build temporal

@@ -25,6 +25,7 @@ import (
 	"ai-platform/internal/runner"
 	"ai-platform/internal/sandbox"
 	"ai-platform/internal/store"
+	"ai-platform/internal/tracing"
 )
 
 const usage = `aiplatform: durable AI software tasks on Temporal
@@ -36,6 +37,8 @@ Usage:
   aiplatform migrate   apply database migrations (needs DATABASE_URL)
   aiplatform sandbox   the sandbox service: runs the review's commands for workers on a Unix socket
                        (COMMAND_SANDBOX_SOCKET); reads only its own variables, never .env
+  aiplatform cluster   the production topology without Docker: the Temporal server on PostgreSQL,
+                       APIs and workers behind nginx (make cluster; aiplatform cluster -h)
   aiplatform version   print the version
   aiplatform healthcheck [api|worker]
                        exit 0 if the local API (PORT) or worker (METRICS_PORT) answers /health
@@ -71,6 +74,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "sandbox" {
 		return runSandbox(stderr)
+	}
+	if args[0] == "cluster" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runCluster(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] == "healthcheck" && len(args) > 1 && args[1] == "sandbox" {
 		return healthcheckSandbox(stderr)
@@ -135,8 +143,20 @@ func runSandbox(stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Its spans join the workers' traces (the run requests carry them);
+	// exported only where the service can reach a collector.
+	tr, err := tracing.Start(app.TracingSettings(cfg), tracing.ServiceSandbox)
+	if err != nil {
+		fmt.Fprintln(stderr, "aiplatform:", err)
+		return 1
+	}
+	defer func() {
+		if err := tr.Shutdown(); err != nil {
+			log.Warn("flushing spans", "error", err)
+		}
+	}()
 	log.Info("sandbox service listening", "socket", cfg.CommandSandboxSocket, "sandbox", r.Sandbox(), "note", r.SandboxNote())
-	srv := &sandbox.Server{Runner: r, WorkspaceRoot: root, Log: log}
+	srv := &sandbox.Server{Runner: r, WorkspaceRoot: root, Log: log, Tracing: tr}
 	if err := srv.Serve(ctx, ln, cfg.CommandTimeout+5*time.Second); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		fmt.Fprintln(stderr, "aiplatform:", err)
 		return 1
@@ -178,6 +198,9 @@ func runAll(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.StartTracing(tracing.ServiceAll); err != nil {
+		return err
+	}
 	return a.RunAll(ctx, func(u app.Urls) {
 		fmt.Fprintf(stdout, "\nai-platform is running\n  app:         %s\n  api:         %s\n  temporal:    %s\n",
 			u.App, u.API, u.Temporal)
@@ -190,12 +213,17 @@ func runAll(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 
 // connect opens the app and dials the configured Temporal, for the
 // subcommands that run against an existing server; done releases both.
-func connect(ctx context.Context, cfg config.Config) (*app.App, client.Client, func(), error) {
+// role names the process in its traces (tracing.ServiceAPI...).
+func connect(ctx context.Context, cfg config.Config, role string) (*app.App, client.Client, func(), error) {
 	if cfg.TemporalAddress == "" {
 		return nil, nil, nil, app.ErrNoTemporal
 	}
 	a, err := app.Open(ctx, cfg, app.NewLogger(cfg))
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := a.StartTracing(role); err != nil {
+		a.Close()
 		return nil, nil, nil, err
 	}
 	c, err := a.Dial(ctx, cfg.TemporalAddress)
@@ -207,7 +235,7 @@ func connect(ctx context.Context, cfg config.Config) (*app.App, client.Client, f
 }
 
 func runAPI(ctx context.Context, cfg config.Config) error {
-	a, c, done, err := connect(ctx, cfg)
+	a, c, done, err := connect(ctx, cfg, tracing.ServiceAPI)
 	if err != nil {
 		return err
 	}
@@ -220,7 +248,7 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 }
 
 func runWorker(ctx context.Context, cfg config.Config) error {
-	a, c, done, err := connect(ctx, cfg)
+	a, c, done, err := connect(ctx, cfg, tracing.ServiceWorker)
 	if err != nil {
 		return err
 	}

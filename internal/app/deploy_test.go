@@ -62,7 +62,7 @@ var pinned = regexp.MustCompile(`^[a-z0-9./-]+:[A-Za-z0-9._-]*[0-9][A-Za-z0-9._-
 
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{"postgres", "temporal", "temporal-ui", "api", "worker"} {
+	for _, name := range []string{"postgres", "temporal", "temporal-ui", "api", "worker", "lb"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Fatalf("service %s is missing", name)
 		}
@@ -87,13 +87,17 @@ func TestComposeServices(t *testing.T) {
 	if w.Build == nil || w.Build.Target != "worker" || c.Services["api"].Build == nil || c.Services["api"].Build.Target != "api" {
 		t.Error("api and worker must build the Dockerfile's api and worker targets")
 	}
-	if p := c.Services["api"].Ports; len(p) != 1 || !strings.HasSuffix(p[0], "-80}:8080") {
-		t.Errorf("api must publish host port 80 (HTTP_PORT) to 8080: %v", p)
+	// Clients reach the APIs through lb (nginx), so api scales like worker.
+	if a := c.Services["api"]; a.ContainerName != "" || len(a.Ports) > 0 {
+		t.Errorf("api must scale behind lb (no container_name, no host ports): %+v", a)
+	}
+	if p := c.Services["lb"].Ports; len(p) != 1 || !strings.HasSuffix(p[0], "-80}:8080") {
+		t.Errorf("lb must publish host port 80 (HTTP_PORT) to 8080: %v", p)
 	}
 	if p := c.Services["temporal-ui"].Ports; len(p) != 1 || !strings.HasSuffix(p[0], "-8233}:8080") {
 		t.Errorf("temporal-ui must publish 8233 to 8080: %v", p)
 	}
-	for _, name := range []string{"postgres", "temporal", "api", "worker"} {
+	for _, name := range []string{"postgres", "temporal", "api", "worker", "lb"} {
 		if c.Services[name].Healthcheck == nil {
 			t.Errorf("%s has no healthcheck", name)
 		}

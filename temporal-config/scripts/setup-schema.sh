@@ -3,10 +3,13 @@
 # PostgreSQL databases if missing and brings their schemas to the version this
 # admin-tools image ships. Safe to run on every `docker compose up`:
 # update-schema only applies versions not yet applied.
+# `aiplatform cluster` runs it too, with temporal-sql-tool from `make temporal-server`
+# first on PATH and SCHEMA_DIR pointing at that build's schema files.
 set -eu
-: "${POSTGRES_SEEDS:?}" "${DB_PORT:=5432}" "${POSTGRES_USER:?}" "${SQL_PASSWORD:?}"
+# SQL_PASSWORD may be empty (trust authentication), but must be set.
+: "${POSTGRES_SEEDS:?}" "${DB_PORT:=5432}" "${POSTGRES_USER:?}" "${SQL_PASSWORD?}"
 : "${DBNAME:=temporal}" "${VISIBILITY_DBNAME:=temporal_visibility}"
-schemas=/etc/temporal/schema/postgresql/v12
+schemas=${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}
 
 sql() { temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"; }
 
