@@ -85,12 +85,19 @@ func New(o Options) (*Cluster, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	for _, b := range []string{"temporal-server", "temporal-sql-tool", "temporal", "aiplatform"} {
+	// A server-only cluster (no APIs, no workers: benchmarks) needs neither
+	// aiplatform nor nginx.
+	platform := o.APIs+o.Workers > 0
+	bins := []string{"temporal-server", "temporal-sql-tool", "temporal"}
+	if platform {
+		bins = append(bins, "aiplatform")
+	}
+	for _, b := range bins {
 		if _, err := os.Stat(filepath.Join(o.BinDir, b)); err != nil {
 			return nil, fmt.Errorf("cluster: %s is missing in %s (make build temporal temporal-server): %w", b, o.BinDir, err)
 		}
 	}
-	if _, err := exec.LookPath("nginx"); err != nil {
+	if _, err := exec.LookPath("nginx"); err != nil && platform {
 		return nil, errors.New("cluster: nginx is not installed (Debian: apt-get install nginx)")
 	}
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
@@ -438,6 +445,37 @@ func (c *Cluster) Up(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", s.what, err)
 		}
 		c.o.Log.Info("cluster: ready", "part", s.what, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// StartServer prepares the databases, starts the Temporal server and
+// registers the namespace: a server of its own, for benchmarks.
+func (c *Cluster) StartServer(ctx context.Context) error {
+	if err := c.PrepareDatabases(ctx); err != nil {
+		return err
+	}
+	if _, err := c.RenderServerConfig(ctx); err != nil {
+		return err
+	}
+	if err := c.StartTemporal(ctx); err != nil {
+		return err
+	}
+	return c.CreateNamespace(ctx, "1d")
+}
+
+// DropDatabases removes Temporal's two databases (the server must be
+// stopped): what a benchmark or test leaves behind.
+func (c *Cluster) DropDatabases(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, c.o.PostgresURL)
+	if err != nil {
+		return fmt.Errorf("cluster: connecting to PostgreSQL: %w", err)
+	}
+	defer conn.Close(ctx)
+	for _, n := range []string{c.o.DBName, c.o.VisibilityDBName} {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("cluster: dropping %s: %w", n, err)
+		}
 	}
 	return nil
 }
