@@ -25,6 +25,7 @@ import (
 	"ai-platform/internal/runner"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
+	"ai-platform/internal/tracing"
 	"ai-platform/internal/workspace"
 )
 
@@ -152,6 +153,10 @@ func (a *Activities) log(ctx context.Context, step task.Step) *slog.Logger {
 		info := activity.GetInfo(ctx)
 		l = l.With("workflow_id", info.WorkflowExecution.ID, "run_id", info.WorkflowExecution.RunID,
 			"activity", info.ActivityType.Name, "attempt", info.Attempt)
+	}
+	// The activity's span, when traced: its lines and its trace find each other.
+	if ids := tracing.LogAttrs(ctx); ids != nil {
+		l = l.With(ids...)
 	}
 	return l
 }

@@ -281,7 +281,10 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir string, c
 		key += fmt.Sprintf("/a%d", n)
 	}
 	sub, runID := "cmd/"+key, StableID(step.TaskID, step.Key+"/run/"+key)
+	ctx, span := startCommandSpan(ctx, purpose, tool)
+	defer span.End() // when a step below fails first; ending twice is harmless
 	if prev, ok := c.passed[c.inputs]; ok {
+		endCommandSpan(span, prev, true)
 		// Nothing runs and nothing is charged; the report shows the
 		// earlier run, marked reused.
 		if err := a.event(ctx, step, sub+"/reused", task.EventCommandReused, map[string]any{
@@ -304,6 +307,7 @@ func (a *Activities) runCheck(ctx context.Context, step task.Step, dir string, c
 		return err
 	}
 	res := a.Runner.Run(ctx, runner.Spec{Argv: tool.Argv, Dir: dir, Purpose: purpose, RunID: runID})
+	endCommandSpan(span, res, false)
 	a.observeCommand(purpose, res)
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -12,9 +12,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
+	"ai-platform/internal/tracing"
 )
 
 const (
@@ -36,7 +39,11 @@ func (s *Server) requestID() gin.HandlerFunc {
 		}
 		c.Set(ctxRequestID, id)
 		c.Header("X-Request-ID", id)
-		c.Set(ctxLogger, s.Logger.With("request_id", id))
+		// The request's span (if traced) carries its id, and its log lines
+		// the trace's: either finds the other.
+		ctx := c.Request.Context()
+		trace.SpanFromContext(ctx).SetAttributes(attribute.String("request_id", id))
+		c.Set(ctxLogger, s.Logger.With(append([]any{"request_id", id}, tracing.LogAttrs(ctx)...)...))
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
 		c.Next()
 	}

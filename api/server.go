@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"ai-platform/internal/auth"
@@ -63,6 +64,10 @@ type Deps struct {
 	// Live carries what the models write while a task runs to WebSocket
 	// clients that opt in; nil sends none.
 	Live *live.Hub
+	// TracerProvider, when set, gives every request a server span (W3C
+	// traceparent honoured), the parent of what the handler starts in
+	// Temporal; nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Server holds the handlers' dependencies.
@@ -112,7 +117,14 @@ func (s *Server) Engine() *gin.Engine { return s.engine }
 func (s *Server) routes() {
 	e := s.engine
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recovery(), s.requestID(), s.accessLog(), s.securityHeaders(), s.cors())
+	e.Use(s.recovery())
+	if s.TracerProvider != nil {
+		// Inside recovery (a panic is answered 500 and the span says so),
+		// before the request id, so the request's logger and access log
+		// carry the trace id.
+		e.Use(s.tracing())
+	}
+	e.Use(s.requestID(), s.accessLog(), s.securityHeaders(), s.cors())
 	e.NoRoute(func(c *gin.Context) { fail(c, http.StatusNotFound, "Not found") })
 	e.NoMethod(func(c *gin.Context) { fail(c, http.StatusMethodNotAllowed, "Method not allowed") })
 

@@ -17,6 +17,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"ai-platform/internal/cluster"
+	"ai-platform/internal/config"
 )
 
 // runCluster is `aiplatform cluster`: the production topology on this
@@ -116,10 +117,8 @@ func clusterEnv(dataDir, pg string) (map[string]string, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("reading .env: %w", err)
 	}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
+	for k, v := range config.Environ() {
+		env[k] = v
 	}
 	// Each process gets its own port, data directory and Temporal address.
 	for _, k := range []string{"PORT", "METRICS_PORT", "DATA_DIR", "TEMPORAL_ADDRESS", "WORKSPACE_ROOT", "COMMAND_SANDBOX_SOCKET"} {
@@ -169,7 +168,7 @@ func clusterSecret(dataDir, name string) (string, error) {
 }
 
 func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
+	if v := config.Environ()[name]; v != "" {
 		return v
 	}
 	return def

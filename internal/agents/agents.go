@@ -199,12 +199,14 @@ func (c *conversation) request(ctx context.Context, msgs []llm.Message, jsonRepl
 			return llm.Response{}, err
 		}
 	}
-	resp, err := c.a.Provider.Complete(ctx, req)
+	sctx, span := c.startRequestSpan(ctx, req)
+	resp, err := c.a.Provider.Complete(sctx, req)
+	model := resp.Model
+	if model == "" {
+		model = c.modelName()
+	}
+	endRequestSpan(span, resp, model, err)
 	if err == nil || resp.Usage != (llm.Usage{}) {
-		model := resp.Model
-		if model == "" {
-			model = c.modelName()
-		}
 		c.call.add(resp, model)
 	}
 	return resp, err

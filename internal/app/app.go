@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 
 	"ai-platform/internal/codex"
 	"ai-platform/internal/config"
 	"ai-platform/internal/live"
 	"ai-platform/internal/metrics"
 	"ai-platform/internal/store"
+	"ai-platform/internal/tracing"
 	"ai-platform/internal/workspace"
 	"ai-platform/templates"
 )
@@ -37,23 +39,29 @@ type App struct {
 	// Live carries what the models write, from the worker to the API's
 	// WebSockets (see newLiveHub).
 	Live *live.Hub
+	// Tracing is the process's OpenTelemetry tracing (StartTracing); nil
+	// traces nothing.
+	Tracing *tracing.Tracing
 	// closers release what the API built (the rate limiter's Redis client).
 	closers []func() error
 }
 
-// NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT.
+// NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT. Lines
+// logged with a context that carries a span get its trace_id and span_id.
 func NewLogger(cfg config.Config) *slog.Logger {
 	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn,
 		"error": slog.LevelError}[cfg.LogLevel]
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		return slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	return slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, opts)))
 }
 
-// Open loads the codex and templates and opens the store.
+// Open loads the codex and templates and opens the store. Lines log
+// writes with a context that carries a span get its trace ids.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	log = slog.New(tracing.LogHandler(log.Handler()))
 	cx, err := codex.Load(cfg.CodexPath)
 	if err != nil {
 		return nil, err
@@ -92,7 +100,8 @@ func (a *App) Close() error {
 	if a.Live != nil {
 		a.Live.Close()
 	}
-	return errors.Join(a.Store.Close(), a.Metrics.Close())
+	// Last: the spans of everything above are ended by now.
+	return errors.Join(a.Store.Close(), a.Metrics.Close(), a.Tracing.Shutdown())
 }
 
 func loadCatalog(cfg config.Config) (*workspace.Catalog, error) {
@@ -141,19 +150,26 @@ func Dial(ctx context.Context, cfg config.Config, log *slog.Logger, address stri
 }
 
 // Dial connects to Temporal like the package's Dial, waiting up to
-// STARTUP_WAIT_SECONDS, with the SDK's metrics in the app's registry.
+// STARTUP_WAIT_SECONDS, with the SDK's metrics in the app's registry and,
+// when tracing is on, its tracing interceptors (a worker built on the
+// client takes them too).
 func (a *App) Dial(ctx context.Context, address string) (client.Client, error) {
-	return dial(ctx, a.Config, a.Log, address, a.Config.StartupWait, a.Metrics.Temporal())
+	ics, err := a.temporalInterceptors()
+	if err != nil {
+		return nil, err
+	}
+	return dial(ctx, a.Config, a.Log, address, a.Config.StartupWait, a.Metrics.Temporal(), ics...)
 }
 
 func dial(ctx context.Context, cfg config.Config, log *slog.Logger, address string, wait time.Duration,
-	mh client.MetricsHandler) (client.Client, error) {
+	mh client.MetricsHandler, ics ...interceptor.ClientInterceptor) (client.Client, error) {
 	deadline := time.Now().Add(wait)
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		c, err := client.DialContext(cctx, client.Options{
 			HostPort: address, Namespace: cfg.TemporalNamespace, Logger: sdkLogger(log), MetricsHandler: mh,
+			Interceptors: ics,
 		})
 		if err == nil {
 			_, err = c.CheckHealth(cctx, &client.CheckHealthRequest{})

@@ -41,6 +41,10 @@ import (
 // service (auth/hybrid modes) and the rate limiter. Its /metrics serves the
 // app's registry, which in `run` also holds the worker's metrics.
 func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, error) {
+	// The API starts tasks with their search attributes.
+	if err := EnsureSearchAttributes(ctx, c, a.Config.TemporalNamespace, a.Log); err != nil {
+		return nil, err
+	}
 	accounts, err := a.accounts(ctx)
 	if err != nil {
 		return nil, err
@@ -54,7 +58,7 @@ func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, erro
 	return api.New(api.Deps{
 		Config: a.Config, Store: a.Store, Temporal: c, Catalog: a.Catalog, Logger: a.Log.With("component", "api"),
 		Web: web.Handler(), Accounts: accounts, Limiter: limiter, Secrets: a.secrets(), Metrics: a.Metrics,
-		TemporalUIURL: a.Config.TemporalUIURL, Live: a.Live,
+		TemporalUIURL: a.Config.TemporalUIURL, Live: a.Live, TracerProvider: a.requestTracer(),
 		Extra: []func(*gin.Engine){func(e *gin.Engine) { e.GET("/metrics", gin.WrapH(a.Metrics.Handler())) }},
 	}), nil
 }
@@ -143,6 +147,10 @@ func NewExecutor(ctx context.Context, cfg config.Config) (runner.Executor, error
 // NewWorker builds a worker with every workflow and activity registered.
 func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, error) {
 	cfg := a.Config
+	// The task workflows upsert their search attributes.
+	if err := EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace, a.Log); err != nil {
+		return nil, err
+	}
 	provider, err := llm.New(llm.Settings{Provider: cfg.LLMProvider, Model: cfg.LLMModel, APIKey: cfg.LLMAPIKey,
 		BaseURL: cfg.LLMBaseURL, MaxTokens: cfg.LLMMaxTokens, Timeout: cfg.LLMTimeout, Temperature: cfg.LLMTemperature,
 		Stream: cfg.LLMStream, MockStreamDelay: cfg.LLMMockStreamDelay})

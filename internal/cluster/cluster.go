@@ -24,6 +24,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
+
+	"ai-platform/internal/config"
 )
 
 // Options describe the cluster to run.
@@ -129,7 +131,7 @@ func New(o Options) (*Cluster, error) {
 	}
 	lbDir := filepath.Join(o.DataDir, "nginx")
 	c.LB = newProc("nginx", "nginx", []string{"-p", lbDir, "-c", filepath.Join(lbDir, "nginx.conf"), "-e", filepath.Join(lbDir, "error.log")},
-		map[string]string{"PATH": os.Getenv("PATH")}, o.DataDir, filepath.Join(o.DataDir, "nginx.log"),
+		map[string]string{"PATH": config.Environ()["PATH"]}, o.DataDir, filepath.Join(o.DataDir, "nginx.log"),
 		fmt.Sprintf("http://127.0.0.1:%d/health", o.Port))
 	return c, nil
 }
@@ -156,7 +158,7 @@ func (c *Cluster) workspaces() string { return filepath.Join(c.o.DataDir, "works
 // plus this cluster's addresses. No .env is read (each runs in DataDir).
 func (c *Cluster) platformEnv(name string) map[string]string {
 	env := map[string]string{
-		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
+		"PATH": config.Environ()["PATH"], "HOME": config.Environ()["HOME"],
 		"TEMPORAL_ADDRESS": c.TemporalAddress(), "TEMPORAL_NAMESPACE": c.o.Namespace,
 		"WORKSPACE_ROOT": c.workspaces(),
 		"TEMPLATES_ROOT": filepath.Join(c.o.RepoRoot, "templates"),
@@ -165,7 +167,7 @@ func (c *Cluster) platformEnv(name string) map[string]string {
 		// is what rate limits and sessions see as the client.
 		"TRUSTED_PROXIES": "127.0.0.1",
 	}
-	if t := os.Getenv("TMPDIR"); t != "" {
+	if t := config.Environ()["TMPDIR"]; t != "" {
 		env["TMPDIR"] = t
 	}
 	for k, v := range c.o.Env {
@@ -178,7 +180,7 @@ func (c *Cluster) platformEnv(name string) map[string]string {
 // it: no database, Temporal, LLM or admin secrets.
 func (c *Cluster) sandboxEnv() map[string]string {
 	env := map[string]string{
-		"PATH": os.Getenv("PATH"), "WORKSPACE_ROOT": c.workspaces(),
+		"PATH": config.Environ()["PATH"], "WORKSPACE_ROOT": c.workspaces(),
 		"COMMAND_SANDBOX_SOCKET": c.socket(),
 		"COMMAND_SCRATCH_DIR":    filepath.Join(c.o.DataDir, "scratch"),
 	}
@@ -222,7 +224,7 @@ func (c *Cluster) ServerEnv() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	env["PATH"] = os.Getenv("PATH")
+	env["PATH"] = config.Environ()["PATH"]
 	env["POSTGRES_SEEDS"], env["DB_PORT"], env["POSTGRES_USER"], env["POSTGRES_PWD"] = host, port, user, password
 	env["DBNAME"], env["VISIBILITY_DBNAME"] = c.o.DBName, c.o.VisibilityDBName
 	env["BIND_ON_IP"], env["TEMPORAL_BROADCAST_ADDRESS"] = "127.0.0.1", "127.0.0.1"
@@ -268,7 +270,7 @@ func ReadEnvFile(path string) (map[string]string, error) {
 // jobs run) with the binaries of BinDir first on PATH.
 func (c *Cluster) script(ctx context.Context, name string, env map[string]string) error {
 	cmd := exec.CommandContext(ctx, "sh", filepath.Join(c.o.RepoRoot, "temporal-config", "scripts", name))
-	cmd.Env = []string{"PATH=" + c.o.BinDir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Env = []string{"PATH=" + c.o.BinDir + string(os.PathListSeparator) + config.Environ()["PATH"], "HOME=" + config.Environ()["HOME"]}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,14 @@ type Config struct {
 	// needs when ENVIRONMENT=production.
 	AllowUnsandboxedInProduction bool
 	CommandLimits                CommandLimits
+
+	// Tracing (package tracing): spans are exported over OTLP to
+	// OTelEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT, a base URL); empty turns
+	// tracing off. OTelProtocol is "http/protobuf" or "grpc"; an empty
+	// OTelServiceName takes the process role's default.
+	OTelEndpoint    string
+	OTelProtocol    string
+	OTelServiceName string
 
 	LLMProvider    string
 	LLMModel       string
@@ -177,6 +186,20 @@ func (c Config) LocalTemporal() bool { return c.TemporalAddress == "" }
 // Lookup reads one variable; the second result says whether it is set.
 type Lookup func(name string) (string, bool)
 
+// Environ is the process environment as a map. It is for a supervisor that
+// hands the environment on to the processes it starts (`aiplatform cluster`
+// passes PATH, HOME and the platform's settings to its children); settings
+// this process uses are read with Load, so config stays their one reader.
+func Environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
 // FromEnvironment loads .env (if present, never overriding the real
 // environment) and then the process environment.
 func FromEnvironment() (Config, error) {
@@ -233,6 +256,7 @@ func Load(lookup Lookup) (Config, error) {
 	c.MaxCommandRunsPerDay = r.int64Min("MAX_COMMAND_RUNS_PER_DAY", 0, 0)
 	c.RedisURL = r.str("REDIS_URL", "")
 	readCommands(r, &c)
+	readTracing(r, &c)
 
 	c.LLMProvider = r.choice("LLM_PROVIDER", "mock", "mock", "openai")
 	c.LLMModel = r.str("LLM_MODEL", "gpt-4o-mini")
@@ -311,6 +335,27 @@ func readCommands(r *reader, c *Config) {
 	}
 }
 
+// OTLP protocols the exporter speaks (OTEL_EXPORTER_OTLP_PROTOCOL).
+const (
+	OTLPHTTP = "http/protobuf"
+	OTLPGRPC = "grpc"
+)
+
+// readTracing reads the standard OpenTelemetry variables the platform acts
+// on; the api, the worker and the sandbox service each export their own
+// spans.
+func readTracing(r *reader, c *Config) {
+	c.OTelEndpoint = r.str("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	if c.OTelEndpoint != "" {
+		u, err := url.Parse(c.OTelEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail("OTEL_EXPORTER_OTLP_ENDPOINT", c.OTelEndpoint, "must be an http:// or https:// URL with a host, e.g. http://localhost:4318")
+		}
+	}
+	c.OTelProtocol = r.choice("OTEL_EXPORTER_OTLP_PROTOCOL", OTLPHTTP, OTLPHTTP, OTLPGRPC)
+	c.OTelServiceName = r.str("OTEL_SERVICE_NAME", "")
+}
+
 // LoadSandbox builds the configuration of `aiplatform sandbox`: only what
 // running commands needs, so the service's environment holds no platform
 // secret and no production rule about secrets applies to it.
@@ -322,6 +367,7 @@ func LoadSandbox(lookup Lookup) (Config, error) {
 	c.LogFormat = r.choice("LOG_FORMAT", "json", "json", "text")
 	c.WorkspaceRoot = r.str("WORKSPACE_ROOT", filepath.Join("data", "workspaces"))
 	readCommands(r, &c)
+	readTracing(r, &c)
 	if r.err != nil {
 		return Config{}, r.err
 	}

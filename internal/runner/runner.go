@@ -329,8 +329,10 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 		Sandbox:   r.mode,
 		StartedAt: task.FormatTime(time.Now()),
 	}
+	ctx, span := startSpan(ctx, s, r.mode)
 	r.run(ctx, s, &res)
 	res.FinishedAt = task.FormatTime(time.Now())
+	endSpan(span, res)
 	return res
 }
 

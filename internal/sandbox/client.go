@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ai-platform/internal/runner"
+	"ai-platform/internal/tracing"
 )
 
 // maxResponseBytes bounds a run's answer: two output streams of at most
@@ -111,6 +112,10 @@ func (c *Client) Run(ctx context.Context, s runner.Spec) runner.Result {
 		return res
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// The caller's span (the worker's command span) goes along as a W3C
+	// traceparent header, so the service's spans join the task's trace.
+	// It stays in the protocol: the command's environment never sees it.
+	tracing.Inject(ctx, req.Header)
 	stop := runner.StartHeartbeat(s.Heartbeat, c.heartbeat, time.Now())
 	resp, err := c.http.Do(req)
 	defer stop()

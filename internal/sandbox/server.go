@@ -13,7 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"ai-platform/internal/runner"
+	"ai-platform/internal/tracing"
 )
 
 // maxRequestBytes bounds a run request: argv of the review's tools is tiny.
@@ -24,6 +27,9 @@ type Server struct {
 	Runner        *runner.Runner
 	WorkspaceRoot string // the task workspaces (the service needs them read-only)
 	Log           *slog.Logger
+	// Tracing exports this process's spans; nil traces nothing. A run
+	// request's traceparent header makes its span a child of the worker's.
+	Tracing *tracing.Tracing
 }
 
 // Listen opens the Unix socket at path, replacing a stale one, readable and
@@ -104,8 +110,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	// The request's context ends when the worker gives up (its activity was
 	// cancelled or timed out, or it died): the runner then kills the command.
-	res := s.Runner.Run(r.Context(), runner.Spec{Argv: req.Argv, Dir: dir, Cwd: req.Cwd, Purpose: req.Purpose, RunID: req.RunID})
-	s.Log.Info("command run", "run_id", req.RunID, "workspace", req.Workspace, "purpose", req.Purpose,
+	ctx, span := s.Tracing.StartServer(tracing.Extract(r.Context(), r.Header), "sandbox run "+req.Purpose,
+		attribute.String("ai_platform.command.run_id", req.RunID), attribute.String("ai_platform.workspace", req.Workspace))
+	res := s.Runner.Run(ctx, runner.Spec{Argv: req.Argv, Dir: dir, Cwd: req.Cwd, Purpose: req.Purpose, RunID: req.RunID})
+	span.End()
+	s.Log.InfoContext(ctx, "command run", "run_id", req.RunID, "workspace", req.Workspace, "purpose", req.Purpose,
 		"ran", res.Ran, "exit_code", res.ExitCode, "error", res.Error, "quota_exceeded", res.QuotaExceeded,
 		"duration_ms", time.Since(start).Milliseconds())
 	writeJSON(w, http.StatusOK, RunResponse{Result: res})

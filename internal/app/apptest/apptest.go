@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -28,6 +29,7 @@ import (
 	"ai-platform/internal/config"
 	"ai-platform/internal/devserver"
 	"ai-platform/internal/openapicheck"
+	"ai-platform/internal/tracing"
 )
 
 // RepoRoot is the repository root (where go.mod is).
@@ -93,6 +95,10 @@ type Options struct {
 	NoWorker bool
 	// Log receives the platform's JSON logs (default: discarded).
 	Log io.Writer
+	// TracerProvider, when set, traces the platform (API requests,
+	// Temporal calls, activities, LLM requests, commands) into it, as
+	// OTEL_EXPORTER_OTLP_ENDPOINT does into a collector.
+	TracerProvider trace.TracerProvider
 }
 
 // Start runs the platform until the test ends.
@@ -133,6 +139,7 @@ func Start(t testing.TB, o Options) *Platform {
 		cancel()
 		t.Fatal(err)
 	}
+	a.Tracing = tracing.New(o.TracerProvider)
 	c, err := a.Dial(ctx, address)
 	if err != nil {
 		cancel()
