@@ -21,6 +21,7 @@ import (
 
 	"ai-platform/internal/codex"
 	"ai-platform/internal/pricing"
+	"ai-platform/internal/searchattr"
 	"ai-platform/internal/store"
 	"ai-platform/internal/task"
 )
@@ -350,7 +351,10 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int) er
 		ID:                    task.WorkflowID(t.ID),
 		TaskQueue:             s.Config.TemporalTaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		StaticSummary:         "Task " + t.ID,
+		StaticSummary:         startSummary(t, generation),
+		// Findable in the Web UI from its first second; the workflow
+		// starts from the same values and upserts them as the task moves.
+		TypedSearchAttributes: searchattr.Initial(t.TemplateID, t.OwnerKeyHash).Attributes(),
 	}
 	// A new task queues by its creation time, a retry from now.
 	queuedAt := t.CreatedAt
@@ -368,6 +372,22 @@ func (s *Server) startTask(ctx context.Context, t store.Task, generation int) er
 		return nil
 	}
 	return err
+}
+
+// startSummary is the one line the Temporal Web UI shows for a task's
+// workflow: its id, template and retry. Never the description: it is the
+// user's own text (it may quote a credential), Temporal gets only ids and
+// hashes (see workflows/README.md), and the Web UI is read by operators, not
+// by the task's owner.
+func startSummary(t store.Task, generation int) string {
+	s := "Task " + t.ID
+	if t.TemplateID != "" {
+		s += " · template " + t.TemplateID
+	}
+	if generation > 0 {
+		s += fmt.Sprintf(" · retry %d", generation)
+	}
+	return s
 }
 
 // abandonStart marks a task whose workflow could not be started, so it does

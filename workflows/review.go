@@ -15,7 +15,7 @@ func ReviewWorkflow(ctx workflow.Context, in task.ReviewRun) (task.ReviewOut, er
 	var out task.ReviewOut
 	if workflow.GetVersion(ctx, changeReviewSplit, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		req.Step = step
-		err := workflow.ExecuteActivity(reviewStage(ctx, task.Plan{}), task.ActReview, req).Get(ctx, &out)
+		err := workflow.ExecuteActivity(summarised(reviewStage(ctx, task.Plan{}), "review rerun"), task.ActReview, req).Get(ctx, &out)
 		return out, err
 	}
 	// The checks keep the key the single Review activity had; the critique
@@ -42,13 +42,13 @@ func splitReview(ctx workflow.Context, in task.ReviewIn, step func() task.Step) 
 		var crit task.Critique
 		cin := in
 		cin.Step = step()
-		if err := workflow.ExecuteActivity(llmStage(ctx, in.Plan, task.StageReview), task.ActReviewCritique, cin).Get(ctx, &crit); err != nil {
+		if err := workflow.ExecuteActivity(summarised(llmStage(ctx, in.Plan, task.StageReview), "review: critique ("+in.Kind+")"), task.ActReviewCritique, cin).Get(ctx, &crit); err != nil {
 			return out, err
 		}
 		in.Critique = &crit
 	}
 	in.Step = step()
-	if err := workflow.ExecuteActivity(checksStage(ctx, in.Plan), task.ActReviewChecks, in).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(summarised(checksStage(ctx, in.Plan), "review: checks ("+in.Kind+")"), task.ActReviewChecks, in).Get(ctx, &out); err != nil {
 		return out, err
 	}
 	if in.Critique != nil {

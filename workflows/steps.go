@@ -43,7 +43,12 @@ func (r *taskRun) update(ctx workflow.Context, u task.Update) error {
 	if u.FailureReason != "" {
 		r.state.FailureReason = u.FailureReason
 	}
-	return workflow.ExecuteLocalActivity(projection(ctx), task.ActUpdateTask, u).Get(ctx, nil)
+	lctx := summarisedLocal(projection(ctx), updateSummary(u))
+	if err := workflow.ExecuteLocalActivity(lctx, task.ActUpdateTask, u).Get(ctx, nil); err != nil {
+		return err
+	}
+	r.syncSearchAttributes(ctx)
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -71,7 +76,7 @@ func (r *taskRun) hasStage(name string) bool {
 func (r *taskRun) prepare(ctx workflow.Context) error {
 	var plan task.Plan
 	in := task.PrepareIn{Step: r.step(), TemplateID: r.in.TemplateID, CodexVersion: r.in.CodexVersion}
-	if err := workflow.ExecuteActivity(bookkeeping(ctx), task.ActPrepare, in).Get(ctx, &plan); err != nil {
+	if err := workflow.ExecuteActivity(summarised(bookkeeping(ctx), "prepare: plan, quotas, workspace"), task.ActPrepare, in).Get(ctx, &plan); err != nil {
 		return err
 	}
 	r.cp.Plan = &plan
@@ -98,7 +103,7 @@ func (r *taskRun) prepare(ctx workflow.Context) error {
 // already written.
 func (r *taskRun) resumeRetry(ctx workflow.Context) error {
 	var rp task.ResumePoint
-	if err := workflow.ExecuteActivity(bookkeeping(ctx), task.ActResumePoint, task.ResumeIn{Step: r.step()}).Get(ctx, &rp); err != nil {
+	if err := workflow.ExecuteActivity(summarised(bookkeeping(ctx), "where the retry continues"), task.ActResumePoint, task.ResumeIn{Step: r.step()}).Get(ctx, &rp); err != nil {
 		return err
 	}
 	switch rp.Step {
@@ -148,7 +153,7 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 		TaskQueue:  workflow.GetInfo(ctx).TaskQueueName,
 		QueuedAt:   queuedAt,
 	}
-	if err := workflow.ExecuteActivity(bookkeeping(ctx), task.ActAcquireSlot, req).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(summarised(bookkeeping(ctx), "queue for a processing slot"), task.ActAcquireSlot, req).Get(ctx, nil); err != nil {
 		return err
 	}
 	if err := workflow.Await(ctx, func() bool { return r.slotGranted }); err != nil {
@@ -192,7 +197,7 @@ func (r *taskRun) research(ctx workflow.Context) error {
 		}
 		var out task.ResearchOut
 		in := task.StageIn{Step: r.step(), Plan: r.plan()}
-		if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), task.StageResearch), task.ActResearch, in).Get(ctx, &out); err != nil {
+		if err := workflow.ExecuteActivity(summarised(llmStage(ctx, r.plan(), task.StageResearch), "research"), task.ActResearch, in).Get(ctx, &out); err != nil {
 			if r.budgetStopped(ctx, err, task.StepResearch) {
 				return nil
 			}
@@ -226,7 +231,7 @@ func (r *taskRun) awaitAnswers(ctx workflow.Context) error {
 		}
 		var qs []task.Question
 		in := task.ClarifyIn{Step: r.step(), Plan: r.plan(), OpenQuestions: open, Asked: r.cp.Asked, Round: r.cp.GateRound}
-		if err := workflow.ExecuteActivity(bookkeeping(ctx), task.ActClarify, in).Get(ctx, &qs); err != nil {
+		if err := workflow.ExecuteActivity(summarised(bookkeeping(ctx), fmt.Sprintf("clarify: open questions, round %d", in.Round+1)), task.ActClarify, in).Get(ctx, &qs); err != nil {
 			return err
 		}
 		if len(qs) == 0 {
@@ -311,11 +316,17 @@ func (r *taskRun) waitForAnswersTo(ctx workflow.Context, qs []task.Question, res
 }
 
 // awaitSignal waits for cond up to the task TTL (forever when the TTL is off).
+// The TTL's timer is the wait the Web UI shows while the task is parked;
+// its summary says what for (a summary is no part of the timer command
+// that replay compares, so runs recorded before it replay as they were).
 func (r *taskRun) awaitSignal(ctx workflow.Context, cond func() bool) (bool, error) {
 	if r.in.TaskTTLDays <= 0 {
 		return true, workflow.Await(ctx, cond)
 	}
-	return workflow.AwaitWithTimeout(ctx, time.Duration(r.in.TaskTTLDays)*24*time.Hour, cond)
+	return workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+		Timeout:      time.Duration(r.in.TaskTTLDays) * 24 * time.Hour,
+		TimerOptions: workflow.TimerOptions{Summary: waitSummary(r.cp.Stage)},
+	}, cond)
 }
 
 // applyInbox persists answers received by signal and honours auto_resume.
@@ -329,7 +340,7 @@ func (r *taskRun) applyInbox(ctx workflow.Context) error {
 		}
 		merged := task.MergeAnswers(r.cp.Answers, s.Answers)
 		in := task.AnswersIn{Step: r.step(), Answers: s.Answers, Merged: merged, ReceivedAt: task.FormatTime(workflow.Now(ctx))}
-		if err := workflow.ExecuteLocalActivity(projection(ctx), task.ActRecordAnswers, in).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(summarisedLocal(projection(ctx), "record answers"), task.ActRecordAnswers, in).Get(ctx, nil); err != nil {
 			return err
 		}
 		r.cp.Answers = merged
@@ -354,7 +365,7 @@ func (r *taskRun) designStep(ctx workflow.Context) error {
 	}
 	var out task.DesignOut
 	in := task.StageIn{Step: r.step(), Plan: r.plan()}
-	if err := workflow.ExecuteActivity(llmStage(ctx, r.plan(), task.StageDesign), task.ActDesign, in).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(summarised(llmStage(ctx, r.plan(), task.StageDesign), "design"), task.ActDesign, in).Get(ctx, &out); err != nil {
 		if r.budgetStopped(ctx, err, task.StepDesign) {
 			return nil
 		}
@@ -397,7 +408,7 @@ func (r *taskRun) implement(ctx workflow.Context) error {
 	}
 	var code task.CodeOut
 	in := task.CodeIn{Step: r.step(), Plan: plan, Iteration: r.cp.Iteration, Task: *next, Planned: r.cp.Files}
-	if err := workflow.ExecuteActivity(llmStage(ctx, plan, task.StageImplement), task.ActCode, in).Get(ctx, &code); err != nil {
+	if err := workflow.ExecuteActivity(summarised(llmStage(ctx, plan, task.StageImplement), codeSummary(r.cp.Iteration, *next)), task.ActCode, in).Get(ctx, &code); err != nil {
 		if r.budgetStopped(ctx, err, task.StepImplement) {
 			// The iteration did not happen; it is counted again when the
 			// code step runs after the budget is raised.
@@ -478,7 +489,7 @@ func (r *taskRun) runReview(ctx workflow.Context, kind string) (task.ReviewOut, 
 	if workflow.GetVersion(ctx, changeReviewSplit, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		// One Review activity ran the commands and the critique.
 		in.Step = r.step()
-		if err := workflow.ExecuteActivity(reviewStage(ctx, r.plan()), task.ActReview, in).Get(ctx, &rev); err != nil {
+		if err := workflow.ExecuteActivity(summarised(reviewStage(ctx, r.plan()), "review"), task.ActReview, in).Get(ctx, &rev); err != nil {
 			return rev, err
 		}
 	} else {
@@ -546,12 +557,13 @@ func (r *taskRun) finish(ctx workflow.Context, status task.Status, reason, msg s
 	defer cancel()
 	in := task.FinishIn{Step: r.step(), Plan: r.plan(), Status: status, FailureReason: reason, Error: msg, Iterations: r.cp.Iteration}
 	var res task.Result
-	if err := workflow.ExecuteActivity(bookkeeping(dctx), task.ActFinish, in).Get(dctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(summarised(bookkeeping(dctx), "finish: "+string(status)), task.ActFinish, in).Get(dctx, &res); err != nil {
 		r.releaseSlot(dctx)
 		return task.Result{}, err
 	}
 	r.state.Status, r.state.FailureReason = status, reason
 	r.state.Progress = task.ProgressTerminated
+	r.syncSearchAttributes(dctx)
 	r.releaseSlot(dctx)
 	r.cp.Stage = task.StepDone
 	switch status {

@@ -55,6 +55,9 @@ type taskRun struct {
 	stepSeq         int
 	// stepsThisRun counts activity steps since this run started.
 	stepsThisRun int
+	// searchAttrs is set when this run upserts its search attributes
+	// (changeSearchAttributes).
+	searchAttrs bool
 }
 
 func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
@@ -101,7 +104,9 @@ func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
 	return r
 }
 
-// setup registers the query and the signal pump before anything can block.
+// setup registers the query and the signal pump before anything can block,
+// and brings the search attributes to the run's state (a run started by an
+// API from before them, or continued from a run that had none).
 func (r *taskRun) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, task.QueryState, func() (task.State, error) {
 		s := r.state
@@ -111,6 +116,8 @@ func (r *taskRun) setup(ctx workflow.Context) error {
 	}); err != nil {
 		return fmt.Errorf("registering query: %w", err)
 	}
+	r.searchAttrs = workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	r.syncSearchAttributes(ctx)
 	workflow.Go(ctx, r.pumpSignals)
 	return nil
 }

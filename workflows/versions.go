@@ -21,4 +21,9 @@ const (
 	// changePlanApproval: a task with approve_plan waits for its plan to be
 	// approved after design.
 	changePlanApproval = "plan-approval"
+	// changeSearchAttributes: the task workflow upserts its search
+	// attributes (package searchattr) as the task moves. Asked once, when a
+	// run starts, so a run recorded before it (a task parked across the
+	// upgrade) upserts nothing until its next continue-as-new.
+	changeSearchAttributes = "search-attributes"
 )
