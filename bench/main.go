@@ -1,8 +1,9 @@
-// Command bench is `make bench`: it starts a Temporal dev server and the
+// Command bench is `make bench`: it starts a Temporal server (the dev
+// server, the real one on PostgreSQL, or each in turn: -server) and the
 // platform on free ports, runs the benchmark suites, and prints one Markdown
 // table of the platform's figures next to raw Temporal (or raw store)
-// baselines measured in the same run. Results go to bench/results/latest.md
-// and latest.json. See docs/PERFORMANCE.md.
+// baselines measured in the same run on the same server. Results go to
+// bench/results/latest.md and latest.json. See docs/PERFORMANCE.md.
 package main
 
 import (
@@ -22,8 +23,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-
-	"ai-platform/internal/devserver"
 )
 
 const (
@@ -37,6 +36,9 @@ type options struct {
 	pgURL                                  string
 	suites                                 map[string]bool
 	keep                                   bool
+	// servers are the Temporal servers the server-bound suites (1-5) run
+	// on, each in turn: serverDev and/or serverReal.
+	servers []string
 
 	runs          int           // repeated load runs per figure
 	dur           time.Duration // length of one load run
@@ -55,19 +57,22 @@ type options struct {
 
 // bench is one benchmark run's shared state.
 type bench struct {
-	opts     options
-	root     string
-	work     string
-	log      *slog.Logger
-	pgURL    string   // "" without PostgreSQL
-	stores   []string // stores for the store-sensitive suites, primary first
-	temporal string   // shared dev server address (suites 1-4)
-	dev      *devserver.Server
+	opts   options
+	root   string
+	work   string
+	log    *slog.Logger
+	pgURL  string   // "" without PostgreSQL
+	stores []string // stores for the store-sensitive suites, primary first
+	// server is the kind of Temporal server the suites now running use.
+	server   string
+	temporal string   // shared server address (suites 1-4)
+	srv      *tserver // the shared server
 	client   client.Client
 	raw      *rawWorker
 	res      Results
 	// single is the median create->completed time of one task (commands
-	// skipped) per store, measured by suite 3 and reused by suite 4.
+	// skipped) per server and store (singleKey), measured by suite 3 and
+	// reused by suite 4.
 	single map[string]time.Duration
 }
 
@@ -88,7 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.aiplatform, "aiplatform", "bin/aiplatform", "the platform binary, for suite 5's separate worker and API processes")
 	fs.StringVar(&o.cpuProfiles, "cpuprofile", "", "directory for a CPU profile of this process per suite (API, worker and load generator)")
 	fs.StringVar(&o.pgURL, "database-url", os.Getenv("BENCH_DATABASE_URL"), "PostgreSQL for the store (default $BENCH_DATABASE_URL, else "+defaultPGURL+" when it answers; \"off\" for the memory store only)")
-	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs of the dev server and the platform)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the scratch directory (logs of the Temporal servers and the platform)")
 	fs.IntVar(&o.runs, "runs", 3, "repeated load runs per status-read figure")
 	fs.DurationVar(&o.dur, "dur", 500*time.Millisecond, "length of one load run")
 	fs.IntVar(&o.e2eTasks, "e2e", 20, "tasks per end-to-end variant")
@@ -102,10 +107,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.appendRuns, "append-runs", 5, "append runs")
 	fs.IntVar(&o.purgeTasks, "purge", 10000, "expired tasks per purge run")
 	fs.IntVar(&o.purgeRuns, "purge-runs", 3, "purge runs")
+	server := fs.String("server", serverDev, "Temporal server for suites 1-5: dev (temporal server start-dev, SQLite), real (temporal-server 1.31.2 on PostgreSQL, as docker-compose.yml runs it; `make temporal-server`) or both (each in turn, every figure with its baseline on the same server)")
 	quick := fs.Bool("quick", false, "small sizes for a smoke run (not for figures)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	servers, err := parseServers(*server)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return o, err
+	}
+	if slices.Contains(servers, serverReal) && o.pgURL == "off" {
+		err := errors.New("-server " + *server + " needs PostgreSQL (the real server's persistence); -database-url is off")
+		fmt.Fprintln(stderr, "bench:", err)
+		return o, err
+	}
+	o.servers = servers
 	if *quick {
 		o.runs, o.dur, o.e2eTasks, o.capTasks, o.paused, o.signalTasks = 1, 300*time.Millisecond, 3, 12, 30, 3
 		o.runnerN, o.appendRows, o.appendRuns, o.purgeTasks, o.purgeRuns = 10, 300, 2, 300, 1
@@ -185,85 +202,113 @@ func newBench(ctx context.Context, o options, stderr io.Writer) (*bench, error) 
 		}
 	}
 	b.res.Stores = b.stores
+	b.res.Servers = o.servers
+	if slices.Contains(o.servers, serverReal) {
+		b.res.Machine.TemporalServer = firstLine(ctx, root, filepath.Join(root, "bin", "temporal-server"), "--version")
+	}
 	return b, nil
 }
 
 // primary is the store the single-store suites use: PostgreSQL when present.
 func (b *bench) primary() string { return b.stores[0] }
 
-// runAll runs the selected suites in an order that keeps the shared dev
-// server's state small: store and runner first, paused tasks (with their
-// own dev server) last.
+// runAll runs the selected suites in an order that keeps each shared
+// server's state small: store and runner first (they use no Temporal), then
+// suites 1-4 on each server in turn, paused tasks (with a fresh server of
+// their own) last. Each server's block runs its baselines on that server.
 func (b *bench) runAll(ctx context.Context) {
 	if b.opts.suites["7"] {
 		for _, st := range b.stores {
-			b.suite(ctx, "7 store", st, func(ctx context.Context) ([]Figure, error) { return b.suiteStore(ctx, st) })
+			b.suite(ctx, "7 store", st, "", func(ctx context.Context) ([]Figure, error) { return b.suiteStore(ctx, st) })
 		}
 	}
 	if b.opts.suites["6"] {
-		b.suite(ctx, "6 runner", "", b.suiteRunner)
+		b.suite(ctx, "6 runner", "", "", b.suiteRunner)
 	}
 	needShared := false
 	for _, s := range []string{"1", "2", "3", "4"} {
 		needShared = needShared || b.opts.suites[s]
 	}
-	if needShared {
-		if err := b.startShared(ctx); err != nil {
-			b.res.Suites = append(b.res.Suites, SuiteRun{Suite: "setup", Error: err.Error()})
-			return
+	for _, srv := range b.opts.servers {
+		b.server = srv
+		if needShared {
+			b.sharedSuites(ctx)
 		}
 	}
-	if b.opts.suites["1"] {
-		for _, st := range b.stores {
-			b.suite(ctx, "1 status read", st, func(ctx context.Context) ([]Figure, error) { return b.suiteStatus(ctx, st) })
-		}
-	}
-	if b.opts.suites["2"] {
-		b.suite(ctx, "2 signal path", b.primary(), func(ctx context.Context) ([]Figure, error) { return b.suiteSignal(ctx, b.primary()) })
-	}
-	if b.opts.suites["3"] {
-		for _, st := range b.stores {
-			b.suite(ctx, "3 end to end", st, func(ctx context.Context) ([]Figure, error) { return b.suiteE2E(ctx, st, st == b.primary()) })
-		}
-	}
-	if b.opts.suites["4"] {
-		b.suite(ctx, "4 concurrency cap", b.primary(), func(ctx context.Context) ([]Figure, error) { return b.suiteCap(ctx, b.primary()) })
-	}
-	b.stopShared()
 	if b.opts.suites["5"] {
-		b.suite(ctx, "5 paused tasks", b.primary(), func(ctx context.Context) ([]Figure, error) { return b.suitePaused(ctx, b.primary()) })
+		for _, srv := range b.opts.servers {
+			b.server = srv
+			b.suite(ctx, "5 paused tasks", b.primary(), srv, func(ctx context.Context) ([]Figure, error) { return b.suitePaused(ctx, b.primary()) })
+		}
 	}
 }
 
-// suite runs one suite, timing it and recording its figures or its error;
-// a failed suite does not stop the others.
-func (b *bench) suite(ctx context.Context, name, store string, fn func(context.Context) ([]Figure, error)) {
-	if ctx.Err() != nil {
-		b.res.Suites = append(b.res.Suites, SuiteRun{Suite: name, Store: store, Skipped: "interrupted"})
+// sharedSuites runs suites 1-4 on one shared server of kind b.server; a
+// server that does not start fails that block only.
+func (b *bench) sharedSuites(ctx context.Context) {
+	srv := b.server
+	defer b.stopShared()
+	if err := b.startShared(ctx); err != nil {
+		b.log.Error("shared server", "server", srv, "error", err)
+		b.res.Suites = append(b.res.Suites, SuiteRun{Suite: "setup", Server: srv, Error: err.Error()})
 		return
 	}
-	b.log.Info("suite", "name", name, "store", store)
-	stopProfile := b.profile(name, store)
+	if b.opts.suites["1"] {
+		for _, st := range b.stores {
+			b.suite(ctx, "1 status read", st, srv, func(ctx context.Context) ([]Figure, error) { return b.suiteStatus(ctx, st) })
+		}
+	}
+	if b.opts.suites["2"] {
+		b.suite(ctx, "2 signal path", b.primary(), srv, func(ctx context.Context) ([]Figure, error) { return b.suiteSignal(ctx, b.primary()) })
+	}
+	if b.opts.suites["3"] {
+		for _, st := range b.stores {
+			b.suite(ctx, "3 end to end", st, srv, func(ctx context.Context) ([]Figure, error) { return b.suiteE2E(ctx, st, st == b.primary()) })
+		}
+	}
+	if b.opts.suites["4"] {
+		b.suite(ctx, "4 concurrency cap", b.primary(), srv, func(ctx context.Context) ([]Figure, error) { return b.suiteCap(ctx, b.primary()) })
+	}
+}
+
+// singleKey keys b.single: suite 4's ideal uses suite 3's single-task time
+// on the same server and store.
+func (b *bench) singleKey(store string) string { return b.server + "/" + store }
+
+// suite runs one suite, timing it and recording its figures or its error;
+// a failed suite does not stop the others. server is the Temporal server
+// the suite runs on ("" for the suites that use none); every figure it
+// returns is labelled with it.
+func (b *bench) suite(ctx context.Context, name, store, server string, fn func(context.Context) ([]Figure, error)) {
+	if ctx.Err() != nil {
+		b.res.Suites = append(b.res.Suites, SuiteRun{Suite: name, Store: store, Server: server, Skipped: "interrupted"})
+		return
+	}
+	b.log.Info("suite", "name", name, "store", store, "server", server)
+	stopProfile := b.profile(name, store, server)
 	cpu := b.cpuMeter()
 	start := time.Now()
 	figs, err := fn(ctx)
 	stopProfile()
-	sr := SuiteRun{Suite: name, Store: store, Seconds: time.Since(start).Seconds(), CPU: cpu()}
+	sr := SuiteRun{Suite: name, Store: store, Server: server, Seconds: time.Since(start).Seconds(), CPU: cpu()}
 	if err != nil {
 		sr.Error = err.Error()
-		b.log.Error("suite failed", "name", name, "store", store, "error", err)
+		b.log.Error("suite failed", "name", name, "store", store, "server", server, "error", err)
+	}
+	for i := range figs {
+		figs[i].Server = server
 	}
 	b.res.Suites = append(b.res.Suites, sr)
 	b.res.Figures = append(b.res.Figures, figs...)
-	b.log.Info("suite done", "name", name, "store", store, "seconds", int(sr.Seconds), "figures", len(figs))
+	b.log.Info("suite done", "name", name, "store", store, "server", server, "seconds", int(sr.Seconds), "figures", len(figs))
 }
 
 // cpuMeter returns a func giving the CPU seconds this process (API, worker,
-// load generator, raw worker) and the shared dev server have used since.
+// load generator, raw worker) and the shared Temporal server have used since.
 func (b *bench) cpuMeter() func() map[string]float64 {
 	pids := map[string]int{"bench": os.Getpid()}
-	if b.dev != nil {
-		pids["dev server"] = b.dev.Pid()
+	if b.srv != nil {
+		pids[b.srv.label] = b.srv.pid()
 	}
 	start := map[string]float64{}
 	for k, pid := range pids {
@@ -284,7 +329,7 @@ func (b *bench) cpuMeter() func() map[string]float64 {
 
 // profile starts a CPU profile of this process for one suite when
 // -cpuprofile is set.
-func (b *bench) profile(name, store string) func() {
+func (b *bench) profile(name, store, server string) func() {
 	if b.opts.cpuProfiles == "" {
 		return func() {}
 	}
@@ -295,6 +340,9 @@ func (b *bench) profile(name, store string) func() {
 	file := strings.NewReplacer(" ", "-").Replace(name)
 	if store != "" {
 		file += "-" + store
+	}
+	if server != "" {
+		file += "-" + server
 	}
 	f, err := os.Create(filepath.Join(b.opts.cpuProfiles, file+".pprof"))
 	if err != nil {
@@ -312,15 +360,15 @@ func (b *bench) profile(name, store string) func() {
 	}
 }
 
-// startShared starts the dev server, a raw client and the baseline worker
-// that suites 1-4 share.
+// startShared starts the server of kind b.server, a raw client and the
+// baseline worker that suites 1-4 share.
 func (b *bench) startShared(ctx context.Context) error {
-	dir := filepath.Join(b.work, "temporal")
-	dev, err := startDevServer(ctx, filepath.Join(b.root, "bin", "temporal"), dir, b.log)
+	dir := filepath.Join(b.work, "temporal-"+b.server)
+	srv, err := b.startServer(ctx, b.server, dir)
 	if err != nil {
 		return err
 	}
-	b.dev, b.temporal = dev, dev.Address()
+	b.srv, b.temporal = srv, srv.address
 	if b.client, err = dialTemporal(ctx, b.temporal); err != nil {
 		return err
 	}
@@ -337,11 +385,9 @@ func (b *bench) stopShared() {
 		b.client.Close()
 		b.client = nil
 	}
-	if b.dev != nil {
-		if err := b.dev.Stop(); err != nil {
-			b.log.Warn("stopping the dev server", "error", err)
-		}
-		b.dev = nil
+	if b.srv != nil {
+		b.srv.stop()
+		b.srv, b.temporal = nil, ""
 	}
 }
 
@@ -349,8 +395,7 @@ func (b *bench) finish() {
 	b.res.Machine.LoadAfter = loadAvg()
 	start, _ := time.Parse(time.RFC3339, b.res.StartedAt)
 	b.res.Seconds = time.Since(start).Seconds()
-	order := func(s string) string { return strings.SplitN(s, " ", 2)[0] }
-	slices.SortStableFunc(b.res.Figures, func(x, y Figure) int { return strings.Compare(order(x.Suite), order(y.Suite)) })
+	sortFigures(b.res.Figures, b.opts.servers)
 }
 
 func (b *bench) close() {

@@ -51,8 +51,8 @@ func TestWriteResults(t *testing.T) {
 	}
 	for _, want := range []string{
 		"on 2 cores (load average 1.50 1.00 0.50 before",
-		"| 7 store | append | memory | rows/s | 5 | 200 | 250 | 260 | raw write | 5 | 400 | 410 | 420 | 0.5x |",
-		"| 5 paused tasks | API RSS | - | KiB | 1 | 12.0 | 12.0 | 12.0 | - | | | | | |",
+		"| 7 store | - | append | memory | rows/s | 5 | 200 | 250 | 260 | raw write | 5 | 400 | 410 | 420 | 0.5x |",
+		"| 5 paused tasks | - | API RSS | - | KiB | 1 | 12.0 | 12.0 | 12.0 | - | | | | | |",
 		"6 runner FAILED: boom;",
 		"- 7 store / append: a note",
 	} {

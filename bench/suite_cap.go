@@ -35,7 +35,7 @@ func (b *bench) capRun(ctx context.Context, kind string, limit int) ([]Figure, e
 		return nil, err
 	}
 	defer p.stop()
-	single := b.single[kind]
+	single := b.single[b.singleKey(kind)]
 	if single == 0 { // suite 3 did not run: measure it here
 		var ds []time.Duration
 		for range 3 {
@@ -50,7 +50,7 @@ func (b *bench) capRun(ctx context.Context, kind string, limit int) ([]Figure, e
 			ds = append(ds, time.Since(t0))
 		}
 		single = medianDuration(ds)
-		b.single[kind] = single
+		b.single[b.singleKey(kind)] = single
 	}
 	n := b.opts.capTasks
 	before, err := countTasks(ctx, p.api, "completed")

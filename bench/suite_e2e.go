@@ -99,7 +99,7 @@ func (b *bench) e2eVariant(ctx context.Context, kind, name string, env map[strin
 		}
 	}
 	if name == "commands skipped" {
-		b.single[kind] = medianDuration(ds)
+		b.single[b.singleKey(kind)] = medianDuration(ds)
 	}
 	note := fmt.Sprintf("%s: a task runs %d activities", name, nActs)
 	if other > 0 {

@@ -15,8 +15,9 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// Suite 5: many tasks parked in needs_input. It has a dev server of its own
-// and, with PostgreSQL, runs the worker and the API as separate
+// Suite 5: many tasks parked in needs_input. It has a fresh Temporal server
+// of its own (of kind b.server: the dev server's RSS, or the real
+// temporal-server process's) and, with PostgreSQL, runs the worker and the API as separate
 // `aiplatform worker` / `aiplatform api` processes so that each one's RSS
 // can be read; the memory store cannot be shared between processes, so
 // without PostgreSQL the API and worker run in this process (one RSS). The
@@ -36,26 +37,26 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	if err != nil {
 		return nil, err
 	}
-	dev, err := startDevServer(ctx, filepath.Join(b.root, "bin", "temporal"), filepath.Join(dir, "temporal"), b.log)
+	srv, err := b.startServer(ctx, b.server, filepath.Join(dir, "temporal"))
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = dev.Stop() }()
-	c, err := dialTemporal(ctx, dev.Address())
+	defer srv.stop()
+	c, err := dialTemporal(ctx, srv.address)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
 
 	env := platformEnv(b.root, dir)
-	env["TEMPORAL_ADDRESS"] = dev.Address()
+	env["TEMPORAL_ADDRESS"] = srv.address
 	env["ALLOWED_COMMANDS"] = "true"
 	env["MAX_CONCURRENT_TASKS"] = "64" // parking is not what the cap is for
 	if b.opts.workflowCache > 0 {
 		env["WORKFLOW_CACHE_SIZE"] = fmt.Sprint(b.opts.workflowCache)
 	}
 	var api *apiClient
-	sides := []*pausedSide{{name: "dev server", pid: dev.Pid()}}
+	sides := []*pausedSide{{name: srv.label, pid: srv.pid()}}
 	var workerProc *proc
 	if kind == storePostgres {
 		url, drop, err := newSchema(ctx, b.pgURL)
@@ -87,7 +88,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 		api = newAPIClient(fmt.Sprintf("http://127.0.0.1:%d", port), 32)
 		sides = append(sides, &pausedSide{name: "worker", pid: workerProc.pid()}, &pausedSide{name: "API", pid: apiProc.pid()})
 	} else {
-		p, err := b.startPlatformAt(ctx, kind, dev.Address(), env)
+		p, err := b.startPlatformAt(ctx, kind, srv.address, env)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +101,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	if err != nil {
 		return nil, err
 	}
-	rawProc, err := startProc("raw-worker", self, dir, map[string]string{}, "raw-worker", "-address", dev.Address(), "-queue", rawQueue)
+	rawProc, err := startProc("raw-worker", self, dir, map[string]string{}, "raw-worker", "-address", srv.address, "-queue", rawQueue)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 		}
 	}
 
-	// Park n raw workflows first, on the fresh dev server.
+	// Park n raw workflows first, on the fresh server.
 	t0, cpu := time.Now(), phaseCPU()
 	rawIDs := make([]string, n)
 	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
@@ -158,7 +159,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 		return nil, err
 	}
 
-	// Then park n platform tasks (the dev server's growth from here is theirs).
+	// Then park n platform tasks (the server's growth from here is theirs).
 	t0, cpu = time.Now(), phaseCPU()
 	ids := make([]string, n)
 	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
@@ -194,16 +195,17 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	const suite = "5 paused tasks"
 	one := func(v float64) Summary { return Summary{N: 1, P50: v, P95: v, P99: v} }
 	perTask := func(mib float64) float64 { return mib * 1024 / float64(n) }
-	devRSS := sides[0].rss
+	srvRSS := sides[0].rss
 	figs := []Figure{
 		Figure{Suite: suite, Name: fmt.Sprintf("park %d tasks: create -> all needs_input", n), Store: kind, Unit: "s",
 			Value: one(park.Seconds()), Note: fmt.Sprintf("parking: %s; raw: %s (the RSS readings are 2 s after each)", parkCPU, rawParkCPU)}.
 			withBase("start raw waiting workflows -> each answers a query", one(rawPark.Seconds())),
-		Figure{Suite: suite, Name: fmt.Sprintf("dev-server RSS growth per parked task (%d)", n), Store: kind, Unit: "KiB",
-			Value: one(perTask(devRSS[2] - devRSS[1])),
-			Note: fmt.Sprintf("dev server RSS %.0f MiB fresh, %.0f MiB with %d raw waiting workflows, %.0f MiB with %d parked tasks too",
-				devRSS[0], devRSS[1], n, devRSS[2], n)}.
-			withBase("per raw waiting workflow", one(perTask(devRSS[1]-devRSS[0]))),
+		// Named alike on every server so that the dev and real rows pair up.
+		Figure{Suite: suite, Name: fmt.Sprintf("Temporal server RSS growth per parked task (%d)", n), Store: kind, Unit: "KiB",
+			Value: one(perTask(srvRSS[2] - srvRSS[1])),
+			Note: fmt.Sprintf("%s RSS %.0f MiB fresh, %.0f MiB with %d raw waiting workflows, %.0f MiB with %d parked tasks too",
+				srv.label, srvRSS[0], srvRSS[1], n, srvRSS[2], n)}.
+			withBase("per raw waiting workflow", one(perTask(srvRSS[1]-srvRSS[0]))),
 	}
 	for _, s := range sides[1 : len(sides)-1] {
 		f := Figure{Suite: suite, Name: fmt.Sprintf("%s RSS growth per parked task (%d)", s.name, n), Store: kind, Unit: "KiB",
