@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"ai-platform/api"
 	"ai-platform/internal/app"
@@ -75,7 +76,7 @@ func TestVisibilityQueriesFindTasks(t *testing.T) {
 	doneA := create(p.APIKey, map[string]any{"description": desc, "template_id": "python_cli"})
 	p.WaitStatus(t, failA, 2*time.Minute, "failed")
 	p.WaitStatus(t, doneA, 3*time.Minute, "completed")
-	p.WaitStatus(t, failB, 2*time.Minute, "failed")
+	waitAs(t, p, tenantB, failB, "failed")
 	waitAs(t, p, tenantB, waitB, "needs_input")
 
 	queries := []struct {
@@ -98,7 +99,7 @@ func TestVisibilityQueriesFindTasks(t *testing.T) {
 
 	// An answer resumes tenant A's task: it leaves the needs_input queries
 	// and its WaitingSince is unset.
-	answer(t, p, waitA, "scope", "small", http.StatusOK)
+	answer(t, p, waitA, "scope", "minimal", http.StatusOK)
 	p.WaitStatus(t, waitA, 3*time.Minute, "completed")
 	expectWorkflows(t, p.Client, "TaskStatus = 'needs_input'", []string{waitB})
 	expectWorkflows(t, p.Client, fmt.Sprintf("TaskStatus = 'completed' AND TenantHash = '%s'", hashA), []string{waitA, doneA})
@@ -245,7 +246,8 @@ func TestEnsureSearchAttributes(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := fmt.Sprintf("searchattr-%d", i)
-			if _, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns}); err != nil {
+			if _, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: ns,
+				WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.prepare != nil {
