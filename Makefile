@@ -41,9 +41,13 @@ bin/temporal-server:
 	rm -rf $(BIN)/.temporal-server-build && mkdir -p $(BIN)/.temporal-server-build
 	GOBIN=$(BIN)/.temporal-server-build $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) \
 		go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
-	@# The schema files temporal-sql-tool applies ship in the server module, at the same version.
-	rm -rf $(BIN)/temporal-schema && mkdir -p $(BIN)/temporal-schema
+	@# The schema files temporal-sql-tool applies ship in the server module, at the same version, and so
+	@# does the config template the server renders at start (the image's docker/config_template.yaml in
+	@# the server's own template syntax): copied so that `render-config` can show what it renders.
+	rm -rf $(BIN)/temporal-schema && mkdir -p $(BIN)/temporal-schema/config-template
 	cp -r "$$($(GO) env GOMODCACHE)/go.temporal.io/server@$(TEMPORAL_SERVER_VERSION)/schema/postgresql" $(BIN)/temporal-schema/
+	cp "$$($(GO) env GOMODCACHE)/go.temporal.io/server@$(TEMPORAL_SERVER_VERSION)/common/config/config_template_embedded.yaml" \
+		$(BIN)/temporal-schema/config-template/development.yaml
 	chmod -R u+w $(BIN)/temporal-schema
 	mv $(BIN)/.temporal-server-build/sql $(BIN)/temporal-sql-tool
 	mv $(BIN)/.temporal-server-build/server $(BIN)/temporal-server

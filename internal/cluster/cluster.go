@@ -306,15 +306,23 @@ func (c *Cluster) PrepareDatabases(ctx context.Context) error {
 	return c.script(ctx, "setup-schema.sh", env)
 }
 
-// RenderServerConfig writes the configuration the server renders from its
-// embedded template with this environment (for operators to read; the
-// server renders it again itself at start).
+// RenderServerConfig writes the configuration the server renders at start
+// from its embedded template (the image's config_template.yaml) with this
+// environment, for operators to read. `temporal-server start` without
+// config flags renders the embedded copy itself; render-config reads only a
+// config directory, so it is given the copy `make temporal-server` takes
+// from the same module version.
 func (c *Cluster) RenderServerConfig(ctx context.Context) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(c.o.BinDir, "temporal-server"), "render-config")
+	dir := filepath.Join(c.o.BinDir, "temporal-schema", "config-template")
+	cmd := exec.CommandContext(ctx, filepath.Join(c.o.BinDir, "temporal-server"), "--config", dir, "--env", "development",
+		"render-config")
 	cmd.Env = c.Temporal.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("cluster: temporal-server render-config: %w", err)
+		return "", fmt.Errorf("cluster: temporal-server render-config (template in %s; `make temporal-server` copies it): %w: %s",
+			dir, err, strings.TrimSpace(stderr.String()))
 	}
 	path := filepath.Join(c.o.DataDir, "temporal-config.rendered.yaml")
 	if err := os.WriteFile(path, out, 0o600); err != nil {

@@ -27,6 +27,7 @@ import (
 
 	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/cluster"
+	"ai-platform/internal/sandbox/sandboxtest"
 	"ai-platform/internal/store"
 	"ai-platform/internal/store/pgtest"
 	"ai-platform/internal/task"
@@ -178,7 +179,7 @@ func TestCluster(t *testing.T) {
 		"RATE_LIMIT_CREATE_TASKS_PER_MIN": "1000", "RATE_LIMIT_TASK_CONTROL_PER_MIN": "1000",
 		"LOG_LEVEL": "info", "LOG_FORMAT": "json", "STARTUP_WAIT_SECONDS": "60",
 	}
-	data := t.TempDir()
+	data := sandboxtest.PublicDir(t) // the sandboxed commands' uids must reach the scratch directory
 	c, err := cluster.New(cluster.Options{RepoRoot: root, BinDir: bins, DataDir: data, PostgresURL: admin,
 		DBName: tdb, VisibilityDBName: tdb + "_visibility", TemporalPort: freeBase(t), APIs: 2, Workers: 3,
 		APIPort: freePort(t, 2), MetricsPort: freePort(t, 3), Port: freePort(t, 1), Env: env})
@@ -236,7 +237,7 @@ func TestCluster(t *testing.T) {
 		}
 		tasks[i] = &tracked{id: out.TaskID, kind: k, api: i % 2}
 		if k == kindPause {
-			if code, err := cl.do(http.MethodPost, apis[(i+1)%2]+"/api/tasks/"+out.TaskID+"/pause", nil, nil); err != nil || code != http.StatusOK {
+			if code, err := cl.do(http.MethodPost, apis[(i+1)%2]+"/api/tasks/"+out.TaskID+"/pause", nil, nil); err != nil || code/100 != 2 {
 				t.Fatalf("pausing task %d: %d %v", i, code, err)
 			}
 		}
@@ -405,22 +406,22 @@ func drive(t *testing.T, cl *client, tk *tracked, other string, unpause bool) {
 	switch {
 	case tk.status == "needs_input" && tk.kind == kindClarify && !tk.answered:
 		code, err := cl.do(http.MethodPost, path+"/input", map[string]any{"answers": map[string]any{"scope": "minimal"}}, nil)
-		if err == nil && code == http.StatusOK {
+		if err == nil && code/100 == 2 {
 			tk.answered = true
 		}
 	case tk.status == "needs_input" && tk.kind == kindClarify && tk.answered:
 		_, _ = cl.do(http.MethodPost, path+"/resume", map[string]any{}, nil)
 	case tk.status == "needs_input" && tk.kind == kindCancel && !tk.acted:
-		if code, err := cl.do(http.MethodPost, path+"/cancel", nil, nil); err == nil && code == http.StatusOK {
+		if code, err := cl.do(http.MethodPost, path+"/cancel", nil, nil); err == nil && code/100 == 2 {
 			tk.acted = true
 		}
 	case tk.kind == kindPause && unpause && !tk.acted:
-		if code, err := cl.do(http.MethodPost, path+"/unpause", nil, nil); err == nil && code == http.StatusOK {
+		if code, err := cl.do(http.MethodPost, path+"/unpause", nil, nil); err == nil && code/100 == 2 {
 			tk.acted = true
 		}
 	case tk.status == "failed" && tk.kind == kindFail && !tk.acted:
 		code, err := cl.do(http.MethodPost, path+"/retry", nil, nil)
-		if err == nil && (code == http.StatusOK || code == http.StatusAccepted) {
+		if err == nil && code/100 == 2 {
 			tk.acted, tk.status = true, "queued"
 		}
 	}
@@ -477,7 +478,21 @@ func followWS(ctx context.Context, first, lb, key, id string, done chan<- wsResu
 func checkSharedRateLimit(t *testing.T, c *cluster.Cluster, apis []string) {
 	t.Helper()
 	cl := &client{t: t, hc: &http.Client{Timeout: 10 * time.Second}, key: "cluster-limit-" + hexN(4)}
-	path := "/api/tasks/00000000-0000-4000-8000-000000000000/download.zip"
+	// A task of this tenant's own: the limiter runs after the owner check,
+	// so an unknown task would answer 404 without counting.
+	var out struct {
+		TaskID string `json:"task_id"`
+	}
+	if code, err := cl.do(http.MethodPost, apis[0]+"/api/tasks", map[string]any{
+		"description": "A command line tool that lists the largest files in a directory [mock:clarify]"}, &out); err != nil || code/100 != 2 {
+		t.Fatalf("creating the rate-limit task: %d %v", code, err)
+	}
+	defer func() {
+		if code, err := cl.do(http.MethodPost, apis[1]+"/api/tasks/"+out.TaskID+"/cancel", nil, nil); err != nil || code/100 != 2 {
+			t.Errorf("cancelling the rate-limit task: %d %v", code, err)
+		}
+	}()
+	path := "/api/tasks/" + out.TaskID + "/download.zip"
 	var codes []int
 	for i := range 7 {
 		code, err := cl.do(http.MethodGet, apis[i%2]+path, nil, nil)

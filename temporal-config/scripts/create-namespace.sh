@@ -43,5 +43,23 @@ set --
 for pair in $(echo "$SEARCH_ATTRIBUTES" | tr ' ' ':'); do
   set -- "$@" --name "${pair%%:*}" --type "${pair#*:}"
 done
-temporal operator search-attribute create --namespace "$NAMESPACE" --address "$TEMPORAL_ADDRESS" "$@"
+# A namespace created a moment ago is not in every frontend's namespace cache
+# yet (the real server refreshes it every few seconds): retry until it is.
+tries=0
+until out=$(temporal operator search-attribute create --namespace "$NAMESPACE" --address "$TEMPORAL_ADDRESS" "$@" 2>&1); do
+  tries=$((tries + 1))
+  case "$out" in
+  *"not found"* | *"not exist"* | *"Unavailable"* | *"unavailable"*) ;;
+  *)
+    echo "$out" >&2
+    exit 1
+    ;;
+  esac
+  if [ "$tries" -ge 30 ]; then
+    echo "$out" >&2
+    echo "namespace $NAMESPACE did not accept search attributes in 60 s" >&2
+    exit 1
+  fi
+  sleep 2
+done
 echo "search attributes registered in namespace $NAMESPACE"
