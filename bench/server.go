@@ -82,7 +82,7 @@ func (b *bench) startServer(ctx context.Context, kind, dir string) (*tserver, er
 		DBName: db, VisibilityDBName: db + "_vis", Namespace: "default", Log: b.log}
 	// Start away from the cluster test's range (27233 up) and from another
 	// bench run's, so that two of them rarely probe the same ports at once.
-	port, err := cluster.FreeTemporalPort(o, 37233+97*(os.Getpid()%100))
+	port, err := cluster.FreeTemporalPort(o, 17233+97*(os.Getpid()%100))
 	if err != nil {
 		return nil, err
 	}

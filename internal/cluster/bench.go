@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -33,16 +32,22 @@ func (c *Cluster) ServerPorts() ([]int, error) {
 	return ports, nil
 }
 
+// MaxTemporalPort is the highest frontend port a cluster can use: every
+// server port moves by the same offset from the template's defaults, and the
+// membership ports (6933-6939 by default) are stored in PostgreSQL as a
+// smallint, so none may pass 32767 (the server exits at start otherwise).
+const MaxTemporalPort = 32767 - 6939 + 7233
+
 // FreeTemporalPort picks a TemporalPort for o, trying from `from` upward in
 // steps of 97 (the server's ports span about 1,000 from the frontend's, so
 // neighbouring candidates must not overlap much), whose every server port
 // is free right now. A benchmark or test that starts a server of its own
 // next to others (another run, `make cluster`) cannot take fixed ports.
 func FreeTemporalPort(o Options, from int) (int, error) {
-	if from < 7233 {
-		return 0, errors.New("cluster: the frontend port must be at least 7233 (every other port is below it)")
+	if from < 7233 || from > MaxTemporalPort {
+		return 0, fmt.Errorf("cluster: the frontend port must be from 7233 (every other port is below it) to %d", MaxTemporalPort)
 	}
-	for base := from; base < 60000; base += 97 {
+	for base := from; base <= MaxTemporalPort; base += 97 {
 		o.TemporalPort = base
 		ports, err := (&Cluster{o: o}).ServerPorts()
 		if err != nil {

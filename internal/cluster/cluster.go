@@ -87,6 +87,10 @@ func New(o Options) (*Cluster, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	if o.TemporalPort < 7233 || o.TemporalPort > MaxTemporalPort {
+		return nil, fmt.Errorf("cluster: Temporal frontend port %d: want 7233 to %d (the server's membership ports move "+
+			"with it and Temporal stores them as a PostgreSQL smallint, at most 32767)", o.TemporalPort, MaxTemporalPort)
+	}
 	// A server-only cluster (no APIs, no workers: benchmarks) needs neither
 	// aiplatform nor nginx.
 	platform := o.APIs+o.Workers > 0

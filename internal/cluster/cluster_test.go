@@ -64,7 +64,7 @@ func hexN(n int) string {
 // (the template's defaults moved by the same offset) is free.
 func freeBase(t *testing.T) int {
 	t.Helper()
-	for base := 27233; base < 60000; base += 97 {
+	for base := 27233; base <= cluster.MaxTemporalPort; base += 97 {
 		off := base - 7233
 		ok := true
 		for _, p := range []int{7233, 7243, 6933, 7234, 6934, 7235, 6935, 7236, 6936, 7246, 7239, 6939} {
