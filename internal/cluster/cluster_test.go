@@ -60,29 +60,6 @@ func hexN(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// freeBase finds a Temporal frontend port whose whole set of server ports
-// (the template's defaults moved by the same offset) is free.
-func freeBase(t *testing.T) int {
-	t.Helper()
-	for base := 27233; base <= cluster.MaxTemporalPort; base += 97 {
-		off := base - 7233
-		ok := true
-		for _, p := range []int{7233, 7243, 6933, 7234, 6934, 7235, 6935, 7236, 6936, 7246, 7239, 6939} {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+off))
-			if err != nil {
-				ok = false
-				break
-			}
-			_ = ln.Close()
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free port range for the Temporal server")
-	return 0
-}
-
 func freePort(t *testing.T, n int) int {
 	t.Helper()
 	for base := 30000 + int(time.Now().UnixNano()%5000); base < 65000; base += n + 1 {
@@ -180,9 +157,15 @@ func TestCluster(t *testing.T) {
 		"LOG_LEVEL": "info", "LOG_FORMAT": "json", "STARTUP_WAIT_SECONDS": "60",
 	}
 	data := sandboxtest.PublicDir(t) // the sandboxed commands' uids must reach the scratch directory
-	c, err := cluster.New(cluster.Options{RepoRoot: root, BinDir: bins, DataDir: data, PostgresURL: admin,
-		DBName: tdb, VisibilityDBName: tdb + "_visibility", TemporalPort: freeBase(t), APIs: 2, Workers: 3,
-		APIPort: freePort(t, 2), MetricsPort: freePort(t, 3), Port: freePort(t, 1), Env: env})
+	opts := cluster.Options{RepoRoot: root, BinDir: bins, DataDir: data, PostgresURL: admin,
+		DBName: tdb, VisibilityDBName: tdb + "_visibility", APIs: 2, Workers: 3,
+		APIPort: freePort(t, 2), MetricsPort: freePort(t, 3), Port: freePort(t, 1), Env: env}
+	port, err := cluster.FreeTemporalPort(opts, 27233)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.TemporalPort = port
+	c, err := cluster.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
