@@ -123,7 +123,7 @@ func tail(s string, n int) string {
 }
 
 // startPlatform runs `aiplatform run` and returns its base URL and API key.
-func startPlatform(t *testing.T, root string) (string, string) {
+func startPlatform(t *testing.T, root string) (base, key, temporalUI string) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "aiplatform")
@@ -138,14 +138,15 @@ func startPlatform(t *testing.T, root string) (string, string) {
 	if _, err := rand.Read(keyBytes); err != nil {
 		t.Fatal(err)
 	}
-	key := "e2e-" + hex.EncodeToString(keyBytes)
-	port := freePort(t)
+	key = "e2e-" + hex.EncodeToString(keyBytes)
+	port, uiPort := freePort(t), freePort(t)
+	temporalUI = fmt.Sprintf("http://127.0.0.1:%d", uiPort)
 	cmd := exec.Command(bin, "run")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("PORT=%d", port),
 		fmt.Sprintf("TEMPORAL_DEV_PORT=%d", freePort(t)),
-		fmt.Sprintf("TEMPORAL_UI_PORT=%d", freePort(t)),
+		fmt.Sprintf("TEMPORAL_UI_PORT=%d", uiPort),
 		"TEMPORAL_BIN="+filepath.Join(root, "bin", "temporal"),
 		"TEMPORAL_ADDRESS=",
 		"DATA_DIR="+filepath.Join(dir, "data"),
@@ -186,7 +187,7 @@ func startPlatform(t *testing.T, root string) (string, string) {
 			t.Logf("aiplatform run output:\n%s", tail(logs.String(), 8000))
 		}
 	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		select {
@@ -199,7 +200,7 @@ func startPlatform(t *testing.T, root string) (string, string) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, key
+				return base, key, temporalUI
 			}
 		}
 		if time.Now().After(deadline) {
@@ -221,7 +222,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	require(t, exists(filepath.Join(e2e, "node_modules", "playwright-core")), "tests/e2e/node_modules is missing: run `npm ci` in tests/e2e")
 	require(t, exists(filepath.Join(root, "bin", "temporal")), "bin/temporal is missing: run `make temporal`")
 
-	base, key := startPlatform(t, root)
+	base, key, temporalUI := startPlatform(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	// Each test file runs in its own `node --test <file>`, one after the
@@ -232,7 +233,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no browser test files in %s (%v)", e2e, err)
 	}
-	env := append(os.Environ(), "E2E_BASE_URL="+base, "E2E_API_KEY="+key, "E2E_CHROMIUM="+chromiumPath)
+	env := append(os.Environ(), "E2E_BASE_URL="+base, "E2E_API_KEY="+key, "E2E_CHROMIUM="+chromiumPath,
+		"E2E_TEMPORAL_UI="+temporalUI)
 	// E2E_SCREENSHOTS=<dir> (see `make screenshots`) saves the main screens.
 	if dir := os.Getenv("E2E_SCREENSHOTS"); dir != "" {
 		abs, err := filepath.Abs(dir)

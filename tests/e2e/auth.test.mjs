@@ -108,45 +108,25 @@ test('real accounts: register, create a task, reload, sign out', { timeout: 3000
     // same cookie. Each request is held until both are, so they really
     // race: one rotates the cookie, the other is told refresh_token_rotated
     // (nothing is revoked), retries with the new cookie, and both tabs end
-    // signed in.
-    const refreshes = [];
-    let release;
-    const bothHeld = new Promise((resolve) => {
-      release = resolve;
-    });
-    let held = 0;
-    await own.context.route('**/auth/refresh', async (route) => {
-      if (held < 2) {
-        held += 1;
-        if (held === 2) release();
-        await bothHeld;
+    // signed in. Chromium attaches the cookie when a held request is let
+    // go, not when it is held, so on a loaded machine the second one could
+    // leave after the first one's answer set the new cookie: both requests
+    // are therefore sent with the cookie the tabs held while both were
+    // waiting. Should a round still not race (both 200), it must sign both
+    // tabs in too, and it is tried again (a few rounds at most).
+    const rounds = [];
+    for (let round = 0; round < 5; round += 1) {
+      const refreshes = await raceTwoTabs(own.context, email);
+      rounds.push(refreshes.join(', '));
+      const sorted = [...refreshes].sort();
+      if (sorted.length === 2) {
+        assert.deepEqual(sorted, ['200', '200'], `refresh answers: ${refreshes.join(', ')}`);
+        continue;
       }
-      await route.continue();
-    });
-    const onRefresh = async (r) => {
-      if (!r.url().endsWith('/auth/refresh')) return;
-      let code = '';
-      try {
-        const body = await r.json();
-        code = (body.detail && body.detail.error) || '';
-      } catch {
-        code = '';
-      }
-      refreshes.push(`${r.status()}${code ? ` ${code}` : ''}`);
-    };
-    own.context.on('response', onRefresh);
-    const tabs = [await own.context.newPage(), await own.context.newPage()];
-    const tabSeen = tabs.map(watchPage);
-    await Promise.all(tabs.map((t) => t.goto(`${BASE}/app/tasks`)));
-    for (const t of tabs) {
-      await t.getByRole('heading', { name: 'Your tasks' }).waitFor();
-      assert.match(await t.locator('#identity').textContent(), new RegExp(email.replace('.', '\\.')));
+      assert.deepEqual(sorted, ['200', '200', '401 refresh_token_rotated'], `refresh answers: ${refreshes.join(', ')}`);
+      break;
     }
-    await own.context.unroute('**/auth/refresh');
-    own.context.off('response', onRefresh);
-    assert.deepEqual([...refreshes].sort(), ['200', '200', '401 refresh_token_rotated'], `refresh answers: ${refreshes.join(', ')}`);
-    for (const t of tabs) await t.close();
-    for (const s of tabSeen) assert.deepEqual(s.errors, []);
+    assert.ok(rounds.some((r) => r.includes('refresh_token_rotated')), `two tabs never raced: ${rounds.join(' | ')}`);
 
     await page.getByRole('link', { name: 'New task' }).first().click();
     await page.getByLabel('What should be built?').fill('A command line tool that keeps a list of films to watch');
@@ -167,3 +147,59 @@ test('real accounts: register, create a task, reload, sign out', { timeout: 3000
     await own.close();
   }
 });
+
+// raceTwoTabs opens two tabs at once with their /auth/refresh requests held
+// until both are in flight, waits until both show the signed-in user, and
+// returns the refresh answers seen ("200" or "401 <error code>").
+async function raceTwoTabs(context, email) {
+  const refreshes = [];
+  let release;
+  const bothHeld = new Promise((resolve) => {
+    release = resolve;
+  });
+  let held = 0;
+  let sent = null;
+  await context.route('**/auth/refresh', async (route) => {
+    if (held < 2) {
+      held += 1;
+      if (held === 2) {
+        // The cookies both tabs hold now: both requests leave with them,
+        // whichever answer lands first.
+        const jar = await context.cookies(route.request().url());
+        sent = jar.map((c) => `${c.name}=${c.value}`).join('; ');
+        release();
+      }
+      await bothHeld;
+      await route.continue({ headers: { ...route.request().headers(), cookie: sent } });
+      return;
+    }
+    await route.continue();
+  });
+  const onRefresh = async (r) => {
+    if (!r.url().endsWith('/auth/refresh')) return;
+    let code = '';
+    try {
+      const body = await r.json();
+      code = (body.detail && body.detail.error) || '';
+    } catch {
+      code = '';
+    }
+    refreshes.push(`${r.status()}${code ? ` ${code}` : ''}`);
+  };
+  context.on('response', onRefresh);
+  const tabs = [await context.newPage(), await context.newPage()];
+  const tabSeen = tabs.map(watchPage);
+  try {
+    await Promise.all(tabs.map((t) => t.goto(`${BASE}/app/tasks`)));
+    for (const t of tabs) {
+      await t.getByRole('heading', { name: 'Your tasks' }).waitFor();
+      assert.match(await t.locator('#identity').textContent(), new RegExp(email.replace('.', '\\.')));
+    }
+  } finally {
+    await context.unroute('**/auth/refresh');
+    context.off('response', onRefresh);
+  }
+  for (const t of tabs) await t.close();
+  for (const s of tabSeen) assert.deepEqual(s.errors, []);
+  return refreshes;
+}
