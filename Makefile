@@ -85,11 +85,12 @@ lint: staticcheck workflowcheck deadcode openapi-lint
 	$(GO) vet ./...
 	./bin/staticcheck ./...
 	./bin/staticcheck -tags durability,bench ./internal/app/durability/
+	./bin/staticcheck -tags cluster ./internal/cluster/
 	./bin/workflowcheck ./workflows/...
-	@# -test: a helper only tests call counts as used. -tags durability,bench: the worker-kill
-	@# and benchmark tests are checked too, and what only they call counts as used.
+	@# -test: a helper only tests call counts as used. -tags durability,bench,cluster: the
+	@# worker-kill, benchmark and cluster tests are checked too, and what only they call counts as used.
 	@# deadcode exits 0 when it finds something, so any line it prints fails the target.
-	@out=$$(./bin/deadcode -test -tags durability,bench ./...) || exit 1; \
+	@out=$$(./bin/deadcode -test -tags durability,bench,cluster ./...) || exit 1; \
 	if [ -n "$$out" ]; then echo "unreachable functions (deadcode): remove them"; echo "$$out"; exit 1; fi
 
 ## openapi-lint: `redocly lint` (recommended rules; exceptions with reasons in redocly.yaml) on

@@ -84,6 +84,14 @@ func runCluster(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	for _, p := range c.Procs() {
 		fmt.Fprintf(stdout, "  %-12s pid %d\n", p.Name, p.Pid())
 	}
+	// Each API and worker on its own, for health checks and scrapes that
+	// must not go through the balancer.
+	for i := range *apis {
+		fmt.Fprintf(stdout, "  api-%d        %s\n", i+1, c.APIURL(i))
+	}
+	for i := range *workers {
+		fmt.Fprintf(stdout, "  worker-%d     %s\n", i+1, c.WorkerMetricsURL(i))
+	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	exited := make(chan string, len(c.Procs()))
 	for _, p := range c.Procs() {

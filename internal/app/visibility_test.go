@@ -103,10 +103,11 @@ func TestVisibilityQueriesFindTasks(t *testing.T) {
 	p.WaitStatus(t, waitA, 3*time.Minute, "completed")
 	expectWorkflows(t, p.Client, "TaskStatus = 'needs_input'", []string{waitB})
 	expectWorkflows(t, p.Client, fmt.Sprintf("TaskStatus = 'completed' AND TenantHash = '%s'", hashA), []string{waitA, doneA})
-	d, err := p.Client.DescribeWorkflowExecution(context.Background(), task.WorkflowID(waitA), "")
+	wf, err := p.Client.DescribeWorkflow(context.Background(), task.WorkflowID(waitA), "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	d := wf.RawResponse
 	if f, ok := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[searchattr.NameWaitingSince]; ok && f.GetData() != nil {
 		t.Fatalf("a resumed task still has WaitingSince %s", f.GetData())
 	}
@@ -119,8 +120,8 @@ func TestVisibilityQueriesFindTasks(t *testing.T) {
 			t.Errorf("no %q among the timeline's summaries %q", want, summaries)
 		}
 	}
-	if d.GetExecutionConfig().GetUserMetadata().GetSummary() == nil {
-		t.Error("the workflow has no summary")
+	if sum, err := wf.GetStaticSummary(); err != nil || !strings.HasPrefix(sum, "Task "+waitA+" · template python_cli") {
+		t.Errorf("the workflow's summary is %q (%v), want it to name the task and its template", sum, err)
 	}
 }
 

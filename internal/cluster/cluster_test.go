@@ -45,7 +45,7 @@ const (
 var kindNames = []string{"plain", "clarify", "cancel", "pause", "fail"}
 
 type tracked struct {
-	id, key  string
+	id       string
 	kind     int
 	api      int // the API it was created through
 	answered bool
