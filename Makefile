@@ -46,6 +46,8 @@ bin/temporal-server:
 	@# the server's own template syntax): copied so that `render-config` can show what it renders.
 	rm -rf $(BIN)/temporal-schema && mkdir -p $(BIN)/temporal-schema/config-template
 	cp -r "$$($(GO) env GOMODCACHE)/go.temporal.io/server@$(TEMPORAL_SERVER_VERSION)/schema/postgresql" $(BIN)/temporal-schema/
+	@# Its Go files (the schema's embed package) would join ./... in go test and go vet.
+	find $(BIN)/temporal-schema -name '*.go' -delete
 	cp "$$($(GO) env GOMODCACHE)/go.temporal.io/server@$(TEMPORAL_SERVER_VERSION)/common/config/config_template_embedded.yaml" \
 		$(BIN)/temporal-schema/config-template/development.yaml
 	chmod -R u+w $(BIN)/temporal-schema

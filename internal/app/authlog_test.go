@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"go.temporal.io/sdk/mocks"
-
 	"ai-platform/internal/config"
 	"ai-platform/internal/testutil/logbuf"
 )
@@ -36,7 +34,7 @@ func TestAuthLogLinesCarryTheRequestID(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
-	srv, err := a.APIServer(t.Context(), &mocks.Client{})
+	srv, err := a.APIServer(t.Context(), mockClient())
 	if err != nil {
 		t.Fatal(err)
 	}
