@@ -15,23 +15,14 @@ import (
 	"ai-platform/internal/runner"
 	"ai-platform/internal/sandbox"
 	"ai-platform/internal/sandbox/sandboxtest"
+	"ai-platform/internal/tracing"
 )
 
 // An in-process service: what the worker may and may not ask of it.
 func TestServiceProtocol(t *testing.T) {
-	root := sandboxtest.PublicDir(t)
-	must(t, os.Mkdir(filepath.Join(root, "task-1"), 0o755))
-	r, err := runner.New(runner.Config{Allowed: []string{"python3"}, Timeout: 30 * time.Second, MaxOutput: 1 << 16,
-		Sandbox: config.SandboxNone, ScratchRoot: sandboxtest.PublicDir(t)})
-	must(t, err)
-	sock := filepath.Join(sandboxtest.PublicDir(t), "s.sock")
-	ln, err := sandbox.Listen(sock)
-	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		_ = (&sandbox.Server{Runner: r, WorkspaceRoot: root, Log: slog.New(slog.DiscardHandler)}).Serve(ctx, ln, time.Second)
-	}()
+	root, sock := serveInProcess(ctx, t, nil)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
 		t.Fatalf("socket mode: %v %v", fi, err)
 	}
@@ -87,4 +78,23 @@ func TestServiceProtocol(t *testing.T) {
 	if res.Ran || res.Error != runner.ErrSandboxUnavailable {
 		t.Errorf("after the service stopped: ran=%v error=%q", res.Ran, res.Error)
 	}
+}
+
+// serveInProcess runs a service (python3 allowed, no sandbox) until ctx
+// ends, traced into tr (nil: not traced), over a workspace root holding
+// task-1; it returns the root and the socket.
+func serveInProcess(ctx context.Context, t *testing.T, tr *tracing.Tracing) (root, sock string) {
+	t.Helper()
+	root = sandboxtest.PublicDir(t)
+	must(t, os.Mkdir(filepath.Join(root, "task-1"), 0o755))
+	r, err := runner.New(runner.Config{Allowed: []string{"python3"}, Timeout: 30 * time.Second, MaxOutput: 1 << 16,
+		Sandbox: config.SandboxNone, ScratchRoot: sandboxtest.PublicDir(t)})
+	must(t, err)
+	sock = filepath.Join(sandboxtest.PublicDir(t), "s.sock")
+	ln, err := sandbox.Listen(sock)
+	must(t, err)
+	go func() {
+		_ = (&sandbox.Server{Runner: r, WorkspaceRoot: root, Log: slog.New(slog.DiscardHandler), Tracing: tr}).Serve(ctx, ln, time.Second)
+	}()
+	return root, sock
 }

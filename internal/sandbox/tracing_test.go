@@ -2,20 +2,15 @@ package sandbox_test
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"ai-platform/internal/config"
 	"ai-platform/internal/runner"
 	"ai-platform/internal/sandbox"
-	"ai-platform/internal/sandbox/sandboxtest"
 	"ai-platform/internal/tracing"
 )
 
@@ -23,22 +18,11 @@ import (
 // service's spans (its own provider, as in its own process) are children
 // of it; a run without one gets a trace of the service's own.
 func TestServiceJoinsTheWorkersTrace(t *testing.T) {
-	root := sandboxtest.PublicDir(t)
-	must(t, os.Mkdir(filepath.Join(root, "task-1"), 0o755))
-	r, err := runner.New(runner.Config{Allowed: []string{"python3"}, Timeout: 30 * time.Second, MaxOutput: 1 << 16,
-		Sandbox: config.SandboxNone, ScratchRoot: sandboxtest.PublicDir(t)})
-	must(t, err)
-	sock := filepath.Join(sandboxtest.PublicDir(t), "s.sock")
-	ln, err := sandbox.Listen(sock)
-	must(t, err)
 	serviceSpans := tracetest.NewInMemoryExporter()
 	serviceTP := sdktrace.NewTracerProvider(sdktrace.WithSyncer(serviceSpans))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		_ = (&sandbox.Server{Runner: r, WorkspaceRoot: root, Log: slog.New(slog.DiscardHandler),
-			Tracing: tracing.New(serviceTP)}).Serve(ctx, ln, time.Second)
-	}()
+	root, sock := serveInProcess(ctx, t, tracing.New(serviceTP))
 	client, err := sandbox.Dial(ctx, sock, root)
 	must(t, err)
 	workerTP := sdktrace.NewTracerProvider()
