@@ -65,7 +65,10 @@ type Options struct {
 
 // Cluster is a prepared topology; Start* launch its parts.
 type Cluster struct {
-	o        Options
+	o Options
+	// host is this process's environment, read once: the children get its
+	// PATH, HOME and TMPDIR.
+	host     map[string]string
 	Temporal *Proc
 	Sandbox  *Proc
 	APIs     []*Proc
@@ -109,7 +112,7 @@ func New(o Options) (*Cluster, error) {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cluster: data directory: %w", err)
 	}
-	c := &Cluster{o: o}
+	c := &Cluster{o: o, host: config.Environ()}
 	senv, err := c.ServerEnv()
 	if err != nil {
 		return nil, err
@@ -135,7 +138,7 @@ func New(o Options) (*Cluster, error) {
 	}
 	lbDir := filepath.Join(o.DataDir, "nginx")
 	c.LB = newProc("nginx", "nginx", []string{"-p", lbDir, "-c", filepath.Join(lbDir, "nginx.conf"), "-e", filepath.Join(lbDir, "error.log")},
-		map[string]string{"PATH": config.Environ()["PATH"]}, o.DataDir, filepath.Join(o.DataDir, "nginx.log"),
+		map[string]string{"PATH": c.host["PATH"]}, o.DataDir, filepath.Join(o.DataDir, "nginx.log"),
 		fmt.Sprintf("http://127.0.0.1:%d/health", o.Port))
 	return c, nil
 }
@@ -162,7 +165,7 @@ func (c *Cluster) workspaces() string { return filepath.Join(c.o.DataDir, "works
 // plus this cluster's addresses. No .env is read (each runs in DataDir).
 func (c *Cluster) platformEnv(name string) map[string]string {
 	env := map[string]string{
-		"PATH": config.Environ()["PATH"], "HOME": config.Environ()["HOME"],
+		"PATH": c.host["PATH"], "HOME": c.host["HOME"],
 		"TEMPORAL_ADDRESS": c.TemporalAddress(), "TEMPORAL_NAMESPACE": c.o.Namespace,
 		"WORKSPACE_ROOT": c.workspaces(),
 		"TEMPLATES_ROOT": filepath.Join(c.o.RepoRoot, "templates"),
@@ -171,7 +174,7 @@ func (c *Cluster) platformEnv(name string) map[string]string {
 		// is what rate limits and sessions see as the client.
 		"TRUSTED_PROXIES": "127.0.0.1",
 	}
-	if t := config.Environ()["TMPDIR"]; t != "" {
+	if t := c.host["TMPDIR"]; t != "" {
 		env["TMPDIR"] = t
 	}
 	for k, v := range c.o.Env {
@@ -184,7 +187,7 @@ func (c *Cluster) platformEnv(name string) map[string]string {
 // it: no database, Temporal, LLM or admin secrets.
 func (c *Cluster) sandboxEnv() map[string]string {
 	env := map[string]string{
-		"PATH": config.Environ()["PATH"], "WORKSPACE_ROOT": c.workspaces(),
+		"PATH": c.host["PATH"], "WORKSPACE_ROOT": c.workspaces(),
 		"COMMAND_SANDBOX_SOCKET": c.socket(),
 		"COMMAND_SCRATCH_DIR":    filepath.Join(c.o.DataDir, "scratch"),
 	}
@@ -228,7 +231,7 @@ func (c *Cluster) ServerEnv() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	env["PATH"] = config.Environ()["PATH"]
+	env["PATH"] = c.host["PATH"]
 	env["POSTGRES_SEEDS"], env["DB_PORT"], env["POSTGRES_USER"], env["POSTGRES_PWD"] = host, port, user, password
 	env["DBNAME"], env["VISIBILITY_DBNAME"] = c.o.DBName, c.o.VisibilityDBName
 	env["BIND_ON_IP"], env["TEMPORAL_BROADCAST_ADDRESS"] = "127.0.0.1", "127.0.0.1"
@@ -274,7 +277,7 @@ func ReadEnvFile(path string) (map[string]string, error) {
 // jobs run) with the binaries of BinDir first on PATH.
 func (c *Cluster) script(ctx context.Context, name string, env map[string]string) error {
 	cmd := exec.CommandContext(ctx, "sh", filepath.Join(c.o.RepoRoot, "temporal-config", "scripts", name))
-	cmd.Env = []string{"PATH=" + c.o.BinDir + string(os.PathListSeparator) + config.Environ()["PATH"], "HOME=" + config.Environ()["HOME"]}
+	cmd.Env = []string{"PATH=" + c.o.BinDir + string(os.PathListSeparator) + c.host["PATH"], "HOME=" + c.host["HOME"]}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
