@@ -42,6 +42,9 @@ type App struct {
 	// Tracing is the process's OpenTelemetry tracing (StartTracing); nil
 	// traces nothing.
 	Tracing *tracing.Tracing
+	// searchAttrsReady is set once the namespace is known to have the
+	// task search attributes (ensureSearchAttributes).
+	searchAttrsReady bool
 	// closers release what the API built (the rate limiter's Redis client).
 	closers []func() error
 }

@@ -20,6 +20,20 @@ import (
 // default) and for a concurrent registration by another process.
 const searchAttrWait = 30 * time.Second
 
+// ensureSearchAttributes is EnsureSearchAttributes once per process: `run`
+// builds the API and the worker on one client, and the second would only
+// list the attributes the first has just seen.
+func (a *App) ensureSearchAttributes(ctx context.Context, c client.Client) error {
+	if a.searchAttrsReady {
+		return nil
+	}
+	if err := EnsureSearchAttributes(ctx, c, a.Config.TemporalNamespace, a.Log); err != nil {
+		return err
+	}
+	a.searchAttrsReady = true
+	return nil
+}
+
 // EnsureSearchAttributes makes sure the task workflows' custom search
 // attributes (package searchattr) are registered on the namespace: the API
 // sets them when it starts a task and the workflow upserts them, and the

@@ -42,7 +42,7 @@ import (
 // app's registry, which in `run` also holds the worker's metrics.
 func (a *App) APIServer(ctx context.Context, c client.Client) (*api.Server, error) {
 	// The API starts tasks with their search attributes.
-	if err := EnsureSearchAttributes(ctx, c, a.Config.TemporalNamespace, a.Log); err != nil {
+	if err := a.ensureSearchAttributes(ctx, c); err != nil {
 		return nil, err
 	}
 	accounts, err := a.accounts(ctx)
@@ -148,7 +148,7 @@ func NewExecutor(ctx context.Context, cfg config.Config) (runner.Executor, error
 func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, error) {
 	cfg := a.Config
 	// The task workflows upsert their search attributes.
-	if err := EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace, a.Log); err != nil {
+	if err := a.ensureSearchAttributes(ctx, c); err != nil {
 		return nil, err
 	}
 	provider, err := llm.New(llm.Settings{Provider: cfg.LLMProvider, Model: cfg.LLMModel, APIKey: cfg.LLMAPIKey,
