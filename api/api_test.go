@@ -344,15 +344,17 @@ func TestClarificationEndpointsGuardState(t *testing.T) {
 	if w := f.do("POST", "/api/tasks/"+id+"/resume", "k", nil); w.Code != 409 {
 		t.Fatalf("resume: %d %s", w.Code, w.Body)
 	}
-	// A waiting task: validated against the live query.
-	_, _ = f.store.UpdateTask(t.Context(), id, func(row *store.Task) error { row.Status = task.StatusNeedsInput; return nil })
-	state := task.State{Status: task.StatusNeedsInput, PendingQuestions: []task.Question{
+	// A waiting task: validated against its row, with no query to the
+	// workflow (the client has no QueryWorkflow expectation: a query fails
+	// the test).
+	qs := []task.Question{
 		{ID: "scope", Type: task.QuestionChoice, Choices: []string{"a", "b"}, Required: true},
 		{ID: "tags", Type: task.QuestionMulti, Choices: []string{"x", "y"}, Required: false},
-	}, ProvidedAnswers: map[string]any{}}
-	val := &mocks.Value{}
-	val.On("Get", mock.Anything).Run(func(args mock.Arguments) { *(args.Get(0).(*task.State)) = state }).Return(nil)
-	f.client.On("QueryWorkflow", mock.Anything, task.WorkflowID(id), "", task.QueryState).Return(val, nil)
+	}
+	_, _ = f.store.UpdateTask(t.Context(), id, func(row *store.Task) error {
+		row.Status, row.PendingQuestions, row.ResumeFromStage = task.StatusNeedsInput, qs, task.StageDesign
+		return nil
+	})
 	w = f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"scope": "c", "tags": "x", "nope": 1}})
 	d, _ := detail(t, w).(map[string]any)
 	if w.Code != 400 || d["error"] != "invalid_answers" || len(d["invalid"].([]any)) != 3 {
@@ -367,9 +369,22 @@ func TestClarificationEndpointsGuardState(t *testing.T) {
 	w = f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"scope": "a"}, "auto_resume": true})
 	var ok map[string]any
 	_ = json.Unmarshal(w.Body.Bytes(), &ok)
-	if w.Code != 200 || ok["status"] != "queued" {
+	if w.Code != 200 || ok["status"] != "queued" || ok["resume_from_stage"] != task.StageDesign {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
+	// auto_resume wrote the answer and queued into the row: a second /input
+	// or /resume is refused at once, as the workflow no longer waits.
+	row, _ := f.store.GetTask(t.Context(), id)
+	if row.Status != task.StatusQueued || row.ProvidedAnswers["scope"] != "a" {
+		t.Fatalf("row after auto_resume: %s %v", row.Status, row.ProvidedAnswers)
+	}
+	if w := f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"tags": []string{"x"}}}); w.Code != 409 {
+		t.Fatalf("input after auto_resume: %d %s", w.Code, w.Body)
+	}
+	if w := f.do("POST", "/api/tasks/"+id+"/resume", "k", nil); w.Code != 409 {
+		t.Fatalf("resume after auto_resume: %d %s", w.Code, w.Body)
+	}
+	f.client.AssertNumberOfCalls(t, "SignalWorkflow", 1)
 }
 
 // TestOpenAPIListsEveryRoute fails when a registered route is missing from
@@ -461,9 +476,11 @@ func TestStoreOutageIs503(t *testing.T) {
 	}
 }
 
-// TestQuestionsFallBackToTheStore: with Temporal busy or no worker polling,
-// a task waiting for answers is still served from its row.
-func TestQuestionsFallBackToTheStore(t *testing.T) {
+// TestAnswersDecidedOnTheRow: /questions, /input and /resume answer from
+// the task row, so a busy Temporal (every query would fail) does not stop
+// them; an accepted /input is in the row at once, so /resume right after it
+// sees the answer; a signal Temporal refuses writes nothing.
+func TestAnswersDecidedOnTheRow(t *testing.T) {
 	f := newFixture(t, nil)
 	f.expectStart()
 	id := f.create("k", "a task")
@@ -474,7 +491,6 @@ func TestQuestionsFallBackToTheStore(t *testing.T) {
 	})
 	f.client.On("QueryWorkflow", mock.Anything, task.WorkflowID(id), "", task.QueryState).
 		Return(nil, serviceerror.NewUnavailable("busy"))
-	f.client.On("SignalWorkflow", mock.Anything, task.WorkflowID(id), "", task.SignalInput, mock.Anything).Return(nil)
 	w := f.do("GET", "/api/tasks/"+id+"/questions", "k", nil)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"scope"`) {
 		t.Fatalf("questions: %d %s", w.Code, w.Body)
@@ -482,31 +498,35 @@ func TestQuestionsFallBackToTheStore(t *testing.T) {
 	if w := f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"nope": "x"}}); w.Code != 400 {
 		t.Fatalf("validation against the stored questions: %d %s", w.Code, w.Body)
 	}
+	// Temporal refuses the first signal: nothing is written, 503.
+	f.client.On("SignalWorkflow", mock.Anything, task.WorkflowID(id), "", task.SignalInput, mock.Anything).
+		Return(serviceerror.NewUnavailable("busy")).Once()
+	if w := f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"scope": "x"}}); w.Code != 503 {
+		t.Fatalf("input with Temporal down: %d %s", w.Code, w.Body)
+	}
+	if row, _ := f.store.GetTask(t.Context(), id); len(row.ProvidedAnswers) != 0 {
+		t.Fatalf("a refused signal left answers in the row: %v", row.ProvidedAnswers)
+	}
+	f.client.On("SignalWorkflow", mock.Anything, task.WorkflowID(id), "", task.SignalInput, mock.Anything).Return(nil)
 	if w := f.do("POST", "/api/tasks/"+id+"/input", "k", map[string]any{"answers": map[string]any{"scope": "x"}}); w.Code != 200 {
 		t.Fatalf("input: %d %s", w.Code, w.Body)
 	}
-	// The row does not have that answer yet (the workflow records it when it
-	// takes the signal in), so /resume cannot tell "missing" from "not
-	// recorded yet": 503 with Retry-After, never 400 missing_answers.
-	if w := f.do("POST", "/api/tasks/"+id+"/resume", "k", nil); w.Code != 503 || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("resume with answers in flight: %d %s", w.Code, w.Body)
+	w = f.do("GET", "/api/tasks/"+id+"/questions", "k", nil)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"provided_answers":{"scope":"x"}`) || !strings.Contains(w.Body.String(), `"missing":[]`) {
+		t.Fatalf("questions after input: %d %s", w.Code, w.Body)
 	}
-	// Once the row has every required answer, resume goes through.
+	// The workflow gone: 409 task_not_running, the row stays needs_input.
+	f.client.On("SignalWorkflow", mock.Anything, task.WorkflowID(id), "", task.SignalResume, mock.Anything).
+		Return(serviceerror.NewNotFound("gone")).Once()
+	if w := f.do("POST", "/api/tasks/"+id+"/resume", "k", nil); w.Code != 409 || !strings.Contains(w.Body.String(), "task_not_running") {
+		t.Fatalf("resume of a gone workflow: %d %s", w.Code, w.Body)
+	}
 	f.client.On("SignalWorkflow", mock.Anything, task.WorkflowID(id), "", task.SignalResume, mock.Anything).Return(nil)
-	_, _ = f.store.UpdateTask(t.Context(), id, func(row *store.Task) error {
-		row.ProvidedAnswers = map[string]any{"scope": "x"}
-		return nil
-	})
 	if w := f.do("POST", "/api/tasks/"+id+"/resume", "k", nil); w.Code != 200 {
-		t.Fatalf("resume with the answers stored: %d %s", w.Code, w.Body)
+		t.Fatalf("resume right after input: %d %s", w.Code, w.Body)
 	}
-	// A task not waiting for answers still needs the live state: 503.
-	g := newFixture(t, nil)
-	g.expectStart()
-	gid := g.create("k", "another")
-	g.client.On("QueryWorkflow", mock.Anything, task.WorkflowID(gid), "", task.QueryState).
-		Return(nil, serviceerror.NewUnavailable("busy"))
-	if w := g.do("POST", "/api/tasks/"+gid+"/resume", "k", nil); w.Code != 503 {
-		t.Fatalf("resume without the live state: %d %s", w.Code, w.Body)
+	if row, _ := f.store.GetTask(t.Context(), id); row.Status != task.StatusQueued {
+		t.Fatalf("row after resume: %s", row.Status)
 	}
+	f.client.AssertNotCalled(t, "QueryWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything)
 }

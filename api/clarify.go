@@ -20,43 +20,18 @@ import (
 // maxAnswers bounds one /input call.
 const maxAnswers = 50
 
-// questionView is what /questions, /input and /resume decide on: the live
-// workflow state when the workflow runs, the store row otherwise.
+// questionView is what GET /questions shows: the task row, which is the
+// exact projection /input and /resume decide on (see decideOnRow).
 type questionView struct {
 	Status      task.Status
 	Pending     []task.Question
 	Answers     map[string]any
 	ResumeFrom  string
 	RequestedAt string
-	// Live is false when the view comes from the store because Temporal did
-	// not answer: its answers may lag behind /input calls already accepted.
-	Live bool
 }
 
-func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool) {
+func (s *Server) questionState(c *gin.Context, t store.Task) questionView {
 	v := questionView{Status: t.Status, Pending: t.PendingQuestions, Answers: t.ProvidedAnswers, ResumeFrom: t.ResumeFromStage}
-	live, ok, err := s.liveState(c.Request.Context(), t)
-	if err != nil {
-		var nf *serviceerror.NotFound
-		switch {
-		case errors.As(err, &nf):
-		case t.Status == task.StatusNeedsInput && (temporalUnavailable(err) || s.noWorker(c, err)):
-			// A busy Temporal or no worker right now: the row, written when the
-			// questions were asked, holds the same questions; the workflow
-			// validates answers again when it receives them.
-			s.logger(c).Warn("state query failed; answering questions from the store", "task_id", t.ID, "error", err)
-		default:
-			s.temporalFailure(c, err, "query task state")
-			return v, false
-		}
-	}
-	v.Live = ok
-	if ok {
-		v.Status, v.Pending, v.Answers, v.RequestedAt = live.Status, live.PendingQuestions, live.ProvidedAnswers, live.RequestedAt
-		if live.ResumeFromStage != "" {
-			v.ResumeFrom = live.ResumeFromStage
-		}
-	}
 	if v.Pending == nil {
 		v.Pending = []task.Question{}
 	}
@@ -79,15 +54,12 @@ func (s *Server) questionState(c *gin.Context, t store.Task) (questionView, bool
 			}
 		}
 	}
-	return v, true
+	return v
 }
 
 func (s *Server) getQuestions(c *gin.Context) {
 	t := currentTask(c)
-	v, ok := s.questionState(c, t)
-	if !ok {
-		return
-	}
+	v := s.questionState(c, t)
 	pending := v.Pending
 	if v.Status != task.StatusNeedsInput {
 		pending = []task.Question{}
@@ -134,25 +106,90 @@ func valueHasNUL(v any) bool {
 	return false
 }
 
-// awaitingInput reads the current task's questions for /input and /resume,
-// which only a task waiting in needs_input accepts; it answers the request
-// itself (409 for a task in another state) when it returns false.
-func (s *Server) awaitingInput(c *gin.Context) (store.Task, questionView, bool) {
-	t := currentTask(c)
-	v, ok := s.questionState(c, t)
-	if !ok {
-		return t, v, false
-	}
-	if v.Status != task.StatusNeedsInput {
-		notAwaiting(c, v.Status)
-		return t, v, false
-	}
-	return t, v, true
-}
-
 func notAwaiting(c *gin.Context, status task.Status) {
 	failCode(c, http.StatusConflict, "task_not_awaiting_input",
 		"The task is "+string(status)+"; answers and resume are accepted only while it is needs_input", gin.H{"status": status})
+}
+
+// The outcomes of a decision taken on the locked task row, which abort the
+// row's update (nothing is written) and are answered by the handler.
+type (
+	errNotAwaiting  struct{ status task.Status }
+	errBadAnswers   struct{ problems map[string]string }
+	errMissing      struct{ missing []string }
+	errSignalFailed struct{ err error }
+)
+
+func (e errNotAwaiting) Error() string  { return "task is " + string(e.status) }
+func (e errBadAnswers) Error() string   { return "answers do not fit the pending questions" }
+func (e errMissing) Error() string      { return "required answers missing" }
+func (e errSignalFailed) Error() string { return "signal failed: " + e.err.Error() }
+func (e errSignalFailed) Unwrap() error { return e.err }
+
+// decideOnRow is how /input and /resume decide, without asking the
+// workflow: decide runs on the task row under its lock (store.UpdateTask)
+// and signals the workflow from there, so the row changes it makes are
+// written only when the signal was accepted, and no other /input or
+// /resume can decide on the same row meanwhile. The row is an exact
+// projection of the wait: the workflow writes needs_input and the pending
+// questions before it waits for them, /input writes the answers it accepts
+// and /resume (or auto_resume) the queued status, so a second call sees the
+// first one's outcome. A signal that still reaches a workflow that moved on
+// (cancelled, timed out) is ignored by it.
+func (s *Server) decideOnRow(c *gin.Context, decide func(row *store.Task) error) (store.Task, bool) {
+	t := currentTask(c)
+	row, err := s.Store.UpdateTask(c.Request.Context(), t.ID, decide)
+	var (
+		na  errNotAwaiting
+		bad errBadAnswers
+		mis errMissing
+		sig errSignalFailed
+		nf  *serviceerror.NotFound
+	)
+	switch {
+	case err == nil:
+		return row, true
+	case errors.As(err, &na):
+		notAwaiting(c, na.status)
+	case errors.As(err, &bad):
+		failCode(c, http.StatusBadRequest, "invalid_answers", "Some answers do not fit the pending questions",
+			gin.H{"invalid": task.SortedKeys(bad.problems), "problems": bad.problems})
+	case errors.As(err, &mis):
+		failCode(c, http.StatusBadRequest, "missing_answers", "Please answer all required questions before resuming.",
+			gin.H{"missing": mis.missing})
+	case errors.As(err, &sig) && errors.As(sig.err, &nf):
+		failCode(c, http.StatusConflict, "task_not_running", "The task's workflow is no longer running", gin.H{"status": t.Status})
+	case errors.As(err, &sig):
+		s.temporalFailure(c, sig.err, "signal")
+	default:
+		s.storeFailure(c, err, "deciding on answers")
+	}
+	return row, false
+}
+
+// redactAnswers replaces secrets in answer text before it is stored or
+// reaches the workflow.
+func (s *Server) redactAnswers(answers map[string]any) map[string]any {
+	out := make(map[string]any, len(answers))
+	for id, a := range answers {
+		switch x := a.(type) {
+		case string:
+			out[id] = s.redact.String(x)
+		case map[string]any:
+			// A plan revision's instructions, say.
+			m := make(map[string]any, len(x))
+			for k, e := range x {
+				if str, ok := e.(string); ok {
+					e = s.redact.String(str)
+				}
+				m[k] = e
+			}
+			out[id] = m
+		default:
+			out[id] = a
+		}
+	}
+	return out
 }
 
 func (s *Server) postInput(c *gin.Context) {
@@ -176,68 +213,70 @@ func (s *Server) postInput(c *gin.Context) {
 			gin.H{"invalid": ids, "problems": problems})
 		return
 	}
-	t, v, ok := s.awaitingInput(c)
-	if !ok {
-		return
-	}
-	if problems := task.ValidateAnswers(v.Pending, req.Answers); problems != nil {
-		ids := task.SortedKeys(problems)
-		failCode(c, http.StatusBadRequest, "invalid_answers", "Some answers do not fit the pending questions",
-			gin.H{"invalid": ids, "problems": problems})
-		return
-	}
-	for id, a := range req.Answers {
-		switch x := a.(type) {
-		case string:
-			req.Answers[id] = s.redact.String(x)
-		case map[string]any:
-			// A plan revision's instructions, say.
-			for k, e := range x {
-				if str, ok := e.(string); ok {
-					x[k] = s.redact.String(str)
-				}
-			}
+	answers := s.redactAnswers(req.Answers)
+	var missing []string
+	var resume bool
+	row, ok := s.decideOnRow(c, func(row *store.Task) error {
+		if row.Status != task.StatusNeedsInput {
+			return errNotAwaiting{row.Status}
 		}
-	}
-	merged := task.MergeAnswers(v.Answers, req.Answers)
-	missing := task.MissingRequired(v.Pending, merged)
-	resume := req.AutoResume && len(missing) == 0
-	sig := task.InputSignal{Answers: req.Answers, AutoResume: resume, RequestID: requestIDOf(c)}
-	if !s.signal(c, t, task.SignalInput, sig) {
+		// Validated as typed: a redacted choice would no longer match.
+		if problems := task.ValidateAnswers(row.PendingQuestions, req.Answers); problems != nil {
+			return errBadAnswers{problems}
+		}
+		merged := task.MergeAnswers(row.ProvidedAnswers, answers)
+		missing = task.MissingRequired(row.PendingQuestions, merged)
+		resume = req.AutoResume && len(missing) == 0
+		sig := task.InputSignal{Answers: answers, AutoResume: resume, RequestID: requestIDOf(c)}
+		if err := s.signalTask(c, row.ID, task.SignalInput, sig); err != nil {
+			return errSignalFailed{err}
+		}
+		row.ProvidedAnswers = merged
+		if resume {
+			row.Status = task.StatusQueued
+		}
+		return nil
+	})
+	if !ok {
 		return
 	}
 	if resume {
-		c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "status": task.StatusQueued, "resume_from_stage": v.ResumeFrom,
-			"provided_answers": merged})
+		c.JSON(http.StatusOK, gin.H{"task_id": row.ID, "status": task.StatusQueued, "resume_from_stage": row.ResumeFromStage,
+			"provided_answers": row.ProvidedAnswers})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "status": "input_saved", "provided_answers": merged, "missing": missing})
+	c.JSON(http.StatusOK, gin.H{"task_id": row.ID, "status": "input_saved", "provided_answers": row.ProvidedAnswers, "missing": missing})
 }
 
 func (s *Server) postResume(c *gin.Context) {
-	t, v, ok := s.awaitingInput(c)
+	row, ok := s.decideOnRow(c, func(row *store.Task) error {
+		if row.Status != task.StatusNeedsInput {
+			return errNotAwaiting{row.Status}
+		}
+		if missing := task.MissingRequired(row.PendingQuestions, row.ProvidedAnswers); len(missing) > 0 {
+			sort.Strings(missing)
+			return errMissing{missing}
+		}
+		if err := s.signalTask(c, row.ID, task.SignalResume, task.ResumeSignal{RequestID: requestIDOf(c)}); err != nil {
+			return errSignalFailed{err}
+		}
+		row.Status = task.StatusQueued
+		return nil
+	})
 	if !ok {
 		return
 	}
-	missing := task.MissingRequired(v.Pending, v.Answers)
-	if len(missing) > 0 && !v.Live {
-		// The stored answers are written after the workflow takes in an
-		// /input; with Temporal busy that may not have happened yet, so
-		// "missing" cannot be told from "not recorded yet".
-		fail(c, http.StatusServiceUnavailable,
-			"The workflow service (Temporal) is busy and could not confirm the answers yet; try again shortly")
-		return
+	c.JSON(http.StatusOK, gin.H{"task_id": row.ID, "status": task.StatusQueued, "resume_from_stage": row.ResumeFromStage})
+}
+
+// signalTask sends a signal to a task's workflow within signalTimeout.
+func (s *Server) signalTask(c *gin.Context, taskID, name string, arg any) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), signalTimeout)
+	defer cancel()
+	if err := s.Temporal.SignalWorkflow(ctx, task.WorkflowID(taskID), "", name, arg); err != nil {
+		return fmt.Errorf("signal %s: %w", name, err)
 	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		failCode(c, http.StatusBadRequest, "missing_answers", "Please answer all required questions before resuming.",
-			gin.H{"missing": missing})
-		return
-	}
-	if !s.signal(c, t, task.SignalResume, task.ResumeSignal{RequestID: requestIDOf(c)}) {
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"task_id": t.ID, "status": task.StatusQueued, "resume_from_stage": v.ResumeFrom})
+	return nil
 }
 
 // signal sends a signal to the task's workflow; it answers the request

@@ -17,7 +17,8 @@ import (
 	"ai-platform/internal/task"
 )
 
-// TestNoWorkerNeedsFailedPreconditionAndNoPoller: a state query that Temporal
+// TestNoWorkerNeedsFailedPreconditionAndNoPoller: a state query (unpause
+// asks the workflow whether it is paused) that Temporal
 // refuses is "no worker" (503) only when the refusal is FailedPrecondition and
 // the task queue lists no worker that polled recently; any other combination
 // is an internal error (500).
@@ -51,7 +52,7 @@ func TestNoWorkerNeedsFailedPreconditionAndNoPoller(t *testing.T) {
 			f.client.On("QueryWorkflow", mock.Anything, task.WorkflowID(id), "", task.QueryState).Return(nil, tc.queryErr)
 			f.client.On("DescribeTaskQueue", mock.Anything, f.cfg.TemporalTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW).
 				Return(&workflowservice.DescribeTaskQueueResponse{Pollers: tc.pollers}, tc.describe)
-			w := f.do("GET", "/api/tasks/"+id+"/questions", "k", nil)
+			w := f.do("POST", "/api/tasks/"+id+"/unpause", "k", nil)
 			if w.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
 			}
@@ -66,44 +67,6 @@ func TestNoWorkerNeedsFailedPreconditionAndNoPoller(t *testing.T) {
 				f.client.AssertNotCalled(t, "DescribeTaskQueue", mock.Anything, mock.Anything, mock.Anything)
 			} else {
 				f.client.AssertCalled(t, "DescribeTaskQueue", mock.Anything, f.cfg.TemporalTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-			}
-		})
-	}
-}
-
-// TestQuestionsFromStoreWhenNoWorker: a task waiting for answers is answered
-// from its stored questions while no worker polls (the workflow validates
-// answers again when it receives them), but not while a worker polls and
-// Temporal refuses the query for another reason.
-func TestQuestionsFromStoreWhenNoWorker(t *testing.T) {
-	noPollerErr := serviceerror.NewFailedPrecondition("no poller seen for task queue recently, worker may be down")
-	cases := []struct {
-		name    string
-		pollers []*taskqueuepb.PollerInfo
-		status  int
-	}{
-		{"no worker", nil, 200},
-		{"a worker polls", []*taskqueuepb.PollerInfo{{Identity: "w", LastAccessTime: timestamppb.Now()}}, 500},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, nil)
-			f.expectStart()
-			id := f.create("k", "a task")
-			_, _ = f.store.UpdateTask(t.Context(), id, func(row *store.Task) error {
-				row.Status = task.StatusNeedsInput
-				row.PendingQuestions = []task.Question{{ID: "scope", Type: task.QuestionText, Required: true}}
-				return nil
-			})
-			f.client.On("QueryWorkflow", mock.Anything, task.WorkflowID(id), "", task.QueryState).Return(nil, noPollerErr)
-			f.client.On("DescribeTaskQueue", mock.Anything, f.cfg.TemporalTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW).
-				Return(&workflowservice.DescribeTaskQueueResponse{Pollers: tc.pollers}, nil)
-			w := f.do("GET", "/api/tasks/"+id+"/questions", "k", nil)
-			if w.Code != tc.status {
-				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
-			}
-			if tc.status == 200 && !strings.Contains(w.Body.String(), `"scope"`) {
-				t.Fatalf("stored question missing: %s", w.Body)
 			}
 		})
 	}

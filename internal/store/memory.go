@@ -20,6 +20,7 @@ import (
 // against it behaves the same in production.
 type Memory struct {
 	mu        sync.RWMutex
+	rows      rowLocks
 	tasks     map[string]*memTask
 	eventIDs  map[string]bool // ids are unique across tasks, as the primary key is in SQL
 	artIDs    map[string]bool
@@ -199,19 +200,33 @@ func (m *Memory) GetTask(_ context.Context, id string) (Task, error) {
 }
 
 // UpdateTask implements Store. The id, creation time and the counters kept
-// by PutFiles and AppendArtifact cannot be changed by fn.
+// by PutFiles and AppendArtifact cannot be changed by fn. fn runs holding
+// the task's row lock, not the store's mutex: it may do I/O (the API signals
+// a workflow from it) without stalling every other task, as in PostgreSQL.
 func (m *Memory) UpdateTask(_ context.Context, id string, fn func(*Task) error) (Task, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	unlock := m.rows.lock(id)
+	defer unlock()
+	m.mu.RLock()
 	mt, ok := m.tasks[id]
+	var next Task
+	if ok {
+		next = cloneTask(mt.Task)
+	}
+	m.mu.RUnlock()
 	if !ok {
 		return Task{}, ErrNotFound
 	}
-	cur := mt.Task
-	next := cloneTask(cur)
 	if err := fn(&next); err != nil {
 		return Task{}, err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if mt, ok = m.tasks[id]; !ok {
+		return Task{}, ErrNotFound // purged while fn ran
+	}
+	// Only UpdateTask changes the row's fields, and it holds the row lock;
+	// the counters may have moved while fn ran, so they are read now.
+	cur := mt.Task
 	next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
 	next.FilesCount, next.FilesBytes, next.ArtifactsCount = cur.FilesCount, cur.FilesBytes, cur.ArtifactsCount
 	next.Version = cur.Version + 1
@@ -225,6 +240,42 @@ func (m *Memory) UpdateTask(_ context.Context, id string, fn func(*Task) error) 
 		return Task{}, err
 	}
 	return cloneTask(next), nil
+}
+
+// rowLocks are per-task locks, the memory store's row locks.
+type rowLocks struct {
+	mu    sync.Mutex
+	locks map[string]*rowLock
+}
+
+type rowLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lock takes id's row lock and returns its release; a lock nobody holds or
+// waits for is forgotten.
+func (r *rowLocks) lock(id string) func() {
+	r.mu.Lock()
+	if r.locks == nil {
+		r.locks = map[string]*rowLock{}
+	}
+	l := r.locks[id]
+	if l == nil {
+		l = &rowLock{}
+		r.locks[id] = l
+	}
+	l.users++
+	r.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		r.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(r.locks, id)
+		}
+		r.mu.Unlock()
+	}
 }
 
 // touch records a change to the task row made by the store itself.

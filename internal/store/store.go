@@ -243,11 +243,12 @@ type TaskStore interface {
 	// existing task of the same owner and key is returned with ErrConflict.
 	CreateTask(ctx context.Context, t Task) (Task, error)
 	GetTask(ctx context.Context, id string) (Task, error)
-	// UpdateTask applies fn to the current row atomically (row lock or
-	// mutex), bumps Version and UpdatedAt, and returns the new row. fn
-	// cannot change ID, CreatedAt or the counters the store keeps
-	// (FilesCount, FilesBytes, ArtifactsCount); its error is returned as is
-	// and nothing is written.
+	// UpdateTask applies fn to the current row atomically (a row lock),
+	// bumps Version and UpdatedAt, and returns the new row. fn cannot change
+	// ID, CreatedAt or the counters the store keeps (FilesCount, FilesBytes,
+	// ArtifactsCount); its error is returned as is and nothing is written.
+	// fn may do I/O: other UpdateTask calls of the same task wait for it,
+	// those of other tasks and every read do not.
 	UpdateTask(ctx context.Context, id string, fn func(*Task) error) (Task, error)
 	ListTasks(ctx context.Context, f TaskFilter) (Page[Task], error)
 	// CountTasksByStatus returns the number of tasks per status.

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskMalformedIDs", testTaskMalformedIDs},
 		{"TaskUpdate", testTaskUpdate},
 		{"TaskUpdateConcurrent", testTaskUpdateConcurrent},
+		{"TaskUpdateHoldsRowLock", testTaskUpdateHoldsRowLock},
 		{"ListTasksFilters", testListTasksFilters},
 		{"ListTasksPaging", testListTasksPaging},
 		{"ListTasksDefaultLimit", testListTasksDefaultLimit},

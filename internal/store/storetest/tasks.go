@@ -221,6 +221,66 @@ func testTaskUpdateConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
+// testTaskUpdateHoldsRowLock: while one UpdateTask's fn is blocked (the
+// API signals a workflow from it), a second update of the same task waits
+// for it and sees its write, while reads, other tasks' updates and the
+// counters the store keeps are not lost.
+func testTaskUpdateHoldsRowLock(t *testing.T, s store.Store) {
+	a := mustCreate(t, s, newTask("o", t0))
+	b := mustCreate(t, s, newTask("o", t0))
+	inside, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateTask(ctx(t), a.ID, func(tk *store.Task) error {
+			close(inside)
+			<-release
+			tk.Iterations = 7
+			return nil
+		})
+		first <- err
+	}()
+	<-inside
+	if _, err := s.UpdateTask(ctx(t), b.ID, func(tk *store.Task) error { tk.Iterations = 1; return nil }); err != nil {
+		t.Fatalf("another task's update waited for the held row: %v", err)
+	}
+	if got := mustTask(t, s, a.ID); got.Iterations != 0 {
+		t.Fatalf("a read saw an uncommitted update: %d", got.Iterations)
+	}
+	// An artifact of the held task bumps its counter: PostgreSQL waits for
+	// the row lock, the memory store need not; both must keep the count.
+	appended := make(chan error, 1)
+	go func() {
+		_, err := s.AppendArtifact(ctx(t), store.Artifact{ID: newID(), TaskID: a.ID, Type: "t", ProducedBy: "agent", Payload: json.RawMessage(`{}`)})
+		appended <- err
+	}()
+	second := make(chan int, 1)
+	go func() {
+		got, err := s.UpdateTask(ctx(t), a.ID, func(tk *store.Task) error { tk.Iterations++; return nil })
+		if err != nil {
+			t.Errorf("second update: %v", err)
+		}
+		second <- got.Iterations
+	}()
+	select {
+	case <-second:
+		t.Fatal("a second update of the held task did not wait for the first")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-appended; err != nil {
+		t.Fatalf("an artifact of the held task: %v", err)
+	}
+	if n := <-second; n != 8 {
+		t.Fatalf("second update saw iterations %d, want 8 (7 written by the first, then +1)", n)
+	}
+	if got := mustTask(t, s, a.ID); got.ArtifactsCount != 1 || got.Iterations != 8 {
+		t.Fatalf("after both: artifacts %d iterations %d; the held update lost the counter or a write", got.ArtifactsCount, got.Iterations)
+	}
+}
+
 // seedTasks creates tasks of mixed owners and statuses, two of them at the
 // same instant, and returns them newest first (the listing order).
 func seedTasks(t *testing.T, s store.Store) []store.Task {
