@@ -15,7 +15,7 @@ DEADCODE_VERSION := v0.52.0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export TEST_DATABASE_URL
 
-.PHONY: temporal-server cluster test-cluster
+.PHONY: bench-soak temporal-server cluster test-cluster
 .PHONY: run build test test-unit test-integration test-durability lint openapi-lint temporal staticcheck workflowcheck deadcode bench bench-micro e2e screenshots clean compose-check image-binary
 
 ## run: API + worker + web UI + local Temporal dev server (http://localhost:8080, Temporal UI :8233)
@@ -140,6 +140,12 @@ bin/workflowcheck:
 bench: build temporal
 	$(GO) build -o bin/bench ./bench
 	./bin/bench $(BENCH_FLAGS)
+
+## bench-soak: suite 5 at 10,000 tasks parked in needs_input beside 10,000 raw waiting workflows
+## (bench/results/soak/latest.md; docs/PERFORMANCE.md). BENCH_FLAGS adds options (e.g. -server real).
+bench-soak: build temporal
+	$(GO) build -o bin/bench ./bench
+	./bin/bench -suites 5 -paused 10000 -results bench/results/soak $(BENCH_FLAGS)
 
 ## bench-micro: Go micro-benchmarks of hot paths with -benchmem; compare two runs with benchstat
 MICRO_BENCH ?= TaskViewJSON|GetTaskHandler|MemoryGetTask|MemoryAppendEvent|CleanPath|Diff|WriteTaskZip

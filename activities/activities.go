@@ -132,6 +132,7 @@ func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg(a.ReviewChecks, task.ActReviewChecks)
 	reg(a.Finish, task.ActFinish)
 	reg(a.AcquireSlot, task.ActAcquireSlot)
+	reg(a.ReleaseSlot, task.ActReleaseSlot)
 	reg(a.CheckHolders, task.ActCheckHolders)
 	reg(a.PurgeExpired, task.ActPurge)
 }

@@ -35,6 +35,23 @@ func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) error {
 	return nil
 }
 
+// ReleaseSlot gives a slot back to the slots workflow of in's queue. A slots
+// workflow that is not running holds no slot, so there is nothing to give
+// back; a release sent twice (a replayed local activity) finds no holder
+// with its token the second time and changes nothing.
+func (a *Activities) ReleaseSlot(ctx context.Context, in task.ReleaseIn) error {
+	if a.Temporal == nil {
+		return errors.New("release slot: no Temporal client")
+	}
+	id := task.SlotsWorkflowID(firstNonEmpty(in.TaskQueue, a.TaskQueue))
+	err := a.Temporal.SignalWorkflow(ctx, id, "", task.SignalRelease, task.SlotRelease{WorkflowID: in.WorkflowID, Token: in.Token})
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("release slot of %s: %w", in.WorkflowID, err)
+	}
+	return nil
+}
+
 // AnnounceCapacity tells the slots workflow of queue (starting it if need
 // be) a worker's MAX_CONCURRENT_TASKS and start time; the most recently
 // started worker's value is the capacity. Workers call it when they start.

@@ -62,6 +62,16 @@ func projection(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// localBookkeeping is bookkeeping as a local activity: the gate and the
+// slot request of the signal path (see changeSignalPath), which must not cost
+// a task-queue round trip each.
+func localBookkeeping(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         retries(200*time.Millisecond, 30*time.Second, 20),
+	})
+}
+
 // llmStage options: an LLM call per attempt; ENV.md promises two retries on
 // transient errors, so three attempts in all.
 func llmStage(ctx workflow.Context, p task.Plan, stage string) workflow.Context {

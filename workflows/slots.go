@@ -39,6 +39,12 @@ type SlotRequest = task.SlotRequest
 const (
 	defaultHolderCheck  = time.Minute
 	defaultHandledLimit = 2000
+	// parallelHandledLimit is the run length of a run with parallel grants:
+	// a worker whose cache evicted the slots workflow rebuilds it from its
+	// history at the next signal, so a burst of resumes must not replay
+	// thousands of signals per grant. A few hundred signals keep a rebuild
+	// to milliseconds; continue-as-new carries only holders and waiters.
+	parallelHandledLimit = 500
 )
 
 // SlotsWorkflow is a FIFO counting semaphore: at most Capacity task workflows
@@ -62,11 +68,17 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 	// started then keeps that rule until a worker announces its capacity,
 	// which makes it continue as new under the new rule.
 	s.fromWorkers = workflow.GetVersion(ctx, changeSlotsCapacityFromWorkers, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	// A run recorded before parallel grants keeps granting one at a time
+	// until its next continue-as-new.
+	s.parallel = workflow.GetVersion(ctx, changeSlotsParallelGrants, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	acquireCh := workflow.GetSignalChannel(ctx, task.SignalAcquire)
 	releaseCh := workflow.GetSignalChannel(ctx, task.SignalRelease)
 	capacityCh := workflow.GetSignalChannel(ctx, task.SignalCapacity)
 	handled := 0
 	limit := defaultHandledLimit
+	if s.parallel {
+		limit = parallelHandledLimit
+	}
 	if s.HandledLimit > 0 {
 		limit = s.HandledLimit
 	}
@@ -112,6 +124,12 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 		sel.Select(ctx)
 		cancelTimer()
 		handled++
+		if s.parallel {
+			// Everything delivered with this signal is taken in before
+			// granting, so a burst is granted as one batch of signals
+			// rather than one batch per request.
+			handled += s.drain(ctx, acquireCh, releaseCh, capacityCh)
+		}
 	}
 }
 
@@ -121,6 +139,8 @@ type slots struct {
 	fromWorkers bool
 	// renew asks for a continue-as-new (to leave the old capacity rule).
 	renew bool
+	// parallel: grants go out together and are awaited together.
+	parallel bool
 }
 
 func (s *slots) acquire(req SlotRequest) {
@@ -175,6 +195,10 @@ func (s *slots) release(rel task.SlotRelease) {
 // grant hands free slots to waiters in arrival order. A waiter whose workflow
 // is gone (the signal fails) is dropped and the slot goes to the next one.
 func (s *slots) grant(ctx workflow.Context) {
+	if s.parallel {
+		s.grantParallel(ctx)
+		return
+	}
 	for len(s.Regrants) > 0 {
 		r := s.Regrants[0]
 		s.Regrants = s.Regrants[1:]
@@ -192,6 +216,46 @@ func (s *slots) grant(ctx workflow.Context) {
 			continue
 		}
 		s.Holders = append(s.Holders, SlotHolder{WorkflowID: w.WorkflowID, Token: w.Token, Since: workflow.Now(ctx)})
+	}
+}
+
+// grantParallel is grant with every signal of a round sent before any is
+// awaited: one workflow task sends them all, where grant needs one round
+// trip per waiter. The cap stays exact because a waiter becomes a holder
+// when its grant is sent, not when it is delivered, so len(Holders) counts
+// grants in flight; a grant that cannot be delivered frees its slot again
+// and the next round gives it to the next waiter.
+func (s *slots) grantParallel(ctx workflow.Context) {
+	type sent struct {
+		req    SlotRequest
+		future workflow.Future
+	}
+	for {
+		var out []sent
+		for _, r := range s.Regrants {
+			out = append(out, sent{r, workflow.SignalExternalWorkflow(ctx, r.WorkflowID, "", task.SignalSlotGranted, task.SlotGrant{Token: r.Token})})
+		}
+		s.Regrants = nil
+		for len(s.Holders) < s.Capacity && len(s.Waiters) > 0 {
+			w := s.Waiters[0]
+			s.Waiters = s.Waiters[1:]
+			s.Holders = append(s.Holders, SlotHolder{WorkflowID: w.WorkflowID, Token: w.Token, Since: workflow.Now(ctx)})
+			out = append(out, sent{w, workflow.SignalExternalWorkflow(ctx, w.WorkflowID, "", task.SignalSlotGranted, task.SlotGrant{Token: w.Token})})
+		}
+		if len(out) == 0 {
+			return
+		}
+		failed := false
+		for _, o := range out {
+			if err := o.future.Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Warn("slot grant not delivered; freeing the slot", "workflow_id", o.req.WorkflowID, "error", err)
+				s.release(task.SlotRelease{WorkflowID: o.req.WorkflowID, Token: o.req.Token})
+				failed = true
+			}
+		}
+		if !failed {
+			return
+		}
 	}
 }
 
@@ -225,13 +289,17 @@ func (s *slots) announce(a task.CapacityAnnouncement) {
 	}
 }
 
-func (s *slots) drain(ctx workflow.Context, acquireCh, releaseCh, capacityCh workflow.ReceiveChannel) {
+// drain takes in every signal already delivered, without blocking, and
+// returns how many it took.
+func (s *slots) drain(ctx workflow.Context, acquireCh, releaseCh, capacityCh workflow.ReceiveChannel) int {
+	n := 0
 	for {
 		var a task.CapacityAnnouncement
 		if !capacityCh.ReceiveAsync(&a) {
 			break
 		}
 		s.announce(a)
+		n++
 	}
 	for {
 		var req SlotRequest
@@ -239,6 +307,7 @@ func (s *slots) drain(ctx workflow.Context, acquireCh, releaseCh, capacityCh wor
 			break
 		}
 		s.acquire(req)
+		n++
 	}
 	for {
 		var rel task.SlotRelease
@@ -246,5 +315,7 @@ func (s *slots) drain(ctx workflow.Context, acquireCh, releaseCh, capacityCh wor
 			break
 		}
 		s.release(rel)
+		n++
 	}
+	return n
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -87,14 +88,17 @@ func TestSlotsWorkflowGrantsFIFOWithinCapacity(t *testing.T) {
 	}, 10*time.Minute)
 	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 20*time.Minute)
 	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 2, CheckEvery: time.Minute})
-	// "a" re-acquired while holding: it is re-granted, never counted twice.
-	if !slices.Equal(snapshot1[:2], []string{"a", "b"}) || len(snapshot1) != 3 || snapshot1[2] != "a" {
-		t.Fatalf("first grants %v, want [a b a]", snapshot1)
+	// "a" re-acquired while holding: it is re-granted, never counted twice
+	// (the re-grant goes out with b's grant or after it).
+	first := slices.Clone(snapshot1)
+	slices.Sort(first)
+	if !slices.Equal(first, []string{"a", "a", "b"}) || snapshot1[0] != "a" {
+		t.Fatalf("first grants %v, want a, then a again and b", snapshot1)
 	}
 	// Release of a frees a slot for c ("gone" is skipped); the closed holder
 	// b is reclaimed by the periodic check, which lets d in.
-	if want := []string{"a", "b", "a", "c", "d"}; !slices.Equal(snapshot2, want) {
-		t.Fatalf("grants %v, want %v", snapshot2, want)
+	if want := []string{"c", "d"}; len(snapshot2) != 5 || !slices.Equal(snapshot2[3:], want) {
+		t.Fatalf("grants %v, want the first three then %v", snapshot2, want)
 	}
 }
 
@@ -175,8 +179,13 @@ func TestSlotsWorkflowKeepsSignalsAcrossContinueAsNew(t *testing.T) {
 	if err := decodeInput(can, &next); err != nil {
 		t.Fatal(err)
 	}
-	if len(next.Holders) != 0 || len(next.Waiters) != 1 || next.Waiters[0].WorkflowID != "c" {
-		t.Fatalf("state handed to the next run: holders %+v waiters %+v; want no holder and c waiting", next.Holders, next.Waiters)
+	// c is in the next run's state: waiting, or holding the slot b freed
+	// when its grant went out before the run ended (grants go out in one
+	// round with everything delivered taken in first).
+	waiting := len(next.Holders) == 0 && len(next.Waiters) == 1 && next.Waiters[0].WorkflowID == "c"
+	holding := len(next.Waiters) == 0 && len(next.Holders) == 1 && next.Holders[0].WorkflowID == "c"
+	if !waiting && !holding {
+		t.Fatalf("state handed to the next run: holders %+v waiters %+v; want b gone and c waiting or holding", next.Holders, next.Waiters)
 	}
 }
 
@@ -220,5 +229,54 @@ func TestSlotsWorkflowKeepsChainedSignalsAcrossContinueAsNew(t *testing.T) {
 	slices.Sort(ids)
 	if want := []string{"a", "late", "later"}; !slices.Equal(ids, want) {
 		t.Fatalf("the next run knows %v (holders %v, waiters %v), want %v", ids, next1.Holders, next1.Waiters, want)
+	}
+}
+
+// TestSlotsWorkflowGrantsABurstInParallelWithinTheCap: 12 tasks ask at once
+// for 3 slots and each releases a minute after its grant. The grants of a
+// round go out together, a grant that cannot be delivered frees its slot for
+// the next waiter at once, and at no moment do more than 3 tasks hold a slot
+// (counted from the grants delivered and the releases sent).
+func TestSlotsWorkflowGrantsABurstInParallelWithinTheCap(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(quietLogger)
+	env := suite.NewTestWorkflowEnvironment()
+	noneClosed(env)
+	var (
+		order   []string
+		holding int
+		peak    int
+	)
+	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", task.SignalSlotGranted, mock.Anything).Return(
+		func(_ string, id, _ string, _ string, arg any) error {
+			if id == "w03" {
+				return errGone // closed before its grant arrived
+			}
+			order = append(order, id)
+			holding++
+			peak = max(peak, holding)
+			env.RegisterDelayedCallback(func() {
+				holding--
+				env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: id, Token: id})
+			}, time.Minute)
+			return nil
+		})
+	var want []string
+	env.RegisterDelayedCallback(func() {
+		for i := range 12 {
+			id := fmt.Sprintf("w%02d", i)
+			if id != "w03" {
+				want = append(want, id)
+			}
+			env.SignalWorkflow(task.SignalAcquire, task.SlotRequest{WorkflowID: id, Token: id})
+		}
+	}, time.Second)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 3, CheckEvery: time.Hour})
+	if !slices.Equal(order, want) {
+		t.Fatalf("grants %v, want every live waiter in arrival order %v", order, want)
+	}
+	if peak != 3 {
+		t.Fatalf("peak holders %d, want exactly the cap 3", peak)
 	}
 }

@@ -153,7 +153,7 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 		TaskQueue:  workflow.GetInfo(ctx).TaskQueueName,
 		QueuedAt:   queuedAt,
 	}
-	if err := workflow.ExecuteActivity(summarised(bookkeeping(ctx), "queue for a processing slot"), task.ActAcquireSlot, req).Get(ctx, nil); err != nil {
+	if err := r.bookkeeping(ctx, "queue for a processing slot", task.ActAcquireSlot, req).Get(ctx, nil); err != nil {
 		return err
 	}
 	if err := workflow.Await(ctx, func() bool { return r.slotGranted }); err != nil {
@@ -172,6 +172,17 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 	return r.update(ctx, u)
 }
 
+// bookkeeping runs one of the signal path's store steps: a local activity
+// in a run with localGate, so the step costs no task-queue round trip (both
+// are idempotent: the slots workflow keys requests by workflow and token,
+// the gate's artifact and event ids by step), an activity before.
+func (r *taskRun) bookkeeping(ctx workflow.Context, summary, name string, arg any) workflow.Future {
+	if r.localGate {
+		return workflow.ExecuteLocalActivity(summarisedLocal(localBookkeeping(ctx), summary), name, arg)
+	}
+	return workflow.ExecuteActivity(summarised(bookkeeping(ctx), summary), name, arg)
+}
+
 // releaseSlot gives the slot back. A failed signal is not fatal: the slots
 // workflow also reclaims slots of closed workflows.
 func (r *taskRun) releaseSlot(ctx workflow.Context) {
@@ -179,9 +190,18 @@ func (r *taskRun) releaseSlot(ctx workflow.Context) {
 		return
 	}
 	r.cp.HoldsSlot = false
-	rel := task.SlotRelease{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Token: r.cp.SlotToken}
-	id := task.SlotsWorkflowID(workflow.GetInfo(ctx).TaskQueueName)
-	if err := workflow.SignalExternalWorkflow(ctx, id, "", task.SignalRelease, rel).Get(ctx, nil); err != nil {
+	info := workflow.GetInfo(ctx)
+	var err error
+	if r.localGate {
+		// From a local activity: no workflow task waits for the delivery.
+		in := task.ReleaseIn{WorkflowID: info.WorkflowExecution.ID, Token: r.cp.SlotToken, TaskQueue: info.TaskQueueName}
+		err = workflow.ExecuteLocalActivity(summarisedLocal(projection(ctx), "give the processing slot back"), task.ActReleaseSlot, in).Get(ctx, nil)
+	} else {
+		rel := task.SlotRelease{WorkflowID: info.WorkflowExecution.ID, Token: r.cp.SlotToken}
+		id := task.SlotsWorkflowID(info.TaskQueueName)
+		err = workflow.SignalExternalWorkflow(ctx, id, "", task.SignalRelease, rel).Get(ctx, nil)
+	}
+	if err != nil {
 		workflow.GetLogger(ctx).Warn("releasing slot failed; the slots workflow will reclaim it", "error", err)
 	}
 }
@@ -231,7 +251,7 @@ func (r *taskRun) awaitAnswers(ctx workflow.Context) error {
 		}
 		var qs []task.Question
 		in := task.ClarifyIn{Step: r.step(), Plan: r.plan(), OpenQuestions: open, Asked: r.cp.Asked, Round: r.cp.GateRound}
-		if err := workflow.ExecuteActivity(summarised(bookkeeping(ctx), fmt.Sprintf("clarify: open questions, round %d", in.Round+1)), task.ActClarify, in).Get(ctx, &qs); err != nil {
+		if err := r.bookkeeping(ctx, fmt.Sprintf("clarify: open questions, round %d", in.Round+1), task.ActClarify, in).Get(ctx, &qs); err != nil {
 			return err
 		}
 		if len(qs) == 0 {

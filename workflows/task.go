@@ -58,6 +58,10 @@ type taskRun struct {
 	// searchAttrs is set when this run upserts its search attributes
 	// (changeSearchAttributes).
 	searchAttrs bool
+	// localGate is set when this run asks for slots and runs the
+	// clarification gate as local activities (changeSignalPath); asked once,
+	// when the run starts, like searchAttrs.
+	localGate bool
 }
 
 func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
@@ -118,6 +122,7 @@ func (r *taskRun) setup(ctx workflow.Context) error {
 	}
 	r.searchAttrs = workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	r.syncSearchAttributes(ctx)
+	r.localGate = workflow.GetVersion(ctx, changeSignalPath, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	workflow.Go(ctx, r.pumpSignals)
 	return nil
 }

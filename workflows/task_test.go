@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -163,6 +165,13 @@ func (h *harness) register() {
 		return task.Result{Status: in.Status, FailureReason: in.FailureReason, Iterations: in.Iterations}, nil
 	}, activityName(task.ActFinish))
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, task.SignalRelease, mock.Anything).Return(nil)
+	// Not recorded in the calls lists: TestSignalPathStepsAreLocal counts it.
+	env.RegisterActivityWithOptions(func(_ context.Context, in task.ReleaseIn) error {
+		if in.Token == "" || in.WorkflowID == "" {
+			return errors.New("release without a workflow id or token")
+		}
+		return nil
+	}, activityName(task.ActReleaseSlot))
 }
 
 func (h *harness) run(in task.Input) {
@@ -384,6 +393,49 @@ func TestTaskWorkflowClarificationLoop(t *testing.T) {
 	st := h.query()
 	if st.ProvidedAnswers["scope"] != "small" || len(st.PendingQuestions) != 0 {
 		t.Fatalf("final state %+v", st)
+	}
+}
+
+// TestSignalPathStepsAreLocal: in a run started on this release the slot
+// request, its release and the clarification gate run as local activities (no task-queue
+// round trip between /resume and processing), never as activities; runs
+// recorded before the change keep their activities (the release24 replay
+// fixtures).
+func TestSignalPathStepsAreLocal(t *testing.T) {
+	h := newHarness(t)
+	h.askOnce(question)
+	var local, remote []string
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local = append(local, info.ActivityType.Name)
+	})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		remote = append(remote, info.ActivityType.Name)
+	})
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}, AutoResume: true})
+	}, time.Minute)
+	h.run(task.Input{})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{task.ActAcquireSlot, task.ActClarify, task.ActReleaseSlot} {
+		if slices.Contains(remote, name) {
+			t.Errorf("%s ran as an activity: %v", name, remote)
+		}
+	}
+	countIn := func(names []string, name string) (n int) {
+		for _, x := range names {
+			if x == name {
+				n++
+			}
+		}
+		return n
+	}
+	// Two slot requests (before research and after the answers) and two
+	// gate rounds (the question, then none left).
+	// The slot given back while waiting, and at the end.
+	if countIn(local, task.ActAcquireSlot) != 2 || countIn(local, task.ActClarify) != 2 || countIn(local, task.ActReleaseSlot) != 2 {
+		t.Fatalf("local activities %v: want AcquireSlot, Clarify and ReleaseSlot twice each", local)
 	}
 }
 

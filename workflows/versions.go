@@ -26,4 +26,12 @@ const (
 	// run starts, so a run recorded before it (a task parked across the
 	// upgrade) upserts nothing until its next continue-as-new.
 	changeSearchAttributes = "search-attributes"
+	// changeSlotsParallelGrants: the slots workflow sends a round's grants
+	// together and awaits them together, and takes in every delivered
+	// signal before granting (one grant at a time, each awaited, before).
+	changeSlotsParallelGrants = "slots-parallel-grants"
+	// changeSignalPath: the task workflow asks for a slot and runs the
+	// clarification gate as local activities (AcquireSlot and Clarify were
+	// activities, each a round trip through the server).
+	changeSignalPath = "signal-path"
 )

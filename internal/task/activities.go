@@ -15,8 +15,12 @@ const (
 	ActReview        = "Review"
 	ActFinish        = "Finish"
 	ActAcquireSlot   = "AcquireSlot"
-	ActCheckHolders  = "CheckHolders"
-	ActPurge         = "PurgeExpired"
+	// ActReleaseSlot signals a release to the slots workflow from a local
+	// activity (runs before the signal-path change signal it from the
+	// workflow, which waits a workflow task for the delivery).
+	ActReleaseSlot  = "ReleaseSlot"
+	ActCheckHolders = "CheckHolders"
+	ActPurge        = "PurgeExpired"
 	// ActResumePoint works out where a retried run continues.
 	ActResumePoint = "ResumePoint"
 	// ActReviewCritique asks the model to review the project (final and
@@ -164,6 +168,14 @@ type FinishIn struct {
 	FailureReason string `json:"failure_reason,omitempty"`
 	Error         string `json:"error,omitempty"`
 	Iterations    int    `json:"iterations"`
+}
+
+// ReleaseIn is the ReleaseSlot activity's input: the slot of WorkflowID
+// granted under Token, on the slots workflow of TaskQueue.
+type ReleaseIn struct {
+	WorkflowID string `json:"workflow_id"`
+	Token      string `json:"token"`
+	TaskQueue  string `json:"task_queue"`
 }
 
 // AcquireIn asks the slots workflow for a processing slot.
