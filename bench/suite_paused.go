@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"ai-platform/internal/searchattr"
+	"ai-platform/internal/task"
 )
 
 // Suite 5: many tasks parked in needs_input. It has a fresh Temporal server
@@ -230,7 +234,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 		return figs, err
 	}
 	accepted := time.Since(t0)
-	if err := waitUnparked(ctx, api, int(refused.gaveUp.Load()), 20*time.Minute); err != nil {
+	if err := waitUnparked(ctx, api, c, int(refused.gaveUp.Load()), 20*time.Minute); err != nil {
 		return figs, fmt.Errorf("resuming (%s): %w", refused, err)
 	}
 	resume, resumeCPU := time.Since(t0), cpu()
@@ -327,11 +331,24 @@ func waitParked(ctx context.Context, api *apiClient, n int, timeout time.Duratio
 	})
 }
 
-// waitUnparked waits until at most left tasks are in needs_input.
-func waitUnparked(ctx context.Context, api *apiClient, left int, timeout time.Duration) error {
+// waitUnparked waits until at most left tasks are in needs_input, in the
+// store and in the workflows themselves: /resume writes queued into the row
+// as it signals, so the row alone would say "resumed" before any workflow
+// took its resume in; the TaskStatus search attribute is what each workflow
+// upserts when it does.
+func waitUnparked(ctx context.Context, api *apiClient, tc client.Client, left int, timeout time.Duration) error {
 	return waitFor(ctx, timeout, func() (bool, string, error) {
 		c, err := statusCounts(ctx, api)
-		return err == nil && c["needs_input"] <= left, fmt.Sprint(c), err
+		if err != nil {
+			return false, "", err
+		}
+		resp, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Query: searchattr.NameStatus + " = '" + string(task.StatusNeedsInput) + "' AND ExecutionStatus = 'Running'"})
+		if err != nil {
+			return false, "", fmt.Errorf("counting waiting workflows: %w", err)
+		}
+		waiting := int(resp.GetCount())
+		return c["needs_input"] <= left && waiting <= left, fmt.Sprintf("%v workflows waiting %d", c, waiting), nil
 	})
 }
 
