@@ -54,7 +54,11 @@ func TestHubInProcess(t *testing.T) {
 		t.Fatal("a cancelled subscription stays open")
 	}
 	cancel()
-	for range a { // closed once ctx ends
+	// Each subscription ends on its own goroutine once ctx ends: wait for
+	// both channels to close before counting.
+	for range a {
+	}
+	for range b {
 	}
 	h.Publish("task-a", Message{Text: "nobody listens"})
 	h.mu.Lock()
