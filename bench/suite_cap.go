@@ -26,7 +26,11 @@ func (b *bench) suiteCap(ctx context.Context, kind string) ([]Figure, error) {
 			return figs, fmt.Errorf("cap %d: %w", limit, err)
 		}
 	}
-	return figs, nil
+	f, err := b.slotsCeiling(ctx, kind, b.opts.capTasks*5, 4, 64)
+	if err != nil {
+		return figs, fmt.Errorf("semaphore ceiling: %w", err)
+	}
+	return append(figs, f), nil
 }
 
 func (b *bench) capRun(ctx context.Context, kind string, limit int) ([]Figure, error) {
