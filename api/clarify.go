@@ -144,7 +144,6 @@ func (s *Server) decideOnRow(c *gin.Context, decide func(row *store.Task) error)
 		bad errBadAnswers
 		mis errMissing
 		sig errSignalFailed
-		nf  *serviceerror.NotFound
 	)
 	switch {
 	case err == nil:
@@ -157,10 +156,8 @@ func (s *Server) decideOnRow(c *gin.Context, decide func(row *store.Task) error)
 	case errors.As(err, &mis):
 		failCode(c, http.StatusBadRequest, "missing_answers", "Please answer all required questions before resuming.",
 			gin.H{"missing": mis.missing})
-	case errors.As(err, &sig) && errors.As(sig.err, &nf):
-		failCode(c, http.StatusConflict, "task_not_running", "The task's workflow is no longer running", gin.H{"status": t.Status})
 	case errors.As(err, &sig):
-		s.temporalFailure(c, sig.err, "signal")
+		s.signalFailure(c, t, sig.err)
 	default:
 		s.storeFailure(c, err, "deciding on answers")
 	}
@@ -282,17 +279,20 @@ func (s *Server) signalTask(c *gin.Context, taskID, name string, arg any) error 
 // signal sends a signal to the task's workflow; it answers the request
 // itself when that fails.
 func (s *Server) signal(c *gin.Context, t store.Task, name string, arg any) bool {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), signalTimeout)
-	defer cancel()
-	err := s.Temporal.SignalWorkflow(ctx, task.WorkflowID(t.ID), "", name, arg)
-	var nf *serviceerror.NotFound
-	switch {
-	case err == nil:
-		return true
-	case errors.As(err, &nf):
-		failCode(c, http.StatusConflict, "task_not_running", "The task's workflow is no longer running", gin.H{"status": t.Status})
-	default:
-		s.temporalFailure(c, err, "signal "+name)
+	if err := s.signalTask(c, t.ID, name, arg); err != nil {
+		s.signalFailure(c, t, err)
+		return false
 	}
-	return false
+	return true
+}
+
+// signalFailure answers a request whose signal Temporal refused: 409 for a
+// workflow that has closed, 503 or 500 otherwise.
+func (s *Server) signalFailure(c *gin.Context, t store.Task, err error) {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		failCode(c, http.StatusConflict, "task_not_running", "The task's workflow is no longer running", gin.H{"status": t.Status})
+		return
+	}
+	s.temporalFailure(c, err, "signal")
 }

@@ -232,15 +232,19 @@ func (s *slots) grantParallel(ctx workflow.Context) {
 	}
 	for {
 		var out []sent
+		send := func(r SlotRequest) {
+			f := workflow.SignalExternalWorkflow(ctx, r.WorkflowID, "", task.SignalSlotGranted, task.SlotGrant{Token: r.Token})
+			out = append(out, sent{r, f})
+		}
 		for _, r := range s.Regrants {
-			out = append(out, sent{r, workflow.SignalExternalWorkflow(ctx, r.WorkflowID, "", task.SignalSlotGranted, task.SlotGrant{Token: r.Token})})
+			send(r)
 		}
 		s.Regrants = nil
 		for len(s.Holders) < s.Capacity && len(s.Waiters) > 0 {
 			w := s.Waiters[0]
 			s.Waiters = s.Waiters[1:]
 			s.Holders = append(s.Holders, SlotHolder{WorkflowID: w.WorkflowID, Token: w.Token, Since: workflow.Now(ctx)})
-			out = append(out, sent{w, workflow.SignalExternalWorkflow(ctx, w.WorkflowID, "", task.SignalSlotGranted, task.SlotGrant{Token: w.Token})})
+			send(w)
 		}
 		if len(out) == 0 {
 			return

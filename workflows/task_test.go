@@ -165,7 +165,7 @@ func (h *harness) register() {
 		return task.Result{Status: in.Status, FailureReason: in.FailureReason, Iterations: in.Iterations}, nil
 	}, activityName(task.ActFinish))
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, task.SignalRelease, mock.Anything).Return(nil)
-	// Not recorded in the calls lists: TestSignalPathStepsAreLocal counts it.
+	// Not recorded in the calls lists: TestTaskWorkflowAutoResume counts it.
 	env.RegisterActivityWithOptions(func(_ context.Context, in task.ReleaseIn) error {
 		if in.Token == "" || in.WorkflowID == "" {
 			return errors.New("release without a workflow id or token")
@@ -396,12 +396,13 @@ func TestTaskWorkflowClarificationLoop(t *testing.T) {
 	}
 }
 
-// TestSignalPathStepsAreLocal: in a run started on this release the slot
-// request, its release and the clarification gate run as local activities (no task-queue
-// round trip between /resume and processing), never as activities; runs
+// TestTaskWorkflowAutoResume: an answer with auto_resume resumes the task
+// to completion. In a run started on this release the slot request, its
+// release and the clarification gate run as local activities (no task-queue
+// round trip between the resume and processing), never as activities; runs
 // recorded before the change keep their activities (the release24 replay
 // fixtures).
-func TestSignalPathStepsAreLocal(t *testing.T) {
+func TestTaskWorkflowAutoResume(t *testing.T) {
 	h := newHarness(t)
 	h.askOnce(question)
 	var local, remote []string
@@ -418,39 +419,18 @@ func TestSignalPathStepsAreLocal(t *testing.T) {
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
+	if h.finishIn.Status != task.StatusCompleted {
+		t.Fatalf("finish %+v", h.finishIn)
+	}
+	// Twice each: a slot before research and after the answers, given back
+	// while waiting and at the end; two gate rounds (the question, then none).
 	for _, name := range []string{task.ActAcquireSlot, task.ActClarify, task.ActReleaseSlot} {
 		if slices.Contains(remote, name) {
 			t.Errorf("%s ran as an activity: %v", name, remote)
 		}
-	}
-	countIn := func(names []string, name string) (n int) {
-		for _, x := range names {
-			if x == name {
-				n++
-			}
+		if n := len(slices.DeleteFunc(slices.Clone(local), func(x string) bool { return x != name })); n != 2 {
+			t.Errorf("%s ran %d times as a local activity, want 2: %v", name, n, local)
 		}
-		return n
-	}
-	// Two slot requests (before research and after the answers) and two
-	// gate rounds (the question, then none left).
-	// The slot given back while waiting, and at the end.
-	if countIn(local, task.ActAcquireSlot) != 2 || countIn(local, task.ActClarify) != 2 || countIn(local, task.ActReleaseSlot) != 2 {
-		t.Fatalf("local activities %v: want AcquireSlot, Clarify and ReleaseSlot twice each", local)
-	}
-}
-
-func TestTaskWorkflowAutoResume(t *testing.T) {
-	h := newHarness(t)
-	h.askOnce(question)
-	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}, AutoResume: true})
-	}, time.Minute)
-	h.run(task.Input{})
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	if h.finishIn.Status != task.StatusCompleted {
-		t.Fatalf("finish %+v", h.finishIn)
 	}
 }
 
