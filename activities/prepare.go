@@ -221,14 +221,19 @@ func (a *Activities) writeState(ctx context.Context, t store.Task, role string) 
 }
 
 // RecordAnswers stores merged clarification answers and the
-// clarification_received event.
+// clarification_received event. Answers the API recorded in the row already
+// are not written again: the row may hold a later /input's answers by now,
+// and this merge, one signal older, would take them back out of it until
+// the workflow caught up (a /resume in between would be refused).
 func (a *Activities) RecordAnswers(ctx context.Context, in task.AnswersIn) error {
-	_, err := a.Store.UpdateTask(ctx, in.Step.TaskID, func(t *store.Task) error {
-		t.ProvidedAnswers = in.Merged
-		return nil
-	})
-	if err != nil {
-		return storeErr(err, "storing answers")
+	if !in.Recorded {
+		_, err := a.Store.UpdateTask(ctx, in.Step.TaskID, func(t *store.Task) error {
+			t.ProvidedAnswers = in.Merged
+			return nil
+		})
+		if err != nil {
+			return storeErr(err, "storing answers")
+		}
 	}
 	return a.event(ctx, in.Step, "answers", task.EventClarificationReceived, map[string]any{
 		"answers": in.Merged, "received": in.Answers, "received_at": in.ReceivedAt,

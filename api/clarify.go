@@ -224,7 +224,7 @@ func (s *Server) postInput(c *gin.Context) {
 		merged := task.MergeAnswers(row.ProvidedAnswers, answers)
 		missing = task.MissingRequired(row.PendingQuestions, merged)
 		resume = req.AutoResume && len(missing) == 0
-		sig := task.InputSignal{Answers: answers, AutoResume: resume, RequestID: requestIDOf(c)}
+		sig := task.InputSignal{Answers: answers, AutoResume: resume, RequestID: requestIDOf(c), Recorded: true}
 		if err := s.signalTask(c, row.ID, task.SignalInput, sig); err != nil {
 			return errSignalFailed{err}
 		}

@@ -359,7 +359,7 @@ func (r *taskRun) applyInbox(ctx workflow.Context) error {
 			continue
 		}
 		merged := task.MergeAnswers(r.cp.Answers, s.Answers)
-		in := task.AnswersIn{Step: r.step(), Answers: s.Answers, Merged: merged, ReceivedAt: task.FormatTime(workflow.Now(ctx))}
+		in := task.AnswersIn{Step: r.step(), Answers: s.Answers, Merged: merged, ReceivedAt: task.FormatTime(workflow.Now(ctx)), Recorded: s.Recorded}
 		if err := workflow.ExecuteLocalActivity(summarisedLocal(projection(ctx), "record answers"), task.ActRecordAnswers, in).Get(ctx, nil); err != nil {
 			return err
 		}

@@ -116,6 +116,9 @@ type AnswersIn struct {
 	Answers    map[string]any `json:"answers"`
 	Merged     map[string]any `json:"merged"`
 	ReceivedAt string         `json:"received_at"`
+	// Recorded: the API has stored these answers in the task row already
+	// (InputSignal.Recorded), so the row is not written again.
+	Recorded bool `json:"recorded,omitempty"`
 }
 
 // CodeIn asks the coder for one iteration.

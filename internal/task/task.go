@@ -311,6 +311,11 @@ type InputSignal struct {
 	Answers    map[string]any `json:"answers"`
 	AutoResume bool           `json:"auto_resume"`
 	RequestID  string         `json:"request_id,omitempty"`
+	// Recorded: the sender stored the merged answers in the task row under
+	// its row lock before sending (the API does since it decides on the
+	// row). The row may already hold later answers than this signal's, so
+	// the workflow must not write its own, older merge over them.
+	Recorded bool `json:"recorded,omitempty"`
 }
 
 // ResumeSignal asks a task in needs_input to continue.
