@@ -19,20 +19,66 @@ import (
 // slots workflow it starts takes this worker's MAX_CONCURRENT_TASKS; the
 // request itself never changes the capacity (in.Capacity, which runs of
 // earlier releases send, is ignored).
-func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) error {
+//
+// With in.Reply the request is the slots workflow's UpdateAcquire, whose
+// reply says whether the slot was free and is the task's now: the task
+// starts within its own workflow task instead of waiting for a grant signal
+// and a workflow task more. Anything that stops the update (no slots
+// workflow yet, a worker of an earlier release that has no such handler, a
+// lost reply) falls back to the signal: that is always safe, because the
+// slots workflow keys requests by workflow id, so a request that the update
+// did take is answered by a (re)grant signal rather than a second slot.
+func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) (task.SlotReply, error) {
 	if a.Temporal == nil {
-		return errors.New("acquire slot: no Temporal client")
+		return task.SlotReply{}, errors.New("acquire slot: no Temporal client")
 	}
 	queue := firstNonEmpty(in.TaskQueue, a.TaskQueue)
 	id := task.SlotsWorkflowID(queue)
 	req := task.SlotRequest{WorkflowID: in.WorkflowID, Token: in.Token, QueuedAt: in.QueuedAt}
+	if in.Reply {
+		reply, err := a.acquireByUpdate(ctx, id, req)
+		if err == nil {
+			return reply, nil
+		}
+		if ctx.Err() != nil {
+			return task.SlotReply{}, fmt.Errorf("acquire slot for %s: %w", in.WorkflowID, err)
+		}
+		a.log(ctx, task.Step{TaskID: in.TaskID}).Info("slot update refused; asking by signal", "error", err)
+	}
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue}
 	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, task.SignalAcquire, req, opts, task.SlotsWorkflowName,
 		slotsStart{Capacity: max(1, a.MaxConcurrentTasks), CapacityStartedAt: a.StartedAt})
 	if err != nil {
-		return fmt.Errorf("acquire slot for %s: %w", in.WorkflowID, err)
+		return task.SlotReply{}, fmt.Errorf("acquire slot for %s: %w", in.WorkflowID, err)
 	}
-	return nil
+	return task.SlotReply{}, nil
+}
+
+// slotUpdateTimeout bounds one UpdateAcquire: the handler answers in the
+// slots workflow's next workflow task, so a reply that takes longer means
+// that workflow is stuck or being rebuilt, and the signal path takes over.
+const slotUpdateTimeout = 10 * time.Second
+
+// acquireByUpdate sends UpdateAcquire. Its update id is the request's, so a
+// retry of the same request is deduplicated by the server.
+func (a *Activities) acquireByUpdate(ctx context.Context, slotsID string, req task.SlotRequest) (task.SlotReply, error) {
+	uctx, cancel := context.WithTimeout(ctx, slotUpdateTimeout)
+	defer cancel()
+	h, err := a.Temporal.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID:   slotsID,
+		UpdateID:     "acquire/" + req.WorkflowID + "/" + req.Token,
+		UpdateName:   task.UpdateAcquire,
+		Args:         []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return task.SlotReply{}, err
+	}
+	var reply task.SlotReply
+	if err := h.Get(uctx, &reply); err != nil {
+		return task.SlotReply{}, err
+	}
+	return reply, nil
 }
 
 // ReleaseSlot gives a slot back to the slots workflow of in's queue. A slots

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -64,6 +65,22 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 	if err := workflow.SetQueryHandler(ctx, "state", func() (SlotsState, error) { return s.SlotsState, nil }); err != nil {
 		return err
 	}
+	// Only task runs that ask with Reply send this update, so a history
+	// recorded before it has none and replays as it was.
+	err := workflow.SetUpdateHandlerWithOptions(ctx, task.UpdateAcquire,
+		func(ctx workflow.Context, req SlotRequest) (task.SlotReply, error) {
+			s.updates++
+			return s.acquireNow(ctx, req), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, req SlotRequest) error {
+			if req.WorkflowID == "" || req.Token == "" {
+				return errors.New("a slot request needs a workflow id and a token")
+			}
+			return nil
+		}})
+	if err != nil {
+		return err
+	}
 	// Before this change every acquire request set the capacity. A run that
 	// started then keeps that rule until a worker announces its capacity,
 	// which makes it continue as new under the new rule.
@@ -124,6 +141,10 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 		sel.Select(ctx)
 		cancelTimer()
 		handled++
+		// Each update adds two events to the history, like a signal and
+		// its grant: they count towards the run's length as well.
+		handled += s.updates
+		s.updates = 0
 		if s.parallel {
 			// Everything delivered with this signal is taken in before
 			// granting, so a burst is granted as one batch of signals
@@ -141,6 +162,31 @@ type slots struct {
 	renew bool
 	// parallel: grants go out together and are awaited together.
 	parallel bool
+	// updates counts UpdateAcquire requests since the loop last looked.
+	updates int
+}
+
+// acquireNow is UpdateAcquire: a free slot, when no task waits for one, goes
+// to req at once and the reply says so; otherwise req queues as an acquire
+// signal would, and its grant is a signal later. A holder asking again keeps
+// its slot (under the new token) and hears "granted" in the reply rather
+// than from a regrant signal. The cap holds because a slot is given here on
+// exactly the condition grant gives one: fewer holders than the capacity and
+// req first in the queue.
+func (s *slots) acquireNow(ctx workflow.Context, req SlotRequest) task.SlotReply {
+	for i, h := range s.Holders {
+		if h.WorkflowID == req.WorkflowID {
+			s.Holders[i].Token = req.Token
+			return task.SlotReply{Granted: true}
+		}
+	}
+	s.acquire(req)
+	if len(s.Holders) < s.Capacity && len(s.Waiters) > 0 && s.Waiters[0].WorkflowID == req.WorkflowID {
+		s.Waiters = s.Waiters[1:]
+		s.Holders = append(s.Holders, SlotHolder{WorkflowID: req.WorkflowID, Token: req.Token, Since: workflow.Now(ctx)})
+		return task.SlotReply{Granted: true}
+	}
+	return task.SlotReply{}
 }
 
 func (s *slots) acquire(req SlotRequest) {

@@ -296,3 +296,90 @@ func TestSlotsWorkflowGrantsABurstInParallelWithinTheCap(t *testing.T) {
 		t.Fatalf("peak holders %d, want exactly the cap 3", peak)
 	}
 }
+
+// TestSlotsWorkflowAnswersAcquireUpdates covers UpdateAcquire beside the
+// signals: a free slot is granted in the reply, a busy one queues the
+// request behind the signalled waiters and is granted by signal when a slot
+// frees, a holder asking again keeps its one slot, and a request without a
+// token is rejected. At no point do more than the cap hold a slot.
+func TestSlotsWorkflowAnswersAcquireUpdates(t *testing.T) {
+	env, grants := slotsEnv("")
+	noneClosed(env)
+	const capacity = 2
+	replies := map[string]string{}
+	var peak int
+	holders := func() []SlotHolder {
+		v, err := env.QueryWorkflow("state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st SlotsState
+		if err := v.Get(&st); err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, len(st.Holders))
+		return st.Holders
+	}
+	update := func(id, token string) {
+		env.UpdateWorkflow(task.UpdateAcquire, id+"/"+token, &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { replies[id+"/"+token] = "rejected" },
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					replies[id+"/"+token] = "error: " + err.Error()
+					return
+				}
+				if v.(task.SlotReply).Granted {
+					replies[id+"/"+token] = "granted"
+				} else {
+					replies[id+"/"+token] = "queued"
+				}
+			},
+		}, task.SlotRequest{WorkflowID: id, Token: token})
+		holders()
+	}
+	env.RegisterDelayedCallback(func() {
+		update("a", "1")
+		update("b", "1")
+		update("c", "1")                                                                      // both slots taken: queued
+		env.SignalWorkflow(task.SignalAcquire, task.SlotRequest{WorkflowID: "d", Token: "1"}) // queued after c
+		update("b", "2")                                                                      // a holder again: still one slot
+		update("e", "")                                                                       // no token: rejected
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		holders()
+		env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: "a", Token: "1"})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		holders()
+		update("f", "1") // c holds a's slot now and d waits: f queues behind d
+		env.SignalWorkflow(task.SignalRelease, task.SlotRelease{WorkflowID: "b", Token: "2"})
+	}, 2*time.Minute)
+	var final []SlotHolder
+	env.RegisterDelayedCallback(func() {
+		final = holders()
+		env.CancelWorkflow()
+	}, time.Hour)
+	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: capacity, CheckEvery: time.Hour})
+
+	want := map[string]string{"a/1": "granted", "b/1": "granted", "c/1": "queued", "b/2": "granted",
+		"e/": "rejected", "f/1": "queued"}
+	for k, v := range want {
+		if replies[k] != v {
+			t.Errorf("reply to %s: %q, want %q (all: %v)", k, replies[k], v, replies)
+		}
+	}
+	if got := grants.list(); !slices.Equal(got, []string{"c", "d"}) {
+		t.Errorf("grant signals %v, want c then d (the update's waiter keeps its place)", got)
+	}
+	var ids []string
+	for _, h := range final {
+		ids = append(ids, h.WorkflowID)
+	}
+	if !slices.Equal(ids, []string{"c", "d"}) {
+		t.Errorf("holders at the end %v, want c and d (f still waits)", ids)
+	}
+	if peak > capacity {
+		t.Errorf("%d holders at once, cap %d", peak, capacity)
+	}
+}

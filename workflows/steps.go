@@ -134,27 +134,27 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 	}
 	r.slotToken = fmt.Sprintf("g%d/a%d", r.in.Generation, r.stepSeq+1)
 	r.slotGranted = false
-	if r.state.Status != task.StatusQueued {
-		if err := r.update(ctx, task.Update{Status: task.StatusQueued}); err != nil {
+	if !r.slotReply {
+		// Runs from before changeSlotReply: queued, then the request.
+		if err := r.setQueued(ctx); err != nil {
 			return err
 		}
-	}
-	// The first slot is queued by the task's creation time; a task that
-	// gave its slot back (questions, pause) queues again from now.
-	queuedAt := r.in.QueuedAt
-	if queuedAt.IsZero() || r.queuedAtUsed {
-		queuedAt = workflow.Now(ctx)
-	}
-	r.queuedAtUsed = true
-	req := task.AcquireIn{
-		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		TaskID:     r.in.TaskID,
-		Token:      r.slotToken,
-		TaskQueue:  workflow.GetInfo(ctx).TaskQueueName,
-		QueuedAt:   queuedAt,
-	}
-	if err := r.bookkeeping(ctx, "queue for a processing slot", task.ActAcquireSlot, req).Get(ctx, nil); err != nil {
-		return err
+		if err := r.bookkeeping(ctx, "queue for a processing slot", task.ActAcquireSlot, r.slotRequest(ctx)).Get(ctx, nil); err != nil {
+			return err
+		}
+	} else {
+		// Ask first: a free slot is granted in the reply, and the task goes
+		// straight to processing without a status queued it would hold for
+		// a few milliseconds (the API shows queued from /resume on).
+		var reply task.SlotReply
+		if err := r.bookkeeping(ctx, "take a processing slot", task.ActAcquireSlot, r.slotRequest(ctx)).Get(ctx, &reply); err != nil {
+			return err
+		}
+		if reply.Granted {
+			r.slotGranted = true
+		} else if err := r.setQueued(ctx); err != nil {
+			return err
+		}
 	}
 	if err := workflow.Await(ctx, func() bool { return r.slotGranted }); err != nil {
 		return err
@@ -170,6 +170,34 @@ func (r *taskRun) ensureSlot(ctx workflow.Context) error {
 		u.Events = []task.EventSpec{{Type: task.EventStageStarted, Payload: payload}}
 	}
 	return r.update(ctx, u)
+}
+
+// slotRequest is the request for r.slotToken. The first slot is queued by
+// the task's creation time; a task that gave its slot back (questions,
+// pause) queues again from now.
+func (r *taskRun) slotRequest(ctx workflow.Context) task.AcquireIn {
+	queuedAt := r.in.QueuedAt
+	if queuedAt.IsZero() || r.queuedAtUsed {
+		queuedAt = workflow.Now(ctx)
+	}
+	r.queuedAtUsed = true
+	info := workflow.GetInfo(ctx)
+	return task.AcquireIn{
+		WorkflowID: info.WorkflowExecution.ID,
+		TaskID:     r.in.TaskID,
+		Token:      r.slotToken,
+		TaskQueue:  info.TaskQueueName,
+		QueuedAt:   queuedAt,
+		Reply:      r.slotReply,
+	}
+}
+
+// setQueued shows the task waiting for a slot.
+func (r *taskRun) setQueued(ctx workflow.Context) error {
+	if r.state.Status == task.StatusQueued {
+		return nil
+	}
+	return r.update(ctx, task.Update{Status: task.StatusQueued})
 }
 
 // bookkeeping runs one of the signal path's store steps: a local activity

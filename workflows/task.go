@@ -62,6 +62,9 @@ type taskRun struct {
 	// clarification gate as local activities (changeSignalPath); asked once,
 	// when the run starts, like searchAttrs.
 	localGate bool
+	// slotReply is set when this run's slot requests are answered in the
+	// AcquireSlot result (changeSlotReply); asked once, when the run starts.
+	slotReply bool
 }
 
 func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
@@ -123,6 +126,7 @@ func (r *taskRun) setup(ctx workflow.Context) error {
 	r.searchAttrs = workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 	r.syncSearchAttributes(ctx)
 	r.localGate = workflow.GetVersion(ctx, changeSignalPath, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	r.slotReply = workflow.GetVersion(ctx, changeSlotReply, workflow.DefaultVersion, 1) != workflow.DefaultVersion && r.localGate
 	workflow.Go(ctx, r.pumpSignals)
 	return nil
 }

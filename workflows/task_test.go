@@ -50,6 +50,10 @@ type harness struct {
 	// signals while the workflow is busy).
 	onUpdate func(task.Update)
 	onCode   func(task.CodeIn)
+	// queueSlots answers every slot request with "queued" and grants it by
+	// signal, as a slots workflow whose slots are all taken does.
+	queueSlots bool
+	acquires   []task.AcquireIn
 }
 
 func newHarness(t *testing.T) *harness {
@@ -108,10 +112,17 @@ func (h *harness) register() {
 		}
 		return nil
 	}, activityName(task.ActUpdateTask))
-	env.RegisterActivityWithOptions(func(_ context.Context, in task.AcquireIn) error {
+	env.RegisterActivityWithOptions(func(_ context.Context, in task.AcquireIn) (task.SlotReply, error) {
 		h.record(task.ActAcquireSlot)
+		h.mu.Lock()
+		queue := h.queueSlots
+		h.acquires = append(h.acquires, in)
+		h.mu.Unlock()
+		if in.Reply && !queue {
+			return task.SlotReply{Granted: true}, nil
+		}
 		env.SignalWorkflow(task.SignalSlotGranted, task.SlotGrant{Token: in.Token})
-		return nil
+		return task.SlotReply{}, nil
 	}, activityName(task.ActAcquireSlot))
 	env.RegisterActivityWithOptions(func(_ context.Context, in task.StageIn) (task.ResearchOut, error) {
 		h.record(task.ActResearch)
@@ -431,6 +442,44 @@ func TestTaskWorkflowAutoResume(t *testing.T) {
 		if n := len(slices.DeleteFunc(slices.Clone(local), func(x string) bool { return x != name })); n != 2 {
 			t.Errorf("%s ran %d times as a local activity, want 2: %v", name, n, local)
 		}
+	}
+}
+
+// TestTaskWorkflowTakesTheSlotFromTheReply: a slot request asks for the
+// reply; a granted one starts at once (the harness sends no grant signal
+// then, so a run that waited for one would never start), a queued one
+// starts on the grant signal. The statuses are the same either way: the
+// resume itself shows queued.
+func TestTaskWorkflowTakesTheSlotFromTheReply(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		queue bool
+		want  []task.Status
+	}{
+		{"free slot", false, []task.Status{task.StatusProcessing, task.StatusNeedsInput, task.StatusQueued, task.StatusProcessing}},
+		{"all slots taken", true, []task.Status{task.StatusProcessing, task.StatusNeedsInput, task.StatusQueued, task.StatusProcessing}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.queueSlots = tc.queue
+			h.askOnce(question)
+			h.env.RegisterDelayedCallback(func() {
+				h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}, AutoResume: true})
+			}, time.Minute)
+			h.run(task.Input{})
+			if err := h.env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			if h.finishIn.Status != task.StatusCompleted {
+				t.Fatalf("finish %+v", h.finishIn)
+			}
+			if got := h.statuses(); !slices.Equal(got, tc.want) {
+				t.Fatalf("statuses %v, want %v", got, tc.want)
+			}
+			if len(h.acquires) != 2 || !h.acquires[0].Reply || !h.acquires[1].Reply || h.acquires[0].Token == h.acquires[1].Token {
+				t.Fatalf("slot requests %+v: want two, each with Reply and its own token", h.acquires)
+			}
+		})
 	}
 }
 

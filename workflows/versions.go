@@ -34,4 +34,9 @@ const (
 	// clarification gate as local activities (AcquireSlot and Clarify were
 	// activities, each a round trip through the server).
 	changeSignalPath = "signal-path"
+	// changeSlotReply: the task workflow asks for a slot with the slots
+	// workflow's UpdateAcquire (AcquireIn.Reply) and starts at once when the
+	// reply grants it; it waited for a grant signal, and wrote status
+	// queued before asking, every time.
+	changeSlotReply = "slot-reply"
 )

@@ -193,6 +193,20 @@ type AcquireIn struct {
 	TaskQueue string `json:"task_queue"`
 	// QueuedAt orders the request among waiters (see SlotRequest).
 	QueuedAt time.Time `json:"queued_at,omitzero"`
+	// Reply asks for the answer in the activity's result: a free slot is
+	// granted at once (the slots workflow's UpdateAcquire), a busy one
+	// queues the request and the grant comes later as SignalSlotGranted.
+	// Without it (runs of earlier releases) the grant always comes as the
+	// signal.
+	Reply bool `json:"reply,omitempty"`
+}
+
+// SlotReply is the AcquireSlot result of a request with Reply, and the
+// result of the slots workflow's UpdateAcquire.
+type SlotReply struct {
+	// Granted: the slot is the task's now; no SignalSlotGranted follows.
+	// Otherwise the request waits in the queue for that signal.
+	Granted bool `json:"granted"`
 }
 
 // SlotRequest is the acquire signal payload of the slots workflow.
@@ -221,6 +235,11 @@ const (
 	SignalRelease = "release"
 	// SignalCapacity carries a worker's CapacityAnnouncement.
 	SignalCapacity = "capacity"
+	// UpdateAcquire is the slots workflow's update that takes a free slot
+	// (or queues the request) and answers which it did; an update is a
+	// request and its reply in one round trip, where a signal's grant
+	// needs a second one back to the task.
+	UpdateAcquire = "acquire-now"
 )
 
 // CapacityAnnouncement is what a worker tells the slots workflow of its task
