@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"ai-platform/internal/app/apptest"
 	"ai-platform/internal/task"
 )
@@ -215,13 +217,35 @@ func TestConcurrencySlotsFIFO(t *testing.T) {
 			t.Fatalf("task %s has no start event", id)
 		}
 	}
-	order := slices.Clone(ids)
-	slices.SortStableFunc(order, func(a, b string) int { return strings.Compare(started[a], started[b]) })
-	if !slices.Equal(order, ids) {
-		for i := range ids {
-			t.Logf("created #%d %s started %s; #%d to start was %s", i+1, ids[i][:8], started[ids[i]], i+1, order[i][:8])
+	// The slots workflow grants in creation order: the first two took free
+	// slots in their acquire replies, the rest got grant signals, which
+	// its history lists in the order it sent them.
+	var granted []string
+	it := p.Client.GetWorkflowHistory(t.Context(), task.SlotsWorkflowID(p.Config.TemporalTaskQueue), "", false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Fatal("tasks did not start in creation order")
+		if a := e.GetSignalExternalWorkflowExecutionInitiatedEventAttributes(); a != nil && a.GetSignalName() == task.SignalSlotGranted {
+			granted = append(granted, a.GetWorkflowExecution().GetWorkflowId())
+		}
+	}
+	if !slices.Equal(granted, want) {
+		t.Fatalf("grant signals %v, want the 18 waiting tasks in creation order %v", granted, want)
+	}
+	// Grants of one round (two slots freed together) race each other to
+	// their first event, but a task does not start before the one created
+	// two (the cap) places earlier: that one's grant went out a round
+	// before, and a slot had to be freed again (a whole task run) first.
+	for i := 2; i < len(ids); i++ {
+		if started[ids[i]] <= started[ids[i-2]] {
+			for j := range ids {
+				t.Logf("created #%d %s started %s", j+1, ids[j][:8], started[ids[j]])
+			}
+			t.Fatalf("task #%d started before task #%d, created two places earlier", i+1, i-1)
+		}
 	}
 }
 
