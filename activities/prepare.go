@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -123,35 +124,44 @@ var errTerminal = errors.New("task already terminal")
 // UpdateTask writes a projection change of the task row, its events and the
 // state document. A terminal task is never moved again.
 func (a *Activities) UpdateTask(ctx context.Context, u task.Update) error {
-	var before store.Task
-	t, err := a.Store.UpdateTask(ctx, u.Step.TaskID, func(t *store.Task) error {
-		before = *t
+	// Read first: the projection runs inside the store's transaction,
+	// where it cannot use the store.
+	byStage, err := a.usageByStage(ctx, u.Step.TaskID)
+	if err != nil {
+		return err
+	}
+	_, err = a.Store.UpdateTaskProjected(ctx, u.Step.TaskID, func(t *store.Task) error {
 		if t.Status.Terminal() {
 			return errTerminal
 		}
 		applyUpdate(t, u)
 		return nil
+	}, func(before, after store.Task) (store.Projection, error) {
+		var p store.Projection
+		for i, e := range u.Events {
+			ev, err := a.eventRow(u.Step, fmt.Sprintf("u%d", i), e.Type, e.Payload)
+			if err != nil {
+				return p, err
+			}
+			p.Events = append(p.Events, ev)
+		}
+		if before.Status != after.Status || before.CurrentStage != after.CurrentStage {
+			ev, err := a.eventRow(u.Step, "progress", task.EventProgressUpdate, map[string]any{
+				"status": after.Status, "progress": after.Progress, "current_stage": after.CurrentStage,
+			})
+			if err != nil {
+				return p, err
+			}
+			p.Events = append(p.Events, ev)
+		}
+		state, err := a.stateDoc(after, u.Role, byStage)
+		p.State = state
+		return p, err
 	})
 	if errors.Is(err, errTerminal) {
 		return nil
 	}
-	if err != nil {
-		return storeErr(err, "updating task")
-	}
-	for i, e := range u.Events {
-		if err := a.event(ctx, u.Step, fmt.Sprintf("u%d", i), e.Type, e.Payload); err != nil {
-			return err
-		}
-	}
-	if before.Status != t.Status || before.CurrentStage != t.CurrentStage {
-		err := a.event(ctx, u.Step, "progress", task.EventProgressUpdate, map[string]any{
-			"status": t.Status, "progress": t.Progress, "current_stage": t.CurrentStage,
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return a.writeState(ctx, t, u.Role)
+	return storeErr(err, "updating task")
 }
 
 func applyUpdate(t *store.Task, u task.Update) {
@@ -197,15 +207,28 @@ func applyUpdate(t *store.Task, u task.Update) {
 
 // writeState replaces the task's state document.
 func (a *Activities) writeState(ctx context.Context, t store.Task, role string) error {
-	summary := map[string]any{"total_tokens_in": t.TokensIn, "total_tokens_out": t.TokensOut,
-		"total_tokens": t.TokensIn + t.TokensOut, "total_cost_usd": t.CostUSD, "by_stage": map[string]any{}}
+	var byStage map[string]any
 	if t.TokensIn+t.TokensOut > 0 {
-		byStage, err := a.usageByStage(ctx, t.ID)
-		if err != nil {
+		var err error
+		if byStage, err = a.usageByStage(ctx, t.ID); err != nil {
 			return err
 		}
-		summary["by_stage"] = byStage
 	}
+	raw, err := a.stateDoc(t, role, byStage)
+	if err != nil {
+		return err
+	}
+	return storeErr(a.Store.PutState(ctx, t.ID, raw), "storing state")
+}
+
+// stateDoc is the state document of t; byStage is the LLM usage per stage
+// (usageByStage).
+func (a *Activities) stateDoc(t store.Task, role string, byStage map[string]any) (json.RawMessage, error) {
+	if byStage == nil {
+		byStage = map[string]any{}
+	}
+	summary := map[string]any{"total_tokens_in": t.TokensIn, "total_tokens_out": t.TokensOut,
+		"total_tokens": t.TokensIn + t.TokensOut, "total_cost_usd": t.CostUSD, "by_stage": byStage}
 	doc := map[string]any{
 		"status": t.Status, "progress": t.Progress, "current_stage": t.CurrentStage, "active_role": role,
 		"codex_version": t.CodexVersion, "iteration": t.Iterations, "max_iterations": t.MaxIterations,
@@ -215,9 +238,9 @@ func (a *Activities) writeState(ctx context.Context, t store.Task, role string) 
 	}
 	raw, err := a.redact.JSON(doc)
 	if err != nil {
-		return fmt.Errorf("encoding state: %w", err)
+		return nil, fmt.Errorf("encoding state: %w", err)
 	}
-	return storeErr(a.Store.PutState(ctx, t.ID, raw), "storing state")
+	return raw, nil
 }
 
 // RecordAnswers stores merged clarification answers and the

@@ -23,6 +23,17 @@ import (
 // event appends an event whose id derives from the step and sub, so a retry
 // writes the same row. Payloads always carry task_id and request_id.
 func (a *Activities) event(ctx context.Context, step task.Step, sub, typ string, payload map[string]any) error {
+	e, err := a.eventRow(step, sub, typ, payload)
+	if err != nil {
+		return err
+	}
+	_, err = a.Store.AppendEvent(ctx, e)
+	return storeErr(err, "appending "+typ+" event")
+}
+
+// eventRow is the event a step appends under sub: its id is stable, so a
+// retried step appends it once.
+func (a *Activities) eventRow(step task.Step, sub, typ string, payload map[string]any) (store.Event, error) {
 	p := map[string]any{}
 	for k, v := range payload {
 		p[k] = v
@@ -33,12 +44,11 @@ func (a *Activities) event(ctx context.Context, step task.Step, sub, typ string,
 	}
 	raw, err := a.redact.JSON(p)
 	if err != nil {
-		return fmt.Errorf("encoding %s event: %w", typ, err)
+		return store.Event{}, fmt.Errorf("encoding %s event: %w", typ, err)
 	}
-	_, err = a.Store.AppendEvent(ctx, store.Event{
+	return store.Event{
 		ID: StableID(step.TaskID, step.Key+"/ev/"+sub), TaskID: step.TaskID, Type: typ, Payload: raw, CreatedAt: a.Now(),
-	})
-	return storeErr(err, "appending "+typ+" event")
+	}, nil
 }
 
 // announced tells whether storing an artifact of a type also appends an

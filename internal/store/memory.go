@@ -203,9 +203,38 @@ func (m *Memory) GetTask(_ context.Context, id string) (Task, error) {
 // by PutFiles and AppendArtifact cannot be changed by fn. fn runs holding
 // the task's row lock, not the store's mutex: it may do I/O (the API signals
 // a workflow from it) without stalling every other task, as in PostgreSQL.
-func (m *Memory) UpdateTask(_ context.Context, id string, fn func(*Task) error) (Task, error) {
+func (m *Memory) UpdateTask(ctx context.Context, id string, fn func(*Task) error) (Task, error) {
+	return m.UpdateTaskProjected(ctx, id, fn, nil)
+}
+
+// UpdateTaskProjected implements Store. project runs before the row is
+// saved, so its error leaves everything as it was; the events and the state
+// document are written right after the row, under the row lock. An event
+// that cannot be written is reported, but the row stays updated: the memory
+// store has no transaction to take it back.
+func (m *Memory) UpdateTaskProjected(ctx context.Context, id string, fn func(*Task) error, project ProjectFunc) (Task, error) {
 	unlock := m.rows.lock(id)
 	defer unlock()
+	t, proj, err := m.updateRow(id, fn, project)
+	if err != nil {
+		return Task{}, err
+	}
+	for _, e := range proj.Events {
+		if _, err := m.AppendEvent(ctx, e); err != nil {
+			return t, err
+		}
+	}
+	if proj.State != nil {
+		if err := m.PutState(ctx, id, proj.State); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// updateRow is UpdateTask's row change; the caller holds the row lock.
+func (m *Memory) updateRow(id string, fn func(*Task) error, project ProjectFunc) (Task, Projection, error) {
+	var proj Projection
 	m.mu.RLock()
 	mt, ok := m.tasks[id]
 	var next Task
@@ -214,15 +243,15 @@ func (m *Memory) UpdateTask(_ context.Context, id string, fn func(*Task) error) 
 	}
 	m.mu.RUnlock()
 	if !ok {
-		return Task{}, ErrNotFound
+		return Task{}, proj, ErrNotFound
 	}
 	if err := fn(&next); err != nil {
-		return Task{}, err
+		return Task{}, proj, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if mt, ok = m.tasks[id]; !ok {
-		return Task{}, ErrNotFound // purged while fn ran
+		return Task{}, proj, ErrNotFound // purged while fn ran
 	}
 	// Only UpdateTask changes the row's fields, and it holds the row lock;
 	// the counters may have moved while fn ran, so they are read now.
@@ -232,14 +261,33 @@ func (m *Memory) UpdateTask(_ context.Context, id string, fn func(*Task) error) 
 	next.Version = cur.Version + 1
 	next.UpdatedAt = m.now()
 	if err := normalizeTask(&next); err != nil {
-		return Task{}, err
+		return Task{}, proj, err
+	}
+	if project != nil {
+		var err error
+		if proj, err = project(cloneTask(cur), cloneTask(next)); err != nil {
+			return Task{}, proj, err
+		}
+		for _, e := range proj.Events {
+			if e.TaskID != id {
+				return Task{}, proj, fmt.Errorf("memory: event %s belongs to task %q, not %s", e.ID, e.TaskID, id)
+			}
+			if err := checkNewID("event", e.ID); err != nil {
+				return Task{}, proj, err
+			}
+		}
+		if proj.State != nil {
+			if err := checkJSON("task state", proj.State); err != nil {
+				return Task{}, proj, err
+			}
+		}
 	}
 	mt.Task = next
 	if err := m.saveTask(mt); err != nil {
 		mt.Task = cur
-		return Task{}, err
+		return Task{}, proj, err
 	}
-	return cloneTask(next), nil
+	return cloneTask(next), proj, nil
 }
 
 // rowLocks are per-task locks, the memory store's row locks.

@@ -12,9 +12,11 @@ import (
 
 // PutState implements Store.
 func (p *Postgres) PutState(ctx context.Context, taskID string, state json.RawMessage) error {
-	return p.putDoc(ctx, "state", `INSERT INTO task_state (task_id, state, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (task_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`, taskID, state)
+	return p.putDoc(ctx, "state", upsertState, taskID, state)
 }
+
+const upsertState = `INSERT INTO task_state (task_id, state, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (task_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`
 
 // GetState implements Store.
 func (p *Postgres) GetState(ctx context.Context, taskID string) (json.RawMessage, time.Time, error) {

@@ -12,11 +12,12 @@ import (
 // AppendEvent implements Store.
 func (p *Postgres) AppendEvent(ctx context.Context, e Event) (bool, error) {
 	return p.appendLog(ctx, e.entry(), func() (pgconn.CommandTag, error) {
-		return p.pool.Exec(ctx, `INSERT INTO task_events (id, task_id, type, payload, created_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-			e.ID, e.TaskID, e.Type, string(e.Payload), dbTime(e.CreatedAt))
+		return p.pool.Exec(ctx, insertEvent, e.ID, e.TaskID, e.Type, string(e.Payload), dbTime(e.CreatedAt))
 	})
 }
+
+const insertEvent = `INSERT INTO task_events (id, task_id, type, payload, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`
 
 // AppendArtifact implements Store.
 func (p *Postgres) AppendArtifact(ctx context.Context, a Artifact) (bool, error) {

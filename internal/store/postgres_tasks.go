@@ -153,6 +153,12 @@ func (p *Postgres) GetTask(ctx context.Context, id string) (Task, error) {
 // UpdateTask implements Store. The id, creation time and the counters kept
 // by PutFiles and AppendArtifact cannot be changed by fn.
 func (p *Postgres) UpdateTask(ctx context.Context, id string, fn func(*Task) error) (Task, error) {
+	return p.UpdateTaskProjected(ctx, id, fn, nil)
+}
+
+// UpdateTaskProjected implements Store: the row, the events and the state
+// document in one transaction.
+func (p *Postgres) UpdateTaskProjected(ctx context.Context, id string, fn func(*Task) error, project ProjectFunc) (Task, error) {
 	if !validID(id) {
 		return Task{}, fmt.Errorf("postgres: update task %q: %w", id, ErrNotFound)
 	}
@@ -184,8 +190,18 @@ func (p *Postgres) UpdateTask(ctx context.Context, id string, fn func(*Task) err
 			callerErr = err
 			return err
 		}
-		out, err = scanTask(tx.QueryRow(ctx, updateTask, args...))
-		return err
+		if out, err = scanTask(tx.QueryRow(ctx, updateTask, args...)); err != nil || project == nil {
+			return err
+		}
+		proj, err := project(cur, out)
+		if err != nil {
+			callerErr = err
+			return err
+		}
+		if callerErr = p.writeProjection(ctx, tx, id, proj); callerErr != nil {
+			return callerErr
+		}
+		return nil
 	})
 	if callerErr != nil {
 		return Task{}, callerErr
@@ -194,6 +210,39 @@ func (p *Postgres) UpdateTask(ctx context.Context, id string, fn func(*Task) err
 		return Task{}, fail("update task "+id, err)
 	}
 	return out, nil
+}
+
+// writeProjection appends proj's events and stores its state document in
+// tx; its errors are complete (UpdateTaskProjected returns them as is).
+func (p *Postgres) writeProjection(ctx context.Context, tx pgx.Tx, taskID string, proj Projection) error {
+	for _, e := range proj.Events {
+		l := e.entry()
+		if e.TaskID != taskID {
+			return fmt.Errorf("postgres: event %s belongs to task %q, not %s", e.ID, e.TaskID, taskID)
+		}
+		if err := checkNewID(l.what, l.id); err != nil {
+			return fmt.Errorf("postgres: append %s: %w", l.what, err)
+		}
+		if err := l.clean(); err != nil {
+			return fmt.Errorf("postgres: append %s %s: %w", l.what, l.id, err)
+		}
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = p.now()
+		}
+		if _, err := tx.Exec(ctx, insertEvent, e.ID, e.TaskID, e.Type, string(e.Payload), dbTime(e.CreatedAt)); err != nil {
+			return fail("append event "+e.ID+" to task "+taskID, err)
+		}
+	}
+	if proj.State == nil {
+		return nil
+	}
+	if err := checkJSON("task state", proj.State); err != nil {
+		return fmt.Errorf("postgres: put state of task %s: %w", taskID, err)
+	}
+	if _, err := tx.Exec(ctx, upsertState, taskID, string(cleanJSON(proj.State)), p.now()); err != nil {
+		return fail("put state of task "+taskID, err)
+	}
+	return nil
 }
 
 // ListTasks implements Store.

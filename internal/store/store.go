@@ -237,6 +237,17 @@ type Store interface {
 	Close() error
 }
 
+// Projection is what a task update writes beside the row: its events and,
+// unless State is nil, the task's state document (PutState).
+type Projection struct {
+	Events []Event
+	State  json.RawMessage
+}
+
+// ProjectFunc returns the projection of a task update from the row before
+// and after it (after carries the new Version and UpdatedAt).
+type ProjectFunc func(before, after Task) (Projection, error)
+
 // TaskStore keeps the task rows.
 type TaskStore interface {
 	// CreateTask inserts a new task. With a non-empty IdempotencyKey an
@@ -250,6 +261,16 @@ type TaskStore interface {
 	// fn may do I/O: other UpdateTask calls of the same task wait for it,
 	// those of other tasks and every read do not.
 	UpdateTask(ctx context.Context, id string, fn func(*Task) error) (Task, error)
+	// UpdateTaskProjected is UpdateTask that also appends the events and
+	// stores the state document that project returns for the row before
+	// and after fn's change. PostgreSQL writes all of it in the row's
+	// transaction: one commit, so one WAL flush where separate writes paid
+	// one each. The memory store writes them right after the row, still
+	// holding its row lock. Events keep AppendEvent's rules (an existing id
+	// is skipped) and must belong to the task. project runs inside the
+	// transaction and must not use the store; its error is returned as is
+	// and nothing is written.
+	UpdateTaskProjected(ctx context.Context, id string, fn func(*Task) error, project ProjectFunc) (Task, error)
 	ListTasks(ctx context.Context, f TaskFilter) (Page[Task], error)
 	// CountTasksByStatus returns the number of tasks per status.
 	CountTasksByStatus(ctx context.Context) (map[task.Status]int, error)

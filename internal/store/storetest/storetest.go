@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TaskUpdate", testTaskUpdate},
 		{"TaskUpdateConcurrent", testTaskUpdateConcurrent},
 		{"TaskUpdateHoldsRowLock", testTaskUpdateHoldsRowLock},
+		{"TaskUpdateProjected", testTaskUpdateProjected},
 		{"ListTasksFilters", testListTasksFilters},
 		{"ListTasksPaging", testListTasksPaging},
 		{"ListTasksDefaultLimit", testListTasksDefaultLimit},

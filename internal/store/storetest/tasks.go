@@ -448,3 +448,111 @@ func testCountTasksByStatus(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testTaskUpdateProjected: an update's events and state document are
+// written with the row, from the row as it was and became; an event id
+// already there is skipped (a retried update); a projection that fails or
+// is invalid leaves the row, the events and the state as they were.
+func testTaskUpdateProjected(t *testing.T, s store.Store) {
+	tk := mustCreate(t, s, newTask("o", t0))
+	evID := newID()
+	project := func(before, after store.Task) (store.Projection, error) {
+		payload, err := json.Marshal(map[string]any{"from": before.Status, "to": after.Status, "version": after.Version})
+		if err != nil {
+			return store.Projection{}, err
+		}
+		state, err := json.Marshal(map[string]any{"status": after.Status, "version": after.Version})
+		return store.Projection{
+			Events: []store.Event{{ID: evID, TaskID: tk.ID, Type: "progress_update", Payload: payload}},
+			State:  state,
+		}, err
+	}
+	toProcessing := func(t *store.Task) error { t.Status = task.StatusProcessing; return nil }
+	got, err := s.UpdateTaskProjected(ctx(t), tk.ID, toProcessing, project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != task.StatusProcessing || got.Version != tk.Version+1 {
+		t.Fatalf("row %+v", got)
+	}
+	wantEvent := func(n int) {
+		t.Helper()
+		page, err := s.ListEvents(ctx(t), tk.ID, store.ListOptions{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != n {
+			t.Fatalf("%d events, want %d: %+v", len(page.Items), n, page.Items)
+		}
+		var p map[string]any
+		if err := json.Unmarshal(page.Items[0].Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p["from"] != string(tk.Status) || p["to"] != string(task.StatusProcessing) || p["version"] != float64(got.Version) {
+			t.Fatalf("event payload %v: want from %s to processing at version %d", p, tk.Status, got.Version)
+		}
+	}
+	wantState := func() {
+		t.Helper()
+		raw, _, err := s.GetState(ctx(t), tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st map[string]any
+		if err := json.Unmarshal(raw, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st["status"] != string(task.StatusProcessing) || st["version"] != float64(got.Version) {
+			t.Fatalf("state %v, want processing at version %d", st, got.Version)
+		}
+	}
+	wantEvent(1)
+	wantState()
+
+	// The same update again (a retried activity): the event is there already.
+	if _, err := s.UpdateTaskProjected(ctx(t), tk.ID, toProcessing, func(before, after store.Task) (store.Projection, error) {
+		p, err := project(before, after)
+		p.State = nil // the state document stays as it was
+		return p, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantEvent(1)
+	wantState()
+
+	// A failing or invalid projection writes nothing, the row included.
+	boom := errors.New("boom")
+	for name, bad := range map[string]store.ProjectFunc{
+		"error": func(store.Task, store.Task) (store.Projection, error) { return store.Projection{}, boom },
+		"another task's event": func(store.Task, store.Task) (store.Projection, error) {
+			return store.Projection{Events: []store.Event{{ID: newID(), TaskID: newID(), Type: "x"}}}, nil
+		},
+		"malformed event id": func(store.Task, store.Task) (store.Projection, error) {
+			return store.Projection{Events: []store.Event{{ID: "nope", TaskID: tk.ID, Type: "x"}}}, nil
+		},
+		"invalid state": func(store.Task, store.Task) (store.Projection, error) {
+			return store.Projection{State: json.RawMessage(`{"status":`)}, nil
+		},
+	} {
+		before, err := s.GetTask(ctx(t), tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.UpdateTaskProjected(ctx(t), tk.ID, func(t *store.Task) error { t.Status = task.StatusFailed; return nil }, bad)
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		if name == "error" && !errors.Is(err, boom) {
+			t.Fatalf("%s: %v, want the projection's own error", name, err)
+		}
+		after, err := s.GetTask(ctx(t), tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Status != before.Status || after.Version != before.Version {
+			t.Fatalf("%s: the row changed to %s (version %d -> %d)", name, after.Status, before.Version, after.Version)
+		}
+		wantEvent(1)
+		wantState()
+	}
+}
