@@ -151,7 +151,7 @@ const (
 )
 
 // TestProductionCodeUsesNameConstants reads the production Go sources and
-// finds every place that writes an event type (event(...), task.EventSpec,
+// finds every place that writes an event type (event(...), eventRow(...), task.EventSpec,
 // store.Event), an artifact type (artifact(...), store.Artifact,
 // LatestArtifact, latestPayload, store.ListOptions) or a failure reason
 // (FailureReason fields): each must be a constant that names.go lists, not a
@@ -309,6 +309,8 @@ func (s *nameScan) sites(f *ast.File) {
 				switch {
 				case sel.Sel.Name == "event" && len(n.Args) == 5:
 					s.check(fn, n.Args[3], kindEvent, 0)
+				case sel.Sel.Name == "eventRow" && len(n.Args) == 4:
+					s.check(fn, n.Args[2], kindEvent, 0)
 				case sel.Sel.Name == "artifact" && len(n.Args) == 6:
 					s.check(fn, n.Args[3], kindArtifact, 0)
 				case sel.Sel.Name == "LatestArtifact" && len(n.Args) == 3, sel.Sel.Name == "latestPayload" && len(n.Args) == 4:
@@ -440,6 +442,9 @@ func (s *nameScan) literals(f *ast.File, values map[string]string) {
 			if sel, ok := n.Fun.(*ast.SelectorExpr); ok &&
 				(sel.Sel.Name == "event" && len(n.Args) == 5 || sel.Sel.Name == "artifact" && len(n.Args) == 6) {
 				idKeys[n.Args[2]] = true
+			}
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "eventRow" && len(n.Args) == 4 {
+				idKeys[n.Args[1]] = true
 			}
 		case *ast.KeyValueExpr:
 			idKeys[n.Key] = true
