@@ -22,15 +22,7 @@ func TestSlotsCapacityComesFromTheNewestWorker(t *testing.T) {
 	env, grants := slotsEnv("")
 	noneClosed(env)
 	holders := func() int {
-		v, err := env.QueryWorkflow("state")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st SlotsState
-		if err := v.Get(&st); err != nil {
-			t.Fatal(err)
-		}
-		return len(st.Holders)
+		return len(slotsState(t, env).Holders)
 	}
 	old := func(id string) task.SlotRequest { return task.SlotRequest{WorkflowID: id, Token: id, Capacity: 3} }
 	counts := map[string]int{}
@@ -80,13 +72,7 @@ func TestSlotsRunOfTheOldRuleMovesOn(t *testing.T) {
 		env.SignalWorkflow(task.SignalAcquire, task.SlotRequest{WorkflowID: "a", Token: "a", Capacity: 5})
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
-		v, err := env.QueryWorkflow("state")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := v.Get(&before); err != nil {
-			t.Fatal(err)
-		}
+		before = slotsState(t, env)
 		env.SignalWorkflow(task.SignalCapacity, task.CapacityAnnouncement{Capacity: 2, StartedAt: started})
 	}, time.Minute)
 	env.ExecuteWorkflow(SlotsWorkflow, SlotsState{Capacity: 3, CheckEvery: time.Hour})

@@ -54,6 +54,20 @@ func slotsEnv(refuse string) (*testsuite.TestWorkflowEnvironment, *grantLog) {
 	return env, g
 }
 
+// slotsState queries the state of the slots workflow under test.
+func slotsState(t *testing.T, env *testsuite.TestWorkflowEnvironment) SlotsState {
+	t.Helper()
+	v, err := env.QueryWorkflow("state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st SlotsState
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // noneClosed registers a holder check that finds every holder alive.
 func noneClosed(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
@@ -309,14 +323,7 @@ func TestSlotsWorkflowAnswersAcquireUpdates(t *testing.T) {
 	replies := map[string]string{}
 	var peak int
 	holders := func() []SlotHolder {
-		v, err := env.QueryWorkflow("state")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st SlotsState
-		if err := v.Get(&st); err != nil {
-			t.Fatal(err)
-		}
+		st := slotsState(t, env)
 		peak = max(peak, len(st.Holders))
 		return st.Holders
 	}

@@ -423,16 +423,7 @@ func TestTaskWorkflowAutoResume(t *testing.T) {
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		remote = append(remote, info.ActivityType.Name)
 	})
-	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}, AutoResume: true})
-	}, time.Minute)
-	h.run(task.Input{})
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	if h.finishIn.Status != task.StatusCompleted {
-		t.Fatalf("finish %+v", h.finishIn)
-	}
+	h.runAnsweredAutoResume(t)
 	// Twice each: a slot before research and after the answers, given back
 	// while waiting and at the end; two gate rounds (the question, then none).
 	for _, name := range []string{task.ActAcquireSlot, task.ActClarify, task.ActReleaseSlot} {
@@ -445,36 +436,43 @@ func TestTaskWorkflowAutoResume(t *testing.T) {
 	}
 }
 
+// runAnsweredAutoResume runs a task whose one question is answered with
+// auto_resume a minute in, and fails t unless it completes.
+func (h *harness) runAnsweredAutoResume(t *testing.T) {
+	t.Helper()
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}, AutoResume: true})
+	}, time.Minute)
+	h.run(task.Input{})
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if h.finishIn.Status != task.StatusCompleted {
+		t.Fatalf("finish %+v", h.finishIn)
+	}
+}
+
 // TestTaskWorkflowTakesTheSlotFromTheReply: a slot request asks for the
 // reply; a granted one starts at once (the harness sends no grant signal
 // then, so a run that waited for one would never start), a queued one
 // starts on the grant signal. The statuses are the same either way: the
 // resume itself shows queued.
 func TestTaskWorkflowTakesTheSlotFromTheReply(t *testing.T) {
+	want := []task.Status{task.StatusProcessing, task.StatusNeedsInput, task.StatusQueued, task.StatusProcessing}
 	for _, tc := range []struct {
 		name  string
 		queue bool
-		want  []task.Status
 	}{
-		{"free slot", false, []task.Status{task.StatusProcessing, task.StatusNeedsInput, task.StatusQueued, task.StatusProcessing}},
-		{"all slots taken", true, []task.Status{task.StatusProcessing, task.StatusNeedsInput, task.StatusQueued, task.StatusProcessing}},
+		{"free slot", false},
+		{"all slots taken", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.queueSlots = tc.queue
 			h.askOnce(question)
-			h.env.RegisterDelayedCallback(func() {
-				h.env.SignalWorkflow(task.SignalInput, task.InputSignal{Answers: map[string]any{"scope": "large"}, AutoResume: true})
-			}, time.Minute)
-			h.run(task.Input{})
-			if err := h.env.GetWorkflowError(); err != nil {
-				t.Fatal(err)
-			}
-			if h.finishIn.Status != task.StatusCompleted {
-				t.Fatalf("finish %+v", h.finishIn)
-			}
-			if got := h.statuses(); !slices.Equal(got, tc.want) {
-				t.Fatalf("statuses %v, want %v", got, tc.want)
+			h.runAnsweredAutoResume(t)
+			if got := h.statuses(); !slices.Equal(got, want) {
+				t.Fatalf("statuses %v, want %v", got, want)
 			}
 			if len(h.acquires) != 2 || !h.acquires[0].Reply || !h.acquires[1].Reply || h.acquires[0].Token == h.acquires[1].Token {
 				t.Fatalf("slot requests %+v: want two, each with Reply and its own token", h.acquires)
