@@ -141,11 +141,12 @@ bench: build temporal
 	$(GO) build -o bin/bench ./bench
 	./bin/bench $(BENCH_FLAGS)
 
-## bench-soak: suite 5 at 10,000 tasks parked in needs_input beside 10,000 raw waiting workflows
-## (bench/results/soak/latest.md; docs/PERFORMANCE.md). BENCH_FLAGS adds options (e.g. -server real).
+## bench-soak: suite 5 at 10,000 tasks parked in needs_input beside 10,000 raw waiting workflows, then
+## 1,000 of each resumed while the rest stay parked (bench/results/soak/latest.md; docs/PERFORMANCE.md).
+## BENCH_FLAGS adds options (e.g. -server real).
 bench-soak: build temporal
 	$(GO) build -o bin/bench ./bench
-	./bin/bench -suites 5 -paused 10000 -results bench/results/soak $(BENCH_FLAGS)
+	./bin/bench -suites 5 -paused 10000 -resume 1000 -results bench/results/soak $(BENCH_FLAGS)
 
 ## bench-micro: Go micro-benchmarks of hot paths with -benchmem; compare two runs with benchstat
 MICRO_BENCH ?= TaskViewJSON|GetTaskHandler|MemoryGetTask|MemoryAppendEvent|CleanPath|Diff|WriteTaskZip

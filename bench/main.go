@@ -46,6 +46,7 @@ type options struct {
 	e2eConc       int           // concurrent tasks in the with-commands variant
 	capTasks      int           // tasks per concurrency-cap run
 	paused        int           // tasks parked in needs_input
+	resumeN       int           // of those, how many are resumed (0: all)
 	workflowCache int           // WORKFLOW_CACHE_SIZE of the paused suite's worker (0: default)
 	signalTasks   int           // tasks through the signal path
 	runnerN       int           // command runs per runner mode
@@ -101,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.capTasks, "cap-tasks", 100, "tasks per concurrency-cap run")
 	fs.IntVar(&o.workflowCache, "workflow-cache", 0, "WORKFLOW_CACHE_SIZE of suite 5's worker (0: the platform's default, 4 per processing slot plus 32)")
 	fs.IntVar(&o.paused, "paused", 1000, "tasks parked in needs_input (10000 is the large variant; it does not fit the 10-minute budget)")
+	fs.IntVar(&o.resumeN, "resume", 0, "of the parked tasks (and raw waiting workflows), how many suite 5 resumes (0: all); make bench-soak resumes 1000 of 10000")
 	fs.IntVar(&o.signalTasks, "signal", 20, "tasks through the signal path")
 	fs.IntVar(&o.runnerN, "runner", 100, "command runs per runner mode")
 	fs.IntVar(&o.appendRows, "append-rows", 10000, "events per append run")

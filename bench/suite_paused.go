@@ -182,8 +182,13 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	}
 
 	// Resume the raw workflows first, while the platform's tasks are idle.
+	// The first r of each are resumed; the others stay parked meanwhile.
+	r := n
+	if b.opts.resumeN > 0 && b.opts.resumeN < n {
+		r = b.opts.resumeN
+	}
 	t0, cpu = time.Now(), phaseCPU()
-	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
+	if err := forEach(ctx, r, 16, func(ctx context.Context, i int) error {
 		if err := c.SignalWorkflow(ctx, rawIDs[i], "", rawSignalInput, map[string]any{"scope": "minimal"}); err != nil {
 			return err
 		}
@@ -224,7 +229,7 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 	// Resume the platform's: POST /input and /resume, until none is in needs_input.
 	t0, cpu = time.Now(), phaseCPU()
 	refused := &statusCounter{}
-	if err := forEach(ctx, n, 16, func(ctx context.Context, i int) error {
+	if err := forEach(ctx, r, 16, func(ctx context.Context, i int) error {
 		if err := postRetrying(ctx, api, "/api/tasks/"+ids[i]+"/input",
 			map[string]any{"answers": map[string]any{"scope": "minimal"}}, refused); err != nil {
 			return err
@@ -234,20 +239,33 @@ func (b *bench) suitePaused(ctx context.Context, kind string) ([]Figure, error) 
 		return figs, err
 	}
 	accepted := time.Since(t0)
-	if err := waitUnparked(ctx, api, c, int(refused.gaveUp.Load()), 20*time.Minute); err != nil {
+	if err := waitUnparked(ctx, api, c, n-r+int(refused.gaveUp.Load()), 20*time.Minute); err != nil {
 		return figs, fmt.Errorf("resuming (%s): %w", refused, err)
 	}
 	resume, resumeCPU := time.Since(t0), cpu()
 	workerProc.stop() // the resumed tasks would run on; they are not measured
 
 	figs = append(figs,
-		Figure{Suite: suite, Name: fmt.Sprintf("resume all %d: POST /input + /resume -> none in needs_input", n), Store: kind,
+		Figure{Suite: suite, Name: resumeName(r, n), Store: kind,
 			Unit: "s", Value: one(resume.Seconds()),
 			Note: fmt.Sprintf("the %d input+resume pairs were sent in %.1f s by 16 clients (%s); %s; raw: %s",
-				n, accepted.Seconds(), refused, resumeCPU, rawResumeCPU)}.
+				r, accepted.Seconds(), refused, resumeCPU, rawResumeCPU)}.
 			withBase("signal input + resume -> each raw workflow completed", one(rawResume.Seconds())),
 	)
 	return figs, nil
+}
+
+// resumeName names the resume figure: "resume all n" when every parked task
+// is resumed, "resume r of n" when the others stay parked meanwhile (the
+// soak resumes 1,000 of 10,000: the resume figure, taken with the
+// worker's cache and the server holding the large number, in a run that
+// fits its time bound).
+func resumeName(r, n int) string {
+	what := fmt.Sprintf("resume all %d", n)
+	if r < n {
+		what = fmt.Sprintf("resume %d of %d parked", r, n)
+	}
+	return what + ": POST /input + /resume -> none in needs_input"
 }
 
 // postRetrying POSTs until the API stops answering 5xx (its live-state
