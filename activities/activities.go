@@ -137,6 +137,12 @@ func (a *Activities) Register(w worker.ActivityRegistry) {
 	reg(a.PurgeExpired, task.ActPurge)
 }
 
+// RegisterSlots registers what the slots workflow's own worker runs: its
+// holder check (the semaphore's one activity, which runs on its queue).
+func (a *Activities) RegisterSlots(w worker.ActivityRegistry) {
+	w.RegisterActivityWithOptions(a.CheckHolders, activity.RegisterOptions{Name: task.ActCheckHolders})
+}
+
 // idNamespace makes event/artifact/charge ids: UUIDv5 of task id and step key.
 var idNamespace = uuid.MustParse("6f1c2b8e-3d4a-4e5f-9a7b-1c2d3e4f5a6b")
 

@@ -14,8 +14,9 @@ import (
 	"ai-platform/internal/task"
 )
 
-// AcquireSlot asks the slots workflow for a slot, starting it if needed
-// (signal-with-start is atomic, so concurrent first tasks start it once). A
+// AcquireSlot asks the slots workflow for a slot, starting it if needed, on
+// its own task queue (signal-with-start is atomic, so concurrent first tasks
+// start it once). A
 // slots workflow it starts takes this worker's MAX_CONCURRENT_TASKS; the
 // request itself never changes the capacity (in.Capacity, which runs of
 // earlier releases send, is ignored).
@@ -45,7 +46,7 @@ func (a *Activities) AcquireSlot(ctx context.Context, in task.AcquireIn) (task.S
 		}
 		a.log(ctx, task.Step{TaskID: in.TaskID}).Info("slot update refused; asking by signal", "error", err)
 	}
-	opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue}
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: task.SlotsTaskQueue(queue)}
 	_, err := a.Temporal.SignalWithStartWorkflow(ctx, id, task.SignalAcquire, req, opts, task.SlotsWorkflowName,
 		slotsStart{Capacity: max(1, a.MaxConcurrentTasks), CapacityStartedAt: a.StartedAt})
 	if err != nil {
@@ -98,12 +99,12 @@ func (a *Activities) ReleaseSlot(ctx context.Context, in task.ReleaseIn) error {
 	return nil
 }
 
-// AnnounceCapacity tells the slots workflow of queue (starting it if need
-// be) a worker's MAX_CONCURRENT_TASKS and start time; the most recently
+// AnnounceCapacity tells the slots workflow of queue (starting it on its own
+// task queue if need be) a worker's MAX_CONCURRENT_TASKS and start time; the most recently
 // started worker's value is the capacity. Workers call it when they start.
 func AnnounceCapacity(ctx context.Context, c client.Client, queue string, ann task.CapacityAnnouncement) error {
 	id := task.SlotsWorkflowID(queue)
-	opts := client.StartWorkflowOptions{ID: id, TaskQueue: queue}
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: task.SlotsTaskQueue(queue)}
 	_, err := c.SignalWithStartWorkflow(ctx, id, task.SignalCapacity, ann, opts, task.SlotsWorkflowName,
 		slotsStart{Capacity: max(1, ann.Capacity), CapacityStartedAt: ann.StartedAt})
 	if err != nil {

@@ -45,17 +45,22 @@ func BenchSlotHolderWorkflow(ctx workflow.Context, queue string) error {
 
 func (b *bench) slotsCeiling(ctx context.Context, kind string, n, capacity, conc int) (Figure, error) {
 	queue := "bench-slots-" + uuid.NewString()[:8]
+	// The holders on queue, the semaphore on its own queue, as the
+	// platform's workers run them.
 	w := worker.New(b.client, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.SlotsWorkflow, workflow.RegisterOptions{Name: task.SlotsWorkflowName})
 	w.RegisterWorkflowWithOptions(BenchSlotHolderWorkflow, workflow.RegisterOptions{Name: slotHolderWorkflow})
-	w.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
+	sw := worker.New(b.client, task.SlotsTaskQueue(queue), worker.Options{})
+	workflows.RegisterSlots(sw)
+	sw.RegisterActivityWithOptions(func(context.Context, []string) ([]string, error) { return nil, nil },
 		activity.RegisterOptions{Name: task.ActCheckHolders})
-	if err := w.Start(); err != nil {
-		return Figure{}, fmt.Errorf("slots worker: %w", err)
+	for _, wk := range []worker.Worker{w, sw} {
+		if err := wk.Start(); err != nil {
+			return Figure{}, fmt.Errorf("slots worker: %w", err)
+		}
+		defer wk.Stop()
 	}
-	defer w.Stop()
 	slotsID := task.SlotsWorkflowID(queue)
-	if _, err := b.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: slotsID, TaskQueue: queue},
+	if _, err := b.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: slotsID, TaskQueue: task.SlotsTaskQueue(queue)},
 		task.SlotsWorkflowName, workflows.SlotsState{Capacity: capacity}); err != nil {
 		return Figure{}, fmt.Errorf("starting the semaphore: %w", err)
 	}

@@ -18,3 +18,9 @@ func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(ReviewWorkflow, workflow.RegisterOptions{Name: task.ReviewWorkflowName})
 	r.RegisterWorkflowWithOptions(CleanupWorkflow, workflow.RegisterOptions{Name: task.CleanupWorkflowName})
 }
+
+// RegisterSlots registers the slots workflow alone, for the worker of its
+// own task queue (task.SlotsTaskQueue).
+func RegisterSlots(r Registry) {
+	r.RegisterWorkflowWithOptions(SlotsWorkflow, workflow.RegisterOptions{Name: task.SlotsWorkflowName})
+}

@@ -88,6 +88,17 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 	// A run recorded before parallel grants keeps granting one at a time
 	// until its next continue-as-new.
 	s.parallel = workflow.GetVersion(ctx, changeSlotsParallelGrants, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	// A run on the task workflows' queue (an earlier release started it
+	// there) moves to the semaphore's own queue: it continues as new there
+	// in its first workflow task. A run recorded before this change stays.
+	ownQueue := ""
+	if workflow.GetVersion(ctx, changeSlotsOwnQueue, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		info := workflow.GetInfo(ctx)
+		if base, ok := task.QueueOfSlotsWorkflow(info.WorkflowExecution.ID); ok {
+			ownQueue = task.SlotsTaskQueue(base)
+			s.renew = s.renew || info.TaskQueueName != ownQueue
+		}
+	}
 	acquireCh := workflow.GetSignalChannel(ctx, task.SignalAcquire)
 	releaseCh := workflow.GetSignalChannel(ctx, task.SignalRelease)
 	capacityCh := workflow.GetSignalChannel(ctx, task.SignalCapacity)
@@ -114,6 +125,9 @@ func SlotsWorkflow(ctx workflow.Context, st SlotsState) error {
 			// Drain them into the state without blocking again; the next run
 			// grants them.
 			s.drain(ctx, acquireCh, releaseCh, capacityCh)
+			if ownQueue != "" {
+				ctx = workflow.WithWorkflowTaskQueue(ctx, ownQueue)
+			}
 			return workflow.NewContinueAsNewError(ctx, SlotsWorkflow, s.SlotsState)
 		}
 		sel := workflow.NewSelector(ctx)
@@ -158,7 +172,8 @@ type slots struct {
 	SlotsState
 	// fromWorkers: the capacity comes from worker announcements only.
 	fromWorkers bool
-	// renew asks for a continue-as-new (to leave the old capacity rule).
+	// renew asks for a continue-as-new (to leave the old capacity rule, or
+	// the task workflows' queue).
 	renew bool
 	// parallel: grants go out together and are awaited together.
 	parallel bool

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -388,5 +389,57 @@ func TestSlotsWorkflowAnswersAcquireUpdates(t *testing.T) {
 	}
 	if peak > capacity {
 		t.Errorf("%d holders at once, cap %d", peak, capacity)
+	}
+}
+
+// TestSlotsWorkflowMovesToItsOwnQueue: a semaphore an earlier release started
+// on the task workflows' queue continues as new on its own queue in its first
+// workflow task, with its holders and waiters; one already there stays, and
+// so does a run recorded before the change.
+func TestSlotsWorkflowMovesToItsOwnQueue(t *testing.T) {
+	state := SlotsState{Capacity: 1, CheckEvery: time.Hour,
+		Holders: []SlotHolder{{WorkflowID: "a", Token: "a-1"}}, Waiters: []SlotRequest{{WorkflowID: "b", Token: "b-1"}}}
+	cases := []struct {
+		name   string
+		queue  string
+		before bool // the run was recorded before changeSlotsOwnQueue
+		moves  bool
+	}{
+		{"on the task queue", "tasks", false, true},
+		{"on its own queue", task.SlotsTaskQueue("tasks"), false, false},
+		{"recorded before the change", "tasks", true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env, _ := slotsEnv("")
+			env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: task.SlotsWorkflowID("tasks"), TaskQueue: tc.queue})
+			if tc.before {
+				env.OnGetVersion(changeSlotsOwnQueue, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			var held SlotsState
+			env.RegisterDelayedCallback(func() { held = slotsState(t, env) }, time.Minute)
+			env.ExecuteWorkflow(SlotsWorkflow, state)
+			var can *workflow.ContinueAsNewError
+			moved := errors.As(env.GetWorkflowError(), &can)
+			if moved != tc.moves {
+				t.Fatalf("continued as new: %v (%v), want %v", moved, env.GetWorkflowError(), tc.moves)
+			}
+			if !moved {
+				if len(held.Holders) != 1 || len(held.Waiters) != 1 {
+					t.Fatalf("state while running: %+v, want a holding and b waiting", held)
+				}
+				return
+			}
+			if can.TaskQueueName != task.SlotsTaskQueue("tasks") {
+				t.Errorf("continued on queue %q, want %q", can.TaskQueueName, task.SlotsTaskQueue("tasks"))
+			}
+			var next SlotsState
+			if err := decodeInput(can, &next); err != nil {
+				t.Fatal(err)
+			}
+			if len(next.Holders) != 1 || next.Holders[0].WorkflowID != "a" || len(next.Waiters) != 1 || next.Waiters[0].WorkflowID != "b" {
+				t.Errorf("state handed on: holders %+v waiters %+v, want a holding and b waiting", next.Holders, next.Waiters)
+			}
+		})
 	}
 }

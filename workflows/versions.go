@@ -39,4 +39,8 @@ const (
 	// reply grants it; it waited for a grant signal, and wrote status
 	// queued before asking, every time.
 	changeSlotReply = "slot-reply"
+	// changeSlotsOwnQueue: the slots workflow runs on its own task queue
+	// (task.SlotsTaskQueue). A run on the shared queue, started by an
+	// earlier release, continues as new onto it at once.
+	changeSlotsOwnQueue = "slots-own-queue"
 )

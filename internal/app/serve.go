@@ -211,9 +211,50 @@ func (a *App) NewWorker(ctx context.Context, c client.Client) (worker.Worker, er
 		MaxConcurrentActivityExecutionSize: max(16, 4*cfg.MaxConcurrentTasks),
 		WorkerStopTimeout:                  workerStopTimeout,
 	})
+	// The slots workflow of an earlier release may still run on the task
+	// queue until it moves to its own (changeSlotsOwnQueue), so the task
+	// queue's worker keeps it registered too.
 	workflows.Register(w)
 	acts.Register(w)
-	return w, nil
+	sw := worker.New(c, task.SlotsTaskQueue(cfg.TemporalTaskQueue), worker.Options{WorkerStopTimeout: workerStopTimeout})
+	workflows.RegisterSlots(sw)
+	acts.RegisterSlots(sw)
+	return withSlotsWorker{Worker: w, slots: sw}, nil
+}
+
+// withSlotsWorker is the task queue's worker with the worker of the slots
+// workflow's own queue beside it (task.SlotsTaskQueue); registrations go to
+// the task queue's, and the two start and stop together.
+type withSlotsWorker struct {
+	worker.Worker
+	slots worker.Worker
+}
+
+func (w withSlotsWorker) Start() error {
+	if err := w.slots.Start(); err != nil {
+		return fmt.Errorf("slots worker: %w", err)
+	}
+	if err := w.Worker.Start(); err != nil {
+		w.slots.Stop()
+		return err
+	}
+	return nil
+}
+
+func (w withSlotsWorker) Run(interruptCh <-chan interface{}) error {
+	if err := w.slots.Start(); err != nil {
+		return fmt.Errorf("slots worker: %w", err)
+	}
+	defer w.slots.Stop()
+	return w.Worker.Run(interruptCh)
+}
+
+// Stop stops the task queue's worker first: a task's step still running
+// while it drains may ask for a slot (UpdateAcquire), which is answered only
+// while the semaphore's worker runs.
+func (w withSlotsWorker) Stop() {
+	w.Worker.Stop()
+	w.slots.Stop()
 }
 
 // cleanupScheduleID names the retention schedule of a task queue.

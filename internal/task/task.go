@@ -62,7 +62,24 @@ type ReviewRun struct {
 }
 
 // SlotsWorkflowID is the id of the single semaphore workflow of a task queue.
-func SlotsWorkflowID(taskQueue string) string { return "slots-" + taskQueue }
+func SlotsWorkflowID(taskQueue string) string { return slotsIDPrefix + taskQueue }
+
+const slotsIDPrefix = "slots-"
+
+// SlotsTaskQueue is the task queue the semaphore workflow of taskQueue runs
+// on: a queue of its own, polled by a worker of its own in every worker
+// process, so that its workflow tasks never wait behind a backlog of the
+// task workflows' ones. On the shared queue, 10,000 tasks created in a burst
+// left a grant round waiting minutes behind 8,000 task workflow tasks, and
+// every task waited for its slot meanwhile.
+func SlotsTaskQueue(taskQueue string) string { return taskQueue + "-slots" }
+
+// QueueOfSlotsWorkflow is the task queue whose semaphore workflowID is (the
+// inverse of SlotsWorkflowID).
+func QueueOfSlotsWorkflow(workflowID string) (string, bool) {
+	q, ok := strings.CutPrefix(workflowID, slotsIDPrefix)
+	return q, ok && q != ""
+}
 
 // Status is the externally visible task status; the strings are the ones
 // clients of the earlier system compare against.
