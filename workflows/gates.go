@@ -25,7 +25,7 @@ func (r *taskRun) budgetStopped(ctx workflow.Context, err error, back string) bo
 	if !errors.As(err, &appErr) || appErr.Type() != task.ErrTypeBudgetStop {
 		return false
 	}
-	if workflow.GetVersion(ctx, changeBudgetGate, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !r.since(ctx, changeBudgetGate) {
 		return false
 	}
 	var stop task.BudgetStop
@@ -100,7 +100,7 @@ func (r *taskRun) wantsPlanApproval(ctx workflow.Context) bool {
 	if !r.in.ApprovePlan && !r.plan().ApprovePlan {
 		return false
 	}
-	return workflow.GetVersion(ctx, changePlanApproval, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	return r.since(ctx, changePlanApproval)
 }
 
 // awaitPlan presents the plan and waits for the decision: approve goes on to

@@ -164,6 +164,7 @@ func TestSearchAttributesFollowTheTask(t *testing.T) {
 		}},
 		{name: "a run from before the change", setup: func(t *testing.T, h *harness) {
 			startedByTheAPI(t, h)
+			h.env.OnGetVersion(changeBaseline, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			h.env.OnGetVersion(changeSearchAttributes, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 		}, want: func() []string { return nil }},
 	}

@@ -91,7 +91,7 @@ func (r *taskRun) prepare(ctx workflow.Context) error {
 		r.cp.Retry = false
 		// Before this change a retry without a checkpoint started over at
 		// research.
-		if workflow.GetVersion(ctx, changeRetryResumePoint, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		if r.since(ctx, changeRetryResumePoint) {
 			return r.resumeRetry(ctx)
 		}
 	}
@@ -534,7 +534,7 @@ func (r *taskRun) nextCodeTask() *task.CodeTask {
 func (r *taskRun) runReview(ctx workflow.Context, kind string) (task.ReviewOut, error) {
 	var rev task.ReviewOut
 	in := task.ReviewIn{Plan: r.plan(), Kind: kind, Iteration: r.cp.Iteration, Planned: r.cp.Files}
-	if workflow.GetVersion(ctx, changeReviewSplit, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !r.since(ctx, changeReviewSplit) {
 		// One Review activity ran the commands and the critique.
 		in.Step = r.step()
 		if err := workflow.ExecuteActivity(summarised(reviewStage(ctx, r.plan()), "review"), task.ActReview, in).Get(ctx, &rev); err != nil {

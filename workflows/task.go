@@ -65,6 +65,9 @@ type taskRun struct {
 	// slotReply is set when this run's slot requests are answered in the
 	// AcquireSlot result (changeSlotReply); asked once, when the run starts.
 	slotReply bool
+	// baseline is set when this run has every change up to changeBaseline
+	// (see since).
+	baseline bool
 }
 
 func newTaskRun(ctx workflow.Context, in task.Input) *taskRun {
@@ -123,12 +126,25 @@ func (r *taskRun) setup(ctx workflow.Context) error {
 	}); err != nil {
 		return fmt.Errorf("registering query: %w", err)
 	}
-	r.searchAttrs = workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	// First: it decides whether the questions below are asked at all.
+	r.baseline = workflow.GetVersion(ctx, changeBaseline, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	r.searchAttrs = r.since(ctx, changeSearchAttributes)
 	r.syncSearchAttributes(ctx)
-	r.localGate = workflow.GetVersion(ctx, changeSignalPath, workflow.DefaultVersion, 1) != workflow.DefaultVersion
-	r.slotReply = workflow.GetVersion(ctx, changeSlotReply, workflow.DefaultVersion, 1) != workflow.DefaultVersion && r.localGate
+	r.localGate = r.since(ctx, changeSignalPath)
+	r.slotReply = r.since(ctx, changeSlotReply) && r.localGate
 	workflow.Go(ctx, r.pumpSignals)
 	return nil
+}
+
+// since reports whether this run has change (one of the changes up to
+// changeBaseline). A run that recorded the baseline has them all and records
+// nothing more; a run recorded before it asks GetVersion for the change, as
+// it always did, so its history replays command for command.
+func (r *taskRun) since(ctx workflow.Context, change string) bool {
+	if r.baseline {
+		return true
+	}
+	return workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) != workflow.DefaultVersion
 }
 
 // pumpSignals moves signals into r as they arrive, so none is lost while the

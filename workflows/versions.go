@@ -43,4 +43,13 @@ const (
 	// (task.SlotsTaskQueue). A run on the shared queue, started by an
 	// earlier release, continues as new onto it at once.
 	changeSlotsOwnQueue = "slots-own-queue"
+	// changeBaseline: the task workflow asks once, when a run starts, and a
+	// run that records it has every change above without asking for each
+	// (taskRun.since). Each first GetVersion of a run is a marker and an
+	// upsert of TemporalChangeVersion (a visibility write on the server):
+	// three of each before a task parked, five by the time it finished. A
+	// run recorded before it finds no marker, so it asks for each change as
+	// it did. A change after this one is asked for in every run, as before
+	// (or folds into a new baseline).
+	changeBaseline = "baseline-1"
 )
