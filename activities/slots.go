@@ -14,12 +14,11 @@ import (
 	"ai-platform/internal/task"
 )
 
-// AcquireSlot asks the slots workflow for a slot, starting it if needed, on
-// its own task queue (signal-with-start is atomic, so concurrent first tasks
-// start it once). A
-// slots workflow it starts takes this worker's MAX_CONCURRENT_TASKS; the
-// request itself never changes the capacity (in.Capacity, which runs of
-// earlier releases send, is ignored).
+// AcquireSlot asks the slots workflow for a slot, starting it on its own task
+// queue if needed (signal-with-start is atomic, so concurrent first tasks
+// start it once). A slots workflow it starts takes this worker's
+// MAX_CONCURRENT_TASKS; the request itself never changes the capacity
+// (in.Capacity, which runs of earlier releases send, is ignored).
 //
 // With in.Reply the request is the slots workflow's UpdateAcquire, whose
 // reply says whether the slot was free and is the task's now: the task
@@ -100,8 +99,9 @@ func (a *Activities) ReleaseSlot(ctx context.Context, in task.ReleaseIn) error {
 }
 
 // AnnounceCapacity tells the slots workflow of queue (starting it on its own
-// task queue if need be) a worker's MAX_CONCURRENT_TASKS and start time; the most recently
-// started worker's value is the capacity. Workers call it when they start.
+// task queue if need be) a worker's MAX_CONCURRENT_TASKS and start time; the
+// most recently started worker's value is the capacity. Workers call it when
+// they start.
 func AnnounceCapacity(ctx context.Context, c client.Client, queue string, ann task.CapacityAnnouncement) error {
 	id := task.SlotsWorkflowID(queue)
 	opts := client.StartWorkflowOptions{ID: id, TaskQueue: task.SlotsTaskQueue(queue)}
