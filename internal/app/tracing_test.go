@@ -87,8 +87,13 @@ func TestTracingAcrossATaskAndItsResume(t *testing.T) {
 	if code, raw := p.Do(t, http.MethodPost, "/api/tasks/"+id+"/input", map[string]any{"answers": answers, "auto_resume": false}, nil); code != http.StatusOK {
 		t.Fatalf("input: %d %s", code, raw)
 	}
-	// /resume needs the answers recorded, which the workflow does on taking
-	// the /input; until then the API answers 503.
+	// The workflow takes the answers in (RecordAnswers writes
+	// clarification_received) before the resume is sent. The API accepts
+	// /resume at once, since it decides on the task row; a resume signal
+	// delivered in the same workflow task as the input would hand the
+	// workflow over to the resume's trace before RecordAnswers ran, and the
+	// input's trace checked below would lack it.
+	waitEvent(t, p, id, task.EventClarificationReceived, answer, time.Minute)
 	deadline := time.Now().Add(time.Minute)
 	for {
 		code, raw := p.Do(t, http.MethodPost, "/api/tasks/"+id+"/resume", nil, nil)
