@@ -119,14 +119,10 @@ func (b *bench) e2eVariant(ctx context.Context, kind, name string, env map[strin
 // 1.7 s of 9.4 s in the API's GET handler), CPU the dev server and the task
 // itself then lacked on two cores, where the baseline pays nothing for its wait.
 func (p *platform) waitCompleted(ctx context.Context, id string, timeout time.Duration) error {
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := p.Client.GetWorkflow(wctx, task.WorkflowID(id), "").Get(wctx, nil); err != nil {
-		if wctx.Err() != nil {
-			return fmt.Errorf("task %s: workflow still running after %s", id, timeout)
-		}
-		// A failed or cancelled run: the GET below says how it ended.
+	if err := p.waitClosed(ctx, id, timeout); err != nil {
+		return err
 	}
+	// A failed or cancelled run: this GET says how it ended.
 	_, err := p.api.waitStatus(ctx, id, "completed", 2*time.Millisecond, 10*time.Second)
 	return err
 }

@@ -95,13 +95,18 @@ func (p *platform) settle(ctx context.Context, id string) error {
 	if err := p.api.cancelTask(ctx, id); err != nil {
 		return fmt.Errorf("cancel %s: %w", id, err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	return p.waitClosed(ctx, id, time.Minute)
+}
+
+// waitClosed long-polls a task's workflow until it has closed, however it
+// ended (a cancelled or failed run's Get returns that as its error); only a
+// wait that did not see the end within timeout is a failure.
+func (p *platform) waitClosed(ctx context.Context, id string, timeout time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// The run ends cancelled, so Get returns the cancellation as its error;
-	// only a wait that did not see the end is a failure.
 	_ = p.Client.GetWorkflow(wctx, task.WorkflowID(id), "").Get(wctx, nil)
-	if err := wctx.Err(); err != nil {
-		return fmt.Errorf("task %s: workflow still running a minute after its cancellation", id)
+	if wctx.Err() != nil {
+		return fmt.Errorf("task %s: workflow still running after %s", id, timeout)
 	}
 	return nil
 }
